@@ -1,0 +1,58 @@
+# readyscan: `make demo` and `make test` work on a fresh Debian/Ubuntu machine (as root they also
+# install the Debian packages the scanner and its test lab need).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+INVENTORY ?= inventories/localhost.yaml
+HOSTS ?= 6
+# nmap, sshd/ssh, nginx, rsyslog, logrotate: real daemons and tools for the scanner and the lab;
+# chromium + poppler-utils: the report is opened and printed in a real browser by the tests.
+DEB_PACKAGES := nmap openssh-client openssh-server nginx rsyslog logrotate iproute2 sudo openssl procps \
+	chromium poppler-utils ca-certificates
+
+.PHONY: install deps test demo scan lint lab-up lab-down lab-status clean
+
+install: deps $(STAMP)
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+	  echo "warning: missing Debian packages:$$missing (run 'make install' as root to install them)" >&2; \
+	fi
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+test: install
+	$(BIN)/pytest
+
+demo: install
+	@$(BIN)/python -m scanner.demo
+
+scan: install
+	$(BIN)/readyscan scan $(INVENTORY)
+
+lint: install
+	$(BIN)/ruff check .
+
+lab-up:
+	$(PYTHON) -m lab up --hosts $(HOSTS)
+
+lab-down:
+	$(PYTHON) -m lab down
+
+lab-status:
+	$(PYTHON) -m lab status
+
+clean:
+	rm -rf $(VENV) build *.egg-info

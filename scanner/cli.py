@@ -1,0 +1,221 @@
+"""The `readyscan` command line.
+
+stdout carries only what was asked for (a path, a table, a format); progress and diagnostics go
+to stderr. Exit codes: 0 no failing check at or above --fail-on, 1 gaps found, 2 invalid input,
+3 scan incomplete (interrupted, or hosts that could not be reached).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from checks import default_registry
+from checks.settings import load_thresholds
+from scanner import __version__, scanfile
+from scanner.collectors.base import ScanContext, ScanOptions
+from scanner.collectors.catalog import default_collectors
+from scanner.engine import Engine
+from scanner.i18n import DEFAULT_LANG, LANGS, default_catalog
+from scanner.inventory import InventoryError, load_inventory
+from scanner.model import Outcome, Severity, Status
+from scanner.progress import ConsoleProgress
+
+EXIT_OK, EXIT_GAPS, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _t(key: str, lang: str, **params) -> str:
+    return default_catalog().text(f"cli.{key}", lang, **params)
+
+
+def _load_inventory_or_exit(path: str, err: Console, lang: str):
+    try:
+        return load_inventory(path)
+    except InventoryError as exc:
+        err.print(_t("inventory_invalid", lang, count=len(exc.issues)), style="bold red")
+        for issue in exc.issues:
+            err.print(f"  {issue}", markup=False)
+        raise SystemExit(EXIT_INPUT) from None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    err = _stderr()
+    loaded = _load_inventory_or_exit(args.inventory, err, args.lang)
+    inv = loaded.inventory
+    print(_t("inventory_valid", args.lang, path=args.inventory, hosts=len(inv.hosts), systems=len(inv.systems)))
+    return EXIT_OK
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    catalog, registry = default_catalog(), default_registry()
+    table = Table(title=_t("checks_title", args.lang, count=len(registry)))
+    for column in ("id", "survey", "severity", "title"):
+        table.add_column(_t(f"col_{column}", args.lang))
+    for check in registry.select(args.checks):
+        table.add_row(check.id, ", ".join(check.survey_items), check.severity.value,
+                      catalog.text(f"{check.id}.title", args.lang))
+    Console(highlight=False).print(table)
+    return EXIT_OK
+
+
+def _default_output(results_dir: Path, inventory_path: Path, started: datetime) -> Path:
+    return results_dir / f"{inventory_path.stem}-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+
+
+def _raise_keyboard_interrupt(signum, frame):  # SIGTERM ends a scan the way Ctrl-C does
+    raise KeyboardInterrupt
+
+
+def exit_code(scan: scanfile.ScanFile, fail_on: Severity) -> int:
+    if not scan.complete:
+        return EXIT_INCOMPLETE
+    failing = [r for r in scan.all_results() if r.status == Status.FAIL and r.severity.rank >= fail_on.rank]
+    if failing:
+        return EXIT_GAPS
+    unreachable = [h for h in scan.hosts.values()
+                   if any(o.outcome in (Outcome.UNREACHABLE, Outcome.TIMEOUT) for o in h.observations.values())]
+    return EXIT_INCOMPLETE if unreachable else EXIT_OK
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    err = _stderr()
+    loaded = _load_inventory_or_exit(args.inventory, err, args.lang)
+    registry = default_registry()
+    checks = registry.select(args.checks)
+    if not checks:
+        err.print(_t("no_checks_match", args.lang, patterns=" ".join(args.checks or [])), style="red")
+        return EXIT_INPUT
+    quiet = args.quiet or not err.is_terminal or os.environ.get("CI") == "true"
+    progress = ConsoleProgress(err, enabled=not quiet)
+    engine = Engine(registry, default_collectors(), load_thresholds(), progress=progress)
+    ctx = ScanContext(loaded=loaded, options=ScanOptions(accept_new_host_keys=args.accept_new_host_keys,
+                                                         service_versions=args.service_versions or None))
+    previous_handler = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        with progress:
+            scan = engine.scan(ctx, checks)
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
+    out = Path(args.output) if args.output else _default_output(Path(args.results_dir), loaded.path, scan.started)
+    try:
+        scanfile.save(scan, out)
+    except scanfile.ScanFileError as exc:
+        err.print(str(exc), style="bold red", markup=False)
+        return EXIT_INCOMPLETE
+    if not scan.complete:
+        err.print(_t("scan_incomplete", args.lang, reason=scan.incomplete_reason or ""), style="bold yellow")
+    _print_summary(scan, err, args.lang)
+    paths = [out]
+    report = _write_report_if_available(scan, out, args, err)
+    if report:
+        paths.append(report)
+    for path in paths:
+        print(path)
+    code = exit_code(scan, Severity(args.fail_on))
+    if scan.incomplete_reason == "interrupted":
+        # Collector threads may still sit in a network timeout; everything is saved, so leave now
+        # instead of waiting for them at interpreter exit.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _write_report_if_available(scan, out: Path, args, err: Console) -> Path | None:
+    if args.no_report:
+        return None
+    try:
+        from reports.html import render_html
+    except ImportError:
+        return None
+    html_path = out.with_suffix(".html")
+    try:
+        scanfile.write_atomic(html_path, render_html(scan, lang=args.lang).encode("utf-8"))
+    except OSError as exc:
+        err.print(f"{html_path}: {exc.strerror or exc}", style="red", markup=False)
+        return None
+    return html_path
+
+
+def _print_summary(scan: scanfile.ScanFile, err: Console, lang: str) -> None:
+    counts: dict[str, int] = {}
+    for result in scan.all_results():
+        counts[result.status.value] = counts.get(result.status.value, 0) + 1
+    parts = [f"{_t('status_' + s.value, lang)}: {counts[s.value]}" for s in Status if s.value in counts]
+    err.print(_t("scan_summary", lang, hosts=len(scan.hosts), results=sum(counts.values()), counts=", ".join(parts)),
+              markup=False)
+
+
+def cmd_preflight(args: argparse.Namespace) -> int:
+    from scanner.preflight import preflight, render_preflight
+
+    err = _stderr()
+    loaded = _load_inventory_or_exit(args.inventory, err, args.lang)
+    rows = preflight(loaded, accept_new_host_keys=args.accept_new_host_keys)
+    render_preflight(rows, Console(highlight=False), args.lang)
+    return EXIT_OK if all(r.ready for r in rows) else EXIT_INCOMPLETE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="readyscan", description="Security-readiness scanner (survey section XI)")
+    parser.add_argument("--version", action="version", version=f"readyscan {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_lang(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--lang", choices=LANGS, default=DEFAULT_LANG, help="report and message language")
+        return p
+
+    p = with_lang(sub.add_parser("validate", help="check an inventory file and list every error"))
+    p.add_argument("inventory")
+    p.set_defaults(func=cmd_validate)
+
+    p = with_lang(sub.add_parser("checks", help="list the check catalog"))
+    p.add_argument("checks", nargs="*", help="id globs, e.g. 'tls.*'")
+    p.set_defaults(func=cmd_checks)
+
+    p = with_lang(sub.add_parser("scan", help="scan the hosts of an inventory"))
+    p.add_argument("inventory")
+    p.add_argument("-o", "--output", help="scan file path (default: RESULTS_DIR/<inventory>-<time>.json)")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--checks", nargs="+", metavar="GLOB", help="only these checks (and only their collectors)")
+    p.add_argument("--fail-on", choices=[s.value for s in Severity], default="high",
+                   help="lowest severity of a failing check that makes the exit code 1")
+    p.add_argument("--accept-new-host-keys", action="store_true",
+                   help="trust SSH host keys not yet in known_hosts and record them (never changed keys)")
+    p.add_argument("--service-versions", action="store_true", help="nmap -sV")
+    p.add_argument("--no-report", action="store_true", help="write only the scan file")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_scan)
+
+    p = with_lang(sub.add_parser("preflight", help="test connections, sudo and tools before inspection day"))
+    p.add_argument("inventory")
+    p.add_argument("--accept-new-host-keys", action="store_true")
+    p.set_defaults(func=cmd_preflight)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return EXIT_INCOMPLETE
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

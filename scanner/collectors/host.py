@@ -1,0 +1,160 @@
+"""The host collector: one connection per host, all probes in one framed script per privilege.
+
+A host costs one round trip, or two when `become: sudo` runs the probes that see more as root.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shlex
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from scanner.collectors.base import ScanContext, Sink, observation
+from scanner.connect import sudo_password, transport_for
+from scanner.hostprobes import Probe, ProbeSet
+from scanner.hostprobes.catalog import default_probes
+from scanner.inventory import Host
+from scanner.model import Outcome, utcnow
+from scanner.transport.base import Transport, TransportError, with_become
+
+KEPT_OUTPUT = 64 * 1024  # raw output kept as evidence per probe
+PROBE_TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    name: str
+    exit_status: int | None
+    seconds: float | None
+    output: str
+    truncated: bool
+    privileged: bool
+
+
+def build_script(probes: list[Probe], nonce: str) -> str:
+    """One POSIX sh script running every probe, each framed by markers carrying `nonce`, so
+    output from a target cannot forge a frame. Snippets read nothing from our stdin."""
+    lines = [
+        "T=''; command -v timeout >/dev/null 2>&1 && T='timeout " + str(PROBE_TIMEOUT) + "'",
+        "now() { date +%s%N 2>/dev/null; }",
+    ]
+    for probe in probes:
+        snippet = shlex.quote(probe.script)
+        lines += [
+            f"printf '\\n@@{nonce}@@ BEGIN {probe.name} %s\\n' \"$(now)\"",
+            f"{{ $T sh -c {snippet} </dev/null 2>&1; printf '\\n@@{nonce}@@ RC %s\\n' \"$?\"; }}"
+            f" | head -c {probe.output_cap}",
+            f"printf '\\n@@{nonce}@@ END {probe.name} %s\\n' \"$(now)\"",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def split_output(text: str, nonce: str, privileged: bool) -> dict[str, ProbeRun]:
+    """Cut the script's output back into one ProbeRun per probe (pure)."""
+    runs: dict[str, ProbeRun] = {}
+    marker = re.escape(f"@@{nonce}@@")
+    pattern = re.compile(rf"\n{marker} BEGIN (\S+) (\S*)\n(.*?)\n{marker} END \1 (\S*)\n", re.S)
+    for m in pattern.finditer("\n" + text):
+        name, t0, body, t1 = m.groups()
+        rc_match = re.search(rf"\n{marker} RC (\d+)\n?$", body + "\n")
+        if rc_match:
+            body, rc, truncated = body[: rc_match.start()], int(rc_match.group(1)), False
+        else:
+            rc, truncated = None, True  # the probe's own cap cut the RC line off
+        seconds = (int(t1) - int(t0)) / 1e9 if t0.isdigit() and t1.isdigit() else None
+        runs[name] = ProbeRun(name, rc, seconds, body, truncated, privileged)
+    return runs
+
+
+class HostCollector:
+    name = "host"
+
+    def __init__(self, probes: ProbeSet | None = None):
+        self.probes = probes or default_probes()
+
+    def applies_to(self, ctx: ScanContext, host: Host) -> bool:
+        return ctx.inventory.transport_of(host) != "none"
+
+    def collect(self, ctx: ScanContext, hosts: list[Host], sink: Sink) -> None:
+        with ThreadPoolExecutor(max_workers=ctx.inventory.scan.concurrency,
+                                thread_name_prefix="host") as pool:
+            futures = [pool.submit(self._collect_one, ctx, h, sink) for h in hosts]
+            for f in futures:
+                f.result()
+
+    def _collect_one(self, ctx: ScanContext, host: Host, sink: Sink) -> None:
+        started = utcnow()
+        if ctx.stop.is_set():
+            sink(host.name, observation(self.name, started, Outcome.NOT_COLLECTED, "interrupted"))
+            return
+        transport: Transport | None = None
+        try:
+            transport = transport_for(ctx.loaded, host, ctx.address(host),
+                                      accept_new_host_keys=ctx.options.accept_new_host_keys)
+            data = self.gather(ctx, host, transport)
+            sink(host.name, observation(self.name, started, data=data))
+        except TransportError as exc:
+            sink(host.name, observation(self.name, started, Outcome(exc.outcome), str(exc)))
+        except Exception as exc:  # never let one host stop the others
+            sink(host.name, observation(self.name, started, Outcome.ERROR, f"{type(exc).__name__}: {exc}"))
+        finally:
+            if transport is not None:
+                transport.close()
+
+    def gather(self, ctx: ScanContext, host: Host, transport: Transport) -> dict:
+        inv = ctx.inventory
+        timeout = inv.ssh_of(host).command_timeout or inv.scan.timeouts.command
+        budget = max(timeout, PROBE_TIMEOUT * 2)
+        who = transport.run(["id", "-u"], timeout=timeout)
+        is_root = who.stdout.strip() == "0"
+        become = inv.ssh_of(host).become == "sudo" and not is_root
+        plain = [p for p in self.probes if not (p.root and become)]
+        elevated = [p for p in self.probes if p.root and become]
+        runs: dict[str, ProbeRun] = {}
+        round_trips = 1
+        notes: list[str] = []
+        for group, privileged in ((plain, is_root), (elevated, True)):
+            if not group:
+                continue
+            nonce = secrets.token_hex(8)
+            argv, stdin = ["sh", "-s"], build_script(group, nonce).encode()
+            if privileged and not is_root:
+                argv, stdin = with_become(argv, stdin, sudo_password(ctx.loaded, host))
+            result = transport.run(argv, timeout=budget, stdin=stdin, output_cap=sum(p.output_cap for p in group) + 65536)
+            round_trips += 1
+            got = split_output(result.stdout, nonce, privileged)
+            if privileged and not is_root and not got:
+                notes.append(f"sudo failed: {result.stderr.strip()[:500] or 'no output'}")
+                # Fall back to the unprivileged view rather than losing these facts.
+                fallback = transport.run(["sh", "-s"], timeout=budget, stdin=build_script(group, nonce).encode())
+                round_trips += 1
+                got = split_output(fallback.stdout, nonce, False)
+            if result.timed_out:
+                notes.append(f"script timed out after {budget:g}s")
+            runs.update(got)
+        parsed, parse_errors = {}, {}
+        for probe in self.probes:
+            run = runs.get(probe.name)
+            if run is None:
+                parse_errors[probe.name] = "no output (cut off or not run)"
+                continue
+            try:
+                parsed[probe.name] = probe.parse(run.output).model_dump(mode="json")
+            except Exception as exc:  # a parser that does not understand says so; raw is kept
+                parse_errors[probe.name] = f"{type(exc).__name__}: {exc}"
+        return {
+            "transport": transport.name,
+            "is_root": is_root,
+            "become": become,
+            "round_trips": round_trips,
+            "notes": notes,
+            "commands": [
+                {"name": r.name, "exit_status": r.exit_status, "seconds": r.seconds, "privileged": r.privileged,
+                 "truncated": r.truncated or len(r.output) > KEPT_OUTPUT, "output": r.output[:KEPT_OUTPUT]}
+                for r in runs.values()
+            ],
+            "parsed": parsed,
+            "parse_errors": parse_errors,
+        }

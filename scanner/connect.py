@@ -1,0 +1,40 @@
+"""Build the transport for a host from the inventory; secrets come from environment variables."""
+
+from __future__ import annotations
+
+import os
+
+from scanner.inventory import Host, LoadedInventory
+from scanner.transport.base import Transport, TransportError
+from scanner.transport.local import LocalTransport
+from scanner.transport.ssh import SshTarget, SshTransport
+
+
+def _secret(env_name: str | None, what: str) -> str | None:
+    if not env_name:
+        return None
+    value = os.environ.get(env_name)
+    if value is None:
+        raise TransportError("auth_failed", f"{what}: environment variable {env_name} is not set")
+    return value
+
+
+def sudo_password(loaded: LoadedInventory, host: Host) -> str | None:
+    return _secret(loaded.inventory.ssh_of(host).sudo_password_env, "sudo password")
+
+
+def transport_for(loaded: LoadedInventory, host: Host, address: str, *,
+                  accept_new_host_keys: bool = False) -> Transport | None:
+    """The host's transport, not yet connected; None for `transport: none`."""
+    kind = loaded.inventory.transport_of(host)
+    if kind == "none":
+        return None
+    if kind == "local":
+        return LocalTransport()
+    ssh = loaded.inventory.ssh_of(host)
+    target = SshTarget(
+        address=address, port=ssh.port or 22, user=ssh.user, key_file=loaded.resolve(ssh.key),
+        key_passphrase=_secret(ssh.key_passphrase_env, "SSH key passphrase"),
+        known_hosts=loaded.resolve(ssh.known_hosts), proxy_jump=ssh.proxy_jump,
+        connect_timeout=ssh.connect_timeout or loaded.inventory.scan.timeouts.connect)
+    return SshTransport(target, accept_new_host_keys=accept_new_host_keys)

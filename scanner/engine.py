@@ -1,0 +1,191 @@
+"""The scan engine: plan hosts × collectors, run collectors concurrently, then judge.
+
+Collectors run side by side (each batches its own hosts), so a scan costs about as much as its
+slowest collector. A collector failure is an observation, never an exception; an interruption
+keeps what was gathered and marks the scan incomplete.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Iterable, Protocol
+
+from checks.registry import Check, HostContext, OrgContext, Registry
+from scanner.collectors.base import Collector, ScanContext, observation
+from scanner.inventory import Host
+from scanner.model import Observation, Outcome, Result, utcnow
+from scanner.scanfile import HostRecord, InventoryRecord, Phase, ScanFile
+
+INTERRUPT_GRACE_SECONDS = 5.0
+
+
+class Progress(Protocol):
+    def collector_started(self, name: str, hosts: int) -> None: ...
+    def observed(self, collector: str, host: str, obs: Observation) -> None: ...
+    def collector_finished(self, name: str) -> None: ...
+
+
+class _NoProgress:
+    def collector_started(self, name: str, hosts: int) -> None:
+        pass
+
+    def observed(self, collector: str, host: str, obs: Observation) -> None:
+        pass
+
+    def collector_finished(self, name: str) -> None:
+        pass
+
+
+def resolve_addresses(hosts: Iterable[Host]) -> tuple[dict[str, str], dict[str, str]]:
+    """Resolve names once, at planning time; IPs pass through untouched (no reverse lookups)."""
+    resolved, failed = {}, {}
+    for host in hosts:
+        try:
+            resolved[host.name] = str(ipaddress.ip_address(host.address))
+            continue
+        except ValueError:
+            pass
+        try:
+            infos = socket.getaddrinfo(host.address, None, proto=socket.IPPROTO_TCP)
+            resolved[host.name] = sorted(infos, key=lambda i: i[0] != socket.AF_INET)[0][4][0]
+        except (socket.gaierror, UnicodeError, IndexError) as exc:
+            failed[host.name] = f"cannot resolve {host.address}: {exc}"
+    return resolved, failed
+
+
+@dataclass
+class _Store:
+    """Observations as they arrive from collector threads."""
+
+    lock: threading.Lock
+    by_host: dict[str, dict[str, Observation]]
+
+    def put(self, host: str, obs: Observation) -> None:
+        with self.lock:
+            self.by_host.setdefault(host, {})[obs.collector] = obs
+
+
+def judge(registry: Registry, checks: list[Check], ctx_inventory, observations: dict[str, dict[str, Observation]],
+          settings, now: datetime) -> tuple[dict[str, list[Result]], list[Result]]:
+    """Run the selected checks over gathered facts. Pure: no network, usable offline."""
+    host_ctxs = {
+        h.name: HostContext(host=h, inventory=ctx_inventory, observations=observations.get(h.name, {}),
+                            settings=settings, now=now)
+        for h in ctx_inventory.hosts
+    }
+    per_host: dict[str, list[Result]] = {name: [] for name in host_ctxs}
+    org: list[Result] = []
+    org_ctx = OrgContext(inventory=ctx_inventory, hosts=host_ctxs, settings=settings, now=now)
+    for check in checks:
+        if check.scope == "org":
+            org.extend(registry.run_org_check(check, org_ctx))
+        else:
+            for name, hctx in host_ctxs.items():
+                per_host[name].extend(registry.run_host_check(check, hctx))
+    return per_host, org
+
+
+class Engine:
+    def __init__(self, registry: Registry, collectors: dict[str, Collector], settings,
+                 progress: Progress | None = None):
+        self.registry = registry
+        self.collectors = collectors
+        self.settings = settings
+        self.progress = progress or _NoProgress()
+
+    def plan(self, checks: list[Check]) -> list[Collector]:
+        names = sorted(self.registry.collectors_for(checks))
+        missing = [n for n in names if n not in self.collectors]
+        if missing:
+            raise ValueError(f"checks need collectors that do not exist: {missing}")
+        return [self.collectors[n] for n in names]
+
+    def scan(self, ctx: ScanContext, checks: list[Check],
+             on_checkpoint: Callable[[ScanFile], None] | None = None) -> ScanFile:
+        started = utcnow()
+        inv = ctx.inventory
+        store = _Store(threading.Lock(), {})
+        resolved, unresolved = resolve_addresses(inv.hosts)
+        ctx.addresses.update(resolved)
+        phases: dict[str, Phase] = {}
+        threads: list[threading.Thread] = []
+        incomplete_reason = None
+
+        for collector in self.plan(checks):
+            targets = []
+            for host in inv.hosts:
+                if host.name in unresolved:
+                    store.put(host.name, observation(collector.name, started, Outcome.UNREACHABLE,
+                                                     unresolved[host.name]))
+                elif not collector.applies_to(ctx, host):
+                    store.put(host.name, observation(collector.name, started, Outcome.NOT_COLLECTED,
+                                                     "not applicable to this host (transport or services)"))
+                else:
+                    targets.append(host)
+            phases[collector.name] = Phase(started=utcnow(), hosts=len(targets))
+            thread = threading.Thread(target=self._run_collector, name=f"collector-{collector.name}",
+                                      args=(collector, ctx, targets, store, phases), daemon=True)
+            threads.append(thread)
+            thread.start()
+
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(timeout=0.2)
+        except KeyboardInterrupt:
+            incomplete_reason = "interrupted"
+            ctx.stop.set()
+            deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
+            for thread in threads:
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+        with store.lock:
+            observations = {h: dict(obs) for h, obs in store.by_host.items()}
+        for collector in self.plan(checks):
+            for host in inv.hosts:
+                if collector.name not in observations.get(host.name, {}):
+                    incomplete_reason = incomplete_reason or "collector did not finish"
+                    observations.setdefault(host.name, {})[collector.name] = observation(
+                        collector.name, started, Outcome.NOT_COLLECTED, incomplete_reason)
+
+        per_host, org = judge(self.registry, checks, inv, observations, self.settings, started)
+        return ScanFile(
+            started=started, ended=utcnow(), complete=incomplete_reason is None,
+            incomplete_reason=incomplete_reason, checks_selected=[c.id for c in checks],
+            inventory=InventoryRecord(path=str(ctx.loaded.path), digest=ctx.loaded.digest,
+                                      data=inv.model_dump(mode="json", by_alias=True)),
+            phases=phases,
+            hosts={h.name: HostRecord(address=ctx.address(h), zone=h.zone,
+                                      observations=observations.get(h.name, {}), results=per_host[h.name])
+                   for h in inv.hosts},
+            org_results=org,
+        )
+
+    def _run_collector(self, collector: Collector, ctx: ScanContext, hosts: list[Host], store: _Store,
+                       phases: dict[str, Phase]) -> None:
+        self.progress.collector_started(collector.name, len(hosts))
+
+        def sink(host: str, obs: Observation) -> None:
+            store.put(host, obs)
+            self.progress.observed(collector.name, host, obs)
+
+        try:
+            if hosts:
+                collector.collect(ctx, hosts, sink)
+        except Exception as exc:  # a collector bug becomes an observation for the hosts it missed
+            now = utcnow()
+            for host in hosts:
+                with store.lock:
+                    seen = collector.name in store.by_host.get(host.name, {})
+                if not seen:
+                    store.put(host.name, Observation(collector=collector.name, outcome=Outcome.ERROR,
+                                                     detail=f"collector failed: {type(exc).__name__}: {exc}",
+                                                     started=now, ended=now))
+        finally:
+            phases[collector.name].ended = utcnow()
+            self.progress.collector_finished(collector.name)

@@ -1,0 +1,16 @@
+"""The probes the host collector runs: every area module's PROBES, in one set."""
+
+from __future__ import annotations
+
+from scanner.hostprobes import ProbeSet
+from scanner.hostprobes import system
+
+AREAS = (system,)
+
+
+def default_probes() -> ProbeSet:
+    probes = ProbeSet()
+    for area in AREAS:
+        for probe in area.PROBES:
+            probes.add(probe)
+    return probes

@@ -1,0 +1,390 @@
+"""The inventory: typed model, strict validation with file:line errors, and loading.
+
+The format is documented in docs/inventory.md. Unknown keys are errors: a typo must not
+silently switch a check off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import re
+from dataclasses import dataclass
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from scanner.yamlsafe import LocatedDocument, YamlLoadError, load_located
+
+NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
+ENV_NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+# A DNS name, never something nmap or ssh could read as an option.
+HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+PORT_SPEC_RE = re.compile(r"^(top100|top1000|\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*)$")
+
+MAX_INVENTORY_BYTES = 5 * 1024 * 1024
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _yes_no(value: Any) -> Any:
+    # YAML 1.1 reads bare yes/no as booleans; accept both spellings.
+    if isinstance(value, str) and value.lower() in ("yes", "no", "true", "false", "có", "không"):
+        return value.lower() in ("yes", "true", "có")
+    return value
+
+
+YesNo = Annotated[bool, Field(description="yes | no")]
+
+
+class Declaration(Strict):
+    """A survey answer the unit declares (policy or solution): shown as declared, never verified."""
+
+    status: YesNo
+    document: str | None = None
+    date: dt.date | None = None
+    details: str | None = None
+    product: str | None = None
+    hosts: list[str] = Field(default_factory=list)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, value: Any) -> Any:
+        return _yes_no(value)
+
+    @field_validator("document", "details", "product", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+class SecurityUnit(Declaration):
+    kind: Literal["own", "assigned", "outsourced"] | None = None
+    headcount: int | None = Field(default=None, ge=0, le=100_000)
+
+
+class Contact(Strict):
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class Organization(Strict):
+    name: str = Field(min_length=1, max_length=300)
+    contact: Contact | None = None
+    security_unit: SecurityUnit | None = None
+
+
+class Policies(Strict):
+    network: Declaration | None = None  # XI.2.1.1
+    servers: Declaration | None = None  # XI.2.1.2
+    data: Declaration | None = None  # XI.2.1.3
+    endpoints: Declaration | None = None  # XI.2.1.4
+    datacenter_access: Declaration | None = None  # XI.2.1.5
+    accounts: Declaration | None = None  # XI.2.1.6
+    monitoring: Declaration | None = None  # XI.2.2
+    incident_response: Declaration | None = None  # XI.2.3
+    other: Declaration | None = None  # XI.2.4
+
+
+class Solutions(Strict):
+    siem_soc: Declaration | None = None  # XI.3.6.1
+    jump_host: Declaration | None = None  # XI.3.6.2
+    dlp: Declaration | None = None  # XI.3.6.3
+    db_firewall: Declaration | None = None  # XI.3.6.4
+    pam: Declaration | None = None  # XI.3.6.5
+    other: Declaration | None = None  # XI.3.6.6
+
+
+PopulationService = Literal["authentication", "id_suggestion", "lookup"]
+
+
+class System(Strict):
+    name: str = Field(min_length=1, max_length=300)
+    function: str | None = None
+    location: str | None = None
+    owner: str | None = None
+    operator: str | None = None
+    security_level: int = Field(ge=1, le=5)
+    contact: str | None = None
+    connects_to_population_db: bool = False
+    population_db_services: list[PopulationService] = Field(default_factory=list)
+    hosts: list[str] = Field(default_factory=list)
+    max_concurrent_records: int | None = Field(default=None, ge=0)  # section VIII, declared
+
+
+class SshSettings(Strict):
+    user: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._][A-Za-z0-9._-]{0,31}$")
+    port: int | None = Field(default=None, ge=1, le=65535)
+    key: str | None = None
+    key_passphrase_env: str | None = Field(default=None, pattern=ENV_NAME_RE)
+    known_hosts: str | None = None
+    proxy_jump: str | None = Field(default=None, max_length=1000)
+    become: Literal["none", "sudo"] | None = None
+    sudo_password_env: str | None = Field(default=None, pattern=ENV_NAME_RE)
+    connect_timeout: float | None = Field(default=None, gt=0, le=600)
+    command_timeout: float | None = Field(default=None, gt=0, le=3600)
+
+    def over(self, base: SshSettings) -> SshSettings:
+        """These settings with unset keys taken from `base`."""
+        merged = base.model_dump()
+        merged.update({k: v for k, v in self.model_dump().items() if v is not None})
+        return SshSettings(**merged)
+
+
+Transport = Literal["ssh", "local", "none"]
+ServiceKind = Literal[
+    "https", "http", "ssh", "smtp", "smtps", "imap", "imaps", "pop3", "pop3s", "ftp", "ftps",
+    "ldap", "ldaps", "db", "dns", "ntp", "snmp", "rdp", "telnet", "other",
+]
+
+
+class Service(Strict):
+    port: int = Field(ge=1, le=65535)
+    proto: Literal["tcp", "udp"] = "tcp"
+    kind: ServiceKind
+    name: str | None = None
+    exposure: list[str] = Field(default_factory=list)
+
+
+class Host(Strict):
+    name: str = Field(pattern=NAME_RE)
+    address: str
+    fqdn: str | None = None
+    zone: str = Field(min_length=1, max_length=63)
+    role: str | None = None
+    os: str | None = None
+    transport: Transport | None = None
+    ssh: SshSettings | None = None
+    services: list[Service] = Field(default_factory=list)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            if HOSTNAME_RE.match(value):
+                return value
+            raise ValueError("must be an IP address or a DNS name") from None
+
+    @field_validator("fqdn")
+    @classmethod
+    def _fqdn(cls, value: str | None) -> str | None:
+        if value is not None and not HOSTNAME_RE.match(value):
+            raise ValueError("must be a DNS name")
+        return value
+
+
+class Defaults(Strict):
+    transport: Transport = "ssh"
+    ssh: SshSettings = Field(default_factory=SshSettings)
+
+
+class Timeouts(Strict):
+    connect: float = Field(default=5, gt=0, le=600)
+    command: float = Field(default=60, gt=0, le=3600)
+    host: float = Field(default=300, gt=0, le=86400)
+    nmap: float = Field(default=600, gt=0, le=86400)
+    tls: float = Field(default=120, gt=0, le=86400)
+    http: float = Field(default=10, gt=0, le=600)
+
+
+class ScanSettings(Strict):
+    from_zone: str | None = None
+    ports: str = "top1000"
+    udp: bool = False
+    service_versions: bool = False
+    concurrency: int = Field(default=16, ge=1, le=512)
+    log_retention_days: int | None = Field(default=None, ge=1, le=36500)
+    cert_expiry_warn_days: int = Field(default=30, ge=0, le=3650)
+    ca_bundle: str | None = None
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, value: Any) -> str:
+        value = str(value).replace(" ", "")
+        if not PORT_SPEC_RE.match(value):
+            raise ValueError("must be top100, top1000 or a list like '1-1024,8080'")
+        for part in re.split(r"[,-]", value):
+            if part.isdigit() and not 1 <= int(part) <= 65535:
+                raise ValueError(f"port {part} out of range 1-65535")
+        return value
+
+
+class Inventory(Strict):
+    schema_: Literal[1] = Field(default=1, alias="schema")
+    organization: Organization
+    inspection_date: dt.date | None = None
+    policies: Policies = Field(default_factory=Policies)
+    solutions: Solutions = Field(default_factory=Solutions)
+    systems: list[System] = Field(default_factory=list)
+    zones: dict[str, str] | None = None  # zone name -> description; when given, every zone used must be here
+    defaults: Defaults = Field(default_factory=Defaults)
+    hosts: list[Host] = Field(default_factory=list, min_length=1)
+    scan: ScanSettings = Field(default_factory=ScanSettings)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def host(self, name: str) -> Host:
+        return next(h for h in self.hosts if h.name == name)
+
+    def transport_of(self, host: Host) -> Transport:
+        return host.transport or self.defaults.transport
+
+    def ssh_of(self, host: Host) -> SshSettings:
+        return (host.ssh or SshSettings()).over(self.defaults.ssh)
+
+    def systems_of(self, host: Host) -> list[System]:
+        return [s for s in self.systems if host.name in s.hosts]
+
+    def security_level_of(self, host: Host) -> int | None:
+        levels = [s.security_level for s in self.systems_of(host)]
+        return max(levels) if levels else None
+
+
+@dataclass(frozen=True)
+class InventoryIssue:
+    file: str
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f" {self.path}:" if self.path else ""
+        return f"{self.file}:{self.line}:{where} {self.message}"
+
+
+class InventoryError(Exception):
+    def __init__(self, issues: list[InventoryIssue]):
+        super().__init__("\n".join(str(i) for i in issues))
+        self.issues = issues
+
+
+@dataclass(frozen=True)
+class LoadedInventory:
+    inventory: Inventory
+    path: Path
+    digest: str  # sha256 of the file bytes: identifies "the same inventory" across scans
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, value: str | None) -> Path | None:
+        """A path from the inventory: ~ expanded, relative to the inventory's own folder."""
+        if not value:
+            return None
+        expanded = Path(os.path.expanduser(value))
+        return expanded if expanded.is_absolute() else (self.base_dir / expanded)
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _cross_checks(inv: Inventory) -> list[tuple[tuple[Any, ...], str]]:
+    """Rules that span fields: references between sections and uniqueness."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    names: dict[str, int] = {}
+    for i, host in enumerate(inv.hosts):
+        if host.name in names:
+            problems.append((("hosts", i, "name"), f"host name '{host.name}' already used by hosts[{names[host.name]}]"))
+        names.setdefault(host.name, i)
+    for i, system in enumerate(inv.systems):
+        for j, ref in enumerate(system.hosts):
+            if ref not in names:
+                problems.append((("systems", i, "hosts", j), f"unknown host '{ref}'"))
+        if system.population_db_services and not system.connects_to_population_db:
+            problems.append((("systems", i, "population_db_services"),
+                             "services listed but connects_to_population_db is false"))
+    for field_name in Solutions.model_fields:
+        decl = getattr(inv.solutions, field_name)
+        for j, ref in enumerate(decl.hosts if decl else []):
+            if ref not in names:
+                problems.append((("solutions", field_name, "hosts", j), f"unknown host '{ref}'"))
+    if inv.zones is not None:
+        known = set(inv.zones) | {"internet", "any"}
+
+        def unknown_zone(path: tuple[Any, ...], zone: str | None) -> None:
+            if zone is not None and zone not in known:
+                problems.append((path, f"zone '{zone}' is not listed under zones"))
+
+        unknown_zone(("scan", "from_zone"), inv.scan.from_zone)
+        for i, host in enumerate(inv.hosts):
+            unknown_zone(("hosts", i, "zone"), host.zone)
+            for j, svc in enumerate(host.services):
+                for k, zone in enumerate(svc.exposure):
+                    unknown_zone(("hosts", i, "services", j, "exposure", k), zone)
+    for i, host in enumerate(inv.hosts):
+        if inv.transport_of(host) == "ssh" and not inv.ssh_of(host).user:
+            where = ("hosts", i, "transport") if host.transport else ("hosts", i)
+            problems.append((where, "transport ssh needs a user: set ssh.user here or defaults.ssh.user"))
+        seen: dict[tuple[int, str], int] = {}
+        for j, svc in enumerate(host.services):
+            first = seen.setdefault((svc.port, svc.proto), j)
+            if first != j:
+                problems.append((("hosts", i, "services", j, "port"),
+                                 f"service {svc.port}/{svc.proto} already declared at services[{first}]"))
+    return problems
+
+
+def parse_inventory(text: str, filename: str) -> Inventory:
+    """Validate inventory text; raise InventoryError listing every problem with its line."""
+    try:
+        doc: LocatedDocument = load_located(text, filename)
+    except YamlLoadError as exc:
+        raise InventoryError([InventoryIssue(filename, i.line, _dotted(i.path), i.message)
+                              for i in exc.issues]) from None
+    if not isinstance(doc.data, dict):
+        raise InventoryError([InventoryIssue(filename, 1, "", "the inventory must be a mapping of sections")])
+    try:
+        inv = Inventory.model_validate(doc.data)
+    except ValidationError as exc:
+        issues = []
+        for err in exc.errors(include_url=False):
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown key (not in the inventory format; see docs/inventory.md)"
+            elif err["type"] == "missing":
+                message = "required field is missing"
+            issues.append(InventoryIssue(filename, doc.line_of(loc), _dotted(loc), message))
+        raise InventoryError(sorted(issues, key=lambda i: i.line)) from None
+    problems = _cross_checks(inv)
+    if problems:
+        raise InventoryError(sorted(
+            (InventoryIssue(filename, doc.line_of(p), _dotted(p), m) for p, m in problems),
+            key=lambda i: i.line))
+    return inv
+
+
+def load_inventory(path: str | os.PathLike[str]) -> LoadedInventory:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InventoryError([InventoryIssue(str(path), 0, "", f"cannot read: {exc.strerror}")]) from None
+    if len(raw) > MAX_INVENTORY_BYTES:
+        raise InventoryError([InventoryIssue(str(path), 0, "", "file larger than 5 MiB")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InventoryError([InventoryIssue(str(path), line, "", "not valid UTF-8")]) from None
+    inv = parse_inventory(text, str(path))
+    return LoadedInventory(inventory=inv, path=path.resolve(), digest=hashlib.sha256(raw).hexdigest())

@@ -1,0 +1,95 @@
+"""Typed data that crosses boundaries: observations (facts), results, and their vocabularies.
+
+Everything here is a frozen pydantic model with one JSON form, so a scan file can be written,
+read back and re-judged offline from the evidence alone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Status(str, Enum):
+    """Result statuses, after XCCDF. Only `pass` claims that something was verified."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"  # could not run or could not observe
+    UNKNOWN = "unknown"  # ran, but the facts do not decide (e.g. needs root)
+    NOT_APPLICABLE = "not_applicable"
+    MANUAL = "manual"  # declared item, or needs a human
+    INFO = "info"
+
+
+class Severity(str, Enum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return SEVERITY_ORDER.index(self)
+
+
+SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
+
+
+class Outcome(str, Enum):
+    """How a collector fared on one host: a closed set, so checks can map each to a status."""
+
+    OK = "ok"
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    AUTH_FAILED = "auth_failed"
+    HOST_KEY_REJECTED = "host_key_rejected"
+    PERMISSION_DENIED = "permission_denied"
+    TOOL_MISSING = "tool_missing"
+    NOT_COLLECTED = "not_collected"  # transport none, interrupted, or not planned
+    ERROR = "error"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Observation(Frozen):
+    """One collector's facts about one host (or endpoint), or why there are none."""
+
+    collector: str
+    outcome: Outcome
+    detail: str = ""
+    started: datetime
+    ended: datetime
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Message(Frozen):
+    """A user-facing sentence as a catalog key plus parameters; reports translate it."""
+
+    key: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Result(Frozen):
+    check_id: str
+    host: str  # "" for organisation-level (declared) checks
+    target: str = ""  # e.g. "443/tcp": makes (host, check_id, target) a stable finding key
+    status: Status
+    severity: Severity
+    survey_items: tuple[str, ...]
+    message: Message | None = None
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.host, self.check_id, self.target)

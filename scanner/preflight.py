@@ -1,0 +1,125 @@
+"""Pre-flight: the connection step alone, per host, to fix access problems before inspection day."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from scanner.connect import sudo_password, transport_for
+from scanner.engine import resolve_addresses
+from scanner.i18n import default_catalog
+from scanner.inventory import Host, LoadedInventory
+from scanner.transport.base import TransportError, with_become
+
+# Tools the host probes use; a missing one turns the checks that read it into `unknown`.
+PROBE_TOOLS = ("timeout", "ps", "ss", "sshd", "journalctl", "logrotate", "nft", "iptables", "auditctl",
+               "dpkg-query", "rpm", "apt-get", "dnf", "yum", "zypper", "sudo")
+TOOLS_SCRIPT = ("id -u; for t in " + " ".join(PROBE_TOOLS)
+                + "; do command -v \"$t\" >/dev/null 2>&1 || "
+                  "[ -x \"/usr/sbin/$t\" ] || [ -x \"/sbin/$t\" ] || echo \"missing $t\"; done")
+
+
+@dataclass
+class PreflightRow:
+    host: str
+    transport: str
+    reachable: bool | None = None
+    authenticated: bool | None = None
+    privileged: bool | None = None  # root, or sudo -n usable
+    missing_tools: list[str] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def ready(self) -> bool:
+        return self.transport == "none" or bool(self.reachable and self.authenticated)
+
+
+def classify_sudo_error(stderr: str) -> str:
+    """What stands in the way of `sudo -n`, in the words an admin can act on (pure)."""
+    text = stderr.lower()
+    if "password is required" in text:
+        return "sudo asks for a password: add a NOPASSWD rule for the scan commands or set sudo_password_env"
+    if "tty" in text:
+        return "sudoers has 'Defaults requiretty': exempt the scanning user"
+    if "not in the sudoers" in text or "not allowed" in text:
+        return "the scanning user may not use sudo"
+    if "command not found" in text:
+        return "sudo is not installed"
+    if "noexec" in text:
+        return "sudo NOEXEC blocks the probe shell"
+    return stderr.strip()[:200] or "sudo failed"
+
+
+def check_host(loaded: LoadedInventory, host: Host, address: str, accept_new_host_keys: bool) -> PreflightRow:
+    inv = loaded.inventory
+    row = PreflightRow(host.name, inv.transport_of(host))
+    if row.transport == "none":
+        row.note = "transport none: network probes only"
+        return row
+    transport = None
+    try:
+        transport = transport_for(loaded, host, address, accept_new_host_keys=accept_new_host_keys)
+        result = transport.run(["sh", "-c", TOOLS_SCRIPT], timeout=inv.scan.timeouts.command)
+        row.reachable = row.authenticated = True
+        lines = result.stdout.splitlines()
+        is_root = bool(lines) and lines[0].strip() == "0"
+        row.missing_tools = [line.split(" ", 1)[1] for line in lines[1:] if line.startswith("missing ")]
+        if is_root:
+            row.privileged = True
+        elif inv.ssh_of(host).become == "sudo":
+            argv, stdin = with_become(["true"], None, sudo_password(loaded, host))
+            sudo = transport.run(argv, timeout=inv.scan.timeouts.command, stdin=stdin)
+            row.privileged = sudo.ok
+            if not sudo.ok:
+                row.note = classify_sudo_error(sudo.stderr)
+        else:
+            row.privileged = False
+            row.note = "no root and no become: checks that need root will say unknown"
+    except TransportError as exc:
+        row.reachable = exc.outcome not in ("unreachable", "timeout")
+        row.authenticated = False
+        row.note = str(exc)
+    finally:
+        if transport is not None:
+            transport.close()
+    return row
+
+
+def preflight(loaded: LoadedInventory, accept_new_host_keys: bool = False) -> list[PreflightRow]:
+    inv = loaded.inventory
+    resolved, unresolved = resolve_addresses(inv.hosts)
+    rows: list[PreflightRow] = []
+    with ThreadPoolExecutor(max_workers=inv.scan.concurrency) as pool:
+        futures = []
+        for host in inv.hosts:
+            if host.name in unresolved:
+                rows.append(PreflightRow(host.name, inv.transport_of(host), False, False, None, [],
+                                         unresolved[host.name]))
+                continue
+            futures.append(pool.submit(check_host, loaded, host, resolved[host.name], accept_new_host_keys))
+        rows += [f.result() for f in futures]
+    order = {h.name: i for i, h in enumerate(inv.hosts)}
+    return sorted(rows, key=lambda r: order[r.host])
+
+
+def render_preflight(rows: list[PreflightRow], console: Console, lang: str) -> None:
+    catalog = default_catalog()
+
+    def t(key: str) -> str:
+        return catalog.text(f"cli.{key}", lang)
+
+    def yn(value: bool | None) -> str:
+        return t("not_applicable") if value is None else (t("yes") if value else t("no"))
+
+    table = Table(title=t("preflight_title"))
+    for col in ("host", "reachable", "auth", "root", "missing", "note"):
+        table.add_column(t(f"col_{col}"), overflow="fold")
+    for r in rows:
+        # Notes carry text from targets (error messages): never let rich read it as markup.
+        table.add_row(Text(r.host), yn(r.reachable), yn(r.authenticated), yn(r.privileged),
+                      Text(", ".join(r.missing_tools)), Text(r.note))
+    console.print(table)

@@ -1,0 +1,121 @@
+"""The scan file: the versioned JSON record of one scan (facts and results), written atomically.
+
+It holds the evidence as well as the verdicts, so reports can be re-rendered and checks re-run
+offline. Written to a temporary file in the same folder, fsynced, then renamed over the target:
+a crash, kill -9 or full disk never leaves a half-written file, and the previous one survives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from scanner import __version__
+from scanner.model import Observation, Result
+
+SCHEMA_VERSION = 1
+
+
+class Phase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    started: datetime
+    ended: datetime | None = None
+    hosts: int = 0
+
+
+class HostRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    address: str
+    zone: str
+    observations: dict[str, Observation] = Field(default_factory=dict)
+    results: list[Result] = Field(default_factory=list)
+
+
+class InventoryRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str
+    digest: str
+    data: dict[str, Any]  # the validated inventory: it holds names of secrets, never secrets
+
+
+class ToolRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = "readyscan"
+    version: str = __version__
+
+
+class ScanFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    schema_version: int = SCHEMA_VERSION
+    tool: ToolRecord = Field(default_factory=ToolRecord)
+    started: datetime
+    ended: datetime | None = None
+    complete: bool
+    incomplete_reason: str | None = None
+    checks_selected: list[str] = Field(default_factory=list)
+    inventory: InventoryRecord
+    phases: dict[str, Phase] = Field(default_factory=dict)
+    hosts: dict[str, HostRecord] = Field(default_factory=dict)
+    org_results: list[Result] = Field(default_factory=list)
+
+    def all_results(self) -> list[Result]:
+        return list(self.org_results) + [r for h in self.hosts.values() for r in h.results]
+
+
+class ScanFileError(Exception):
+    pass
+
+
+def write_atomic(path: Path, payload: bytes, mode: int = 0o600) -> None:
+    """Replace `path` with `payload` all at once, or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+def save(scan: ScanFile, path: Path) -> None:
+    try:
+        write_atomic(path, scan.model_dump_json(indent=1).encode("utf-8"))
+    except OSError as exc:
+        raise ScanFileError(f"cannot write scan file {path}: {exc.strerror or exc}") from None
+
+
+def load(path: Path) -> ScanFile:
+    try:
+        raw = json.loads(Path(path).read_bytes())
+    except OSError as exc:
+        raise ScanFileError(f"{path}: cannot read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ScanFileError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(raw, dict) or raw.get("schema_version") != SCHEMA_VERSION:
+        raise ScanFileError(f"{path}: not a readyscan scan file of schema version {SCHEMA_VERSION}")
+    try:
+        return ScanFile.model_validate(raw)
+    except ValueError as exc:
+        raise ScanFileError(f"{path}: invalid scan file: {exc}") from None

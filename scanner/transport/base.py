@@ -1,0 +1,77 @@
+"""The transport interface: run an argv (never a shell string built from data) on a host."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+DEFAULT_OUTPUT_CAP = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    exit_status: int | None  # None when the command was cut off (timeout, cap, interrupted)
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool = False
+    truncated: bool = False  # output went past the cap and the rest was dropped
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0 and not self.timed_out
+
+
+class TransportError(Exception):
+    """Connecting or authenticating failed; `outcome` is an model.Outcome value."""
+
+    def __init__(self, outcome: str, message: str):
+        super().__init__(message)
+        self.outcome = outcome
+
+
+class Transport(Protocol):
+    name: str
+
+    def run(self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None,
+            output_cap: int = DEFAULT_OUTPUT_CAP) -> CommandResult: ...
+
+    def close(self) -> None: ...
+
+
+def quote_argv(argv: Sequence[str]) -> str:
+    """The one place where an argv becomes a remote shell string (SSH exec takes a string)."""
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+class CappedBuffer:
+    """Collects bytes up to a cap and remembers whether anything was dropped."""
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self.data = bytearray()
+        self.truncated = False
+
+    def add(self, chunk: bytes) -> None:
+        room = self.cap - len(self.data)
+        if len(chunk) > room:
+            self.truncated = True
+            chunk = chunk[:max(room, 0)]
+        self.data += chunk
+
+    @property
+    def full(self) -> bool:
+        return self.truncated
+
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="replace")
+
+
+def with_become(argv: Sequence[str], stdin: bytes | None, sudo_password: str | None) -> tuple[list[str], bytes | None]:
+    """Wrap a command in sudo. Without a password `sudo -n` never prompts; with one, the password
+    goes on stdin (-S) with an empty prompt, so it never appears on a command line or in output."""
+    if sudo_password is None:
+        return ["sudo", "-n", "--", *argv], stdin
+    return ["sudo", "-S", "-p", "", "--", *argv], sudo_password.encode() + b"\n" + (stdin or b"")

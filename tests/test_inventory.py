@@ -1,0 +1,151 @@
+"""Inventory validation: good examples load; each broken one gives its exact error and line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from scanner.inventory import InventoryError, load_inventory, parse_inventory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MINIMAL = """\
+organization:
+  name: Sở A
+hosts:
+  - name: web-01
+    address: 127.0.0.1
+    zone: dmz
+    transport: local
+"""
+
+
+def issues_of(text: str) -> list[tuple[int, str, str]]:
+    with pytest.raises(InventoryError) as info:
+        parse_inventory(textwrap.dedent(text), "inv.yaml")
+    return [(i.line, i.path, i.message) for i in info.value.issues]
+
+
+@pytest.mark.parametrize("path", ["inventories/example.yaml", "inventories/localhost.yaml"])
+def test_shipped_inventories_are_valid(path):
+    loaded = load_inventory(ROOT / path)
+    assert loaded.inventory.hosts
+    assert len(loaded.digest) == 64
+
+
+def test_minimal_inventory_and_defaults():
+    inv = parse_inventory(MINIMAL, "inv.yaml")
+    assert inv.hosts[0].name == "web-01"
+    assert inv.scan.ports == "top1000"
+    assert inv.transport_of(inv.hosts[0]) == "local"
+
+
+def test_yes_no_spellings_are_booleans():
+    inv = parse_inventory(MINIMAL + "policies:\n  network: {status: yes, document: '1/QĐ'}\n"
+                          "  data: {status: 'no'}\n", "inv.yaml")
+    assert inv.policies.network.status is True
+    assert inv.policies.data.status is False
+
+
+def test_ssh_overrides_merge_key_by_key():
+    inv = parse_inventory(textwrap.dedent("""\
+        organization: {name: A}
+        defaults:
+          ssh: {user: scan, port: 2222, become: sudo}
+        hosts:
+          - name: h
+            address: 127.0.0.1
+            zone: z
+            ssh: {port: 22}
+        """), "inv.yaml")
+    ssh = inv.ssh_of(inv.hosts[0])
+    assert (ssh.user, ssh.port, ssh.become) == ("scan", 22, "sudo")
+
+
+BROKEN = [
+    # (name, yaml, expected (line, path, message fragment))
+    ("unknown top-level key", MINIMAL + "scna:\n  ports: top100\n", (8, "scna", "unknown key")),
+    ("port out of range", MINIMAL + "    services:\n      - {port: 70000, kind: https}\n",
+     (9, "hosts[0].services[0].port", "less than or equal to 65535")),
+    ("bad service kind", MINIMAL + "    services:\n      - {port: 443, kind: htps}\n",
+     (9, "hosts[0].services[0].kind", "Input should be")),
+    ("address with an option", MINIMAL.replace("127.0.0.1", "-oN/tmp/x"),
+     (5, "hosts[0].address", "IP address or a DNS name")),
+    ("missing organization name", MINIMAL.replace("  name: Sở A\n", "  contact: {name: B}\n"),
+     (1, "organization.name", "required field is missing")),
+    ("security level out of range", MINIMAL + "systems:\n  - {name: S, security_level: 7}\n",
+     (9, "systems[0].security_level", "less than or equal to 5")),
+    ("unknown host in a system", MINIMAL + "systems:\n  - name: S\n    security_level: 3\n    hosts: [web-01, db-09]\n",
+     (11, "systems[0].hosts[1]", "unknown host 'db-09'")),
+    ("duplicate host name", MINIMAL + "  - name: web-01\n    address: 127.0.0.2\n    zone: dmz\n    transport: local\n",
+     (8, "hosts[1].name", "already used by hosts[0]")),
+    ("duplicate key", MINIMAL + "scan:\n  ports: top100\n  ports: top1000\n", (10, "scan.ports", "duplicate key")),
+    ("bad port spec", MINIMAL + "scan:\n  ports: 1-1024;8080\n", (9, "scan.ports", "must be top100")),
+    ("status not yes/no", MINIMAL + "policies:\n  network: {status: maybe}\n",
+     (9, "policies.network.status", "valid boolean")),
+    ("ssh needs a user", MINIMAL.replace("transport: local", "transport: ssh"),
+     (7, "hosts[0].transport", "transport ssh needs a user")),
+    ("secret instead of env name", MINIMAL + "defaults:\n  ssh: {sudo_password_env: 'hunter2 !'}\n",
+     (9, "defaults.ssh.sudo_password_env", "should match pattern")),
+    ("zone not listed", MINIMAL + "zones: {app: Ứng dụng}\n", (6, "hosts[0].zone", "not listed under zones")),
+    ("syntax error", MINIMAL + "scan: [unclosed\n", (9, "", "YAML syntax")),
+    ("bad host name", MINIMAL.replace("name: web-01", "name: 'web 01;rm'"),
+     (4, "hosts[0].name", "should match pattern")),
+    ("declared port twice", MINIMAL + "    services:\n      - {port: 22, kind: ssh}\n      - {port: 22, kind: ssh}\n",
+     (10, "hosts[0].services[1].port", "already declared at services[0]")),
+]
+
+
+@pytest.mark.parametrize("name,text,expected", BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_inventory_names_line_and_field(name, text, expected):
+    found = issues_of(text)
+    line, path, fragment = expected
+    assert any(i[0] == line and i[1] == path and fragment in i[2] for i in found), found
+
+
+def test_every_error_is_reported_at_once():
+    text = MINIMAL + "    services:\n      - {port: 0, kind: https}\n      - {port: 22, kind: nope}\nbogus: 1\n"
+    found = issues_of(text)
+    assert {(i[0], i[1]) for i in found} >= {(9, "hosts[0].services[0].port"), (10, "hosts[0].services[1].kind"),
+                                             (11, "bogus")}
+
+
+def test_alias_bomb_is_refused():
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for i in range(1, 9):
+        prev = chr(ord("a") + i - 1)
+        cur = chr(ord("a") + i)
+        bomb += f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 10) + "]\n"
+    found = issues_of(bomb)
+    assert "alias bomb" in found[0][2]
+
+
+def test_not_a_mapping():
+    assert issues_of("- just\n- a list\n")[0][2] == "the inventory must be a mapping of sections"
+
+
+def test_unreadable_and_non_utf8_files(tmp_path):
+    with pytest.raises(InventoryError, match="cannot read"):
+        load_inventory(tmp_path / "absent.yaml")
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes(MINIMAL.encode() + b"# caf\xe9\n")
+    with pytest.raises(InventoryError) as info:
+        load_inventory(bad)
+    assert info.value.issues[0].line == 8 and "UTF-8" in info.value.issues[0].message
+
+
+def test_validate_command_exit_code_and_output(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(MINIMAL + "    services:\n      - {port: 70000, kind: https}\nbogus: 1\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "scanner", "validate", str(broken), "--lang", "en"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2
+    assert f"{broken}:9: hosts[0].services[0].port:" in proc.stderr
+    assert f"{broken}:10: bogus: unknown key" in proc.stderr
+    ok = subprocess.run([sys.executable, "-m", "scanner", "validate", "inventories/example.yaml", "--lang", "en"],
+                        capture_output=True, text=True, cwd=ROOT)
+    assert ok.returncode == 0 and "valid (12 hosts, 4 systems)" in ok.stdout
