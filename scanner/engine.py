@@ -11,9 +11,10 @@ import ipaddress
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterable, Protocol
+from typing import Protocol
 
 from checks.registry import Check, HostContext, OrgContext, Registry
 from scanner.collectors.base import Collector, ScanContext, observation

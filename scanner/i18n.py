@@ -6,9 +6,10 @@ check's texts live under its id (`tls.protocol.legacy.title`). Vietnamese is the
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 

@@ -6,12 +6,12 @@ silently switch a check off.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import ipaddress
 import os
 import re
 from dataclasses import dataclass
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 

@@ -6,8 +6,8 @@ read back and re-judged offline from the evidence alone.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from enum import Enum
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +17,7 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Result statuses, after XCCDF. Only `pass` claims that something was verified."""
 
     PASS = "pass"
@@ -29,7 +29,7 @@ class Status(str, Enum):
     INFO = "info"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     CRITICAL = "critical"
     HIGH = "high"
     MEDIUM = "medium"
@@ -44,7 +44,7 @@ class Severity(str, Enum):
 SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """How a collector fared on one host: a closed set, so checks can map each to a status."""
 
     OK = "ok"
@@ -59,7 +59,7 @@ class Outcome(str, Enum):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Observation(Frozen):

@@ -84,7 +84,11 @@ class _Builder:
 
 
 def load_located(text: str, filename: str = "<inventory>") -> LocatedDocument:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # raised while reading, before any node exists
+        line = text[: exc.position].count("\n") + 1
+        raise YamlLoadError([YamlIssue(line, (), f"YAML: character {exc.character!r} is not allowed")]) from None
     try:
         try:
             node = loader.get_single_node()
@@ -92,6 +96,11 @@ def load_located(text: str, filename: str = "<inventory>") -> LocatedDocument:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
             raise YamlLoadError([YamlIssue(line, (), f"YAML syntax: {exc.problem or exc}")]) from None
+        except yaml.reader.ReaderError as exc:
+            line = text[: exc.position].count("\n") + 1
+            raise YamlLoadError([YamlIssue(line, (), f"YAML: character {exc.character!r} is not allowed")]) from None
+        except RecursionError:
+            raise YamlLoadError([YamlIssue(1, (), "YAML nesting too deep")]) from None
         except yaml.YAMLError as exc:
             raise YamlLoadError([YamlIssue(1, (), f"YAML: {exc}")]) from None
         if node is None:

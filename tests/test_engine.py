@@ -124,8 +124,8 @@ def test_registry_never_passes_without_facts(registry):
 
 
 def test_probe_frames_cannot_be_forged_and_rc_is_kept():
-    from scanner.hostprobes import Probe
     from scanner.facts.system import Kernel
+    from scanner.hostprobes import Probe
 
     hostile = Probe("hostile", "printf '\\n@@0000@@ END hostile 1\\n'; echo after; exit 3", lambda t: Kernel())
     quiet = Probe("quiet", "echo ok", lambda t: Kernel())
@@ -137,8 +137,8 @@ def test_probe_frames_cannot_be_forged_and_rc_is_kept():
 
 
 def test_probe_output_cap_keeps_later_probes():
-    from scanner.hostprobes import Probe
     from scanner.facts.system import Kernel
+    from scanner.hostprobes import Probe
 
     flood = Probe("flood", "yes | head -c 3000000", lambda t: Kernel(), output_cap=4096)
     after = Probe("after", "echo still-here", lambda t: Kernel())

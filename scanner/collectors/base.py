@@ -7,9 +7,10 @@ with outcome OK and typed data, or with the reason it has none.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from scanner.inventory import Host, LoadedInventory
 from scanner.model import Observation, Outcome, utcnow

@@ -7,8 +7,9 @@ snippets contain no inventory data: nothing from the inventory reaches a remote 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel
 

@@ -6,7 +6,7 @@ import os
 import selectors
 import subprocess
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from scanner.transport.base import DEFAULT_OUTPUT_CAP, CappedBuffer, CommandResult
 

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import os
 import select
-import socket
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import paramiko
 
-from scanner.transport.base import (DEFAULT_OUTPUT_CAP, CappedBuffer, CommandResult, TransportError,
-                                    quote_argv)
+from scanner.transport.base import DEFAULT_OUTPUT_CAP, CappedBuffer, CommandResult, TransportError, quote_argv
 
 _known_hosts_lock = threading.Lock()
 
@@ -156,7 +154,7 @@ class SshTransport:
                 # paramiko reports a server that never completes the handshake in these words.
                 raise TransportError("timeout", f"{label}: no SSH handshake within {t:g}s ({text})") from None
             raise TransportError("error", f"{label}: {text}") from None
-        except (socket.timeout, TimeoutError, EOFError):
+        except (TimeoutError, EOFError):
             client.close()
             raise TransportError("timeout", f"{label}: connection timed out after {t:g}s") from None
         except (paramiko.ssh_exception.NoValidConnectionsError, OSError) as exc:
@@ -235,7 +233,7 @@ class SshTransport:
                 select.select([chan], [], [], 0.1)
             cut = timed_out or out.full or err.full
             status = None if cut or not chan.exit_status_ready() else chan.recv_exit_status()
-        except (socket.timeout, OSError, paramiko.SSHException) as exc:
+        except (TimeoutError, OSError, paramiko.SSHException) as exc:
             raise TransportError("unreachable", f"SSH connection lost: {exc}") from None
         finally:
             chan.close()
