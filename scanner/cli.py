@@ -26,6 +26,8 @@ from scanner.i18n import DEFAULT_LANG, LANGS, default_catalog
 from scanner.inventory import InventoryError, load_inventory
 from scanner.model import Outcome, Severity, Status
 from scanner.progress import ConsoleProgress
+from scanner.validation import ValidationFailed
+from scanner.waivers import Waiver, default_waiver_path, load_waivers
 
 EXIT_OK, EXIT_GAPS, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -81,7 +83,8 @@ def _raise_keyboard_interrupt(signum, frame):  # SIGTERM ends a scan the way Ctr
 def exit_code(scan: scanfile.ScanFile, fail_on: Severity) -> int:
     if not scan.complete:
         return EXIT_INCOMPLETE
-    failing = [r for r in scan.all_results() if r.status == Status.FAIL and r.severity.rank >= fail_on.rank]
+    failing = [r for r in scan.all_results()
+               if r.status == Status.FAIL and r.waiver is None and r.severity.rank >= fail_on.rank]
     if failing:
         return EXIT_GAPS
     unreachable = [h for h in scan.hosts.values()
@@ -97,6 +100,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if not checks:
         err.print(_t("no_checks_match", args.lang, patterns=" ".join(args.checks or [])), style="red")
         return EXIT_INPUT
+    waivers = _load_waivers_or_exit(args, loaded, registry, err)
+    previous = None
+    if args.rescan_failed:
+        try:
+            previous = scanfile.load(Path(args.rescan_failed))
+        except scanfile.ScanFileError as exc:
+            err.print(str(exc), style="bold red", markup=False)
+            return EXIT_INPUT
+        checks = [registry.get(c) for c in previous.checks_selected if c in registry] or checks
     quiet = args.quiet or not err.is_terminal or os.environ.get("CI") == "true"
     progress = ConsoleProgress(err, enabled=not quiet)
     engine = Engine(registry, default_collectors(), load_thresholds(), progress=progress)
@@ -105,7 +117,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     previous_handler = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         with progress:
-            scan = engine.scan(ctx, checks)
+            scan = engine.scan(ctx, checks, waivers=waivers, previous=previous)
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
     out = Path(args.output) if args.output else _default_output(Path(args.results_dir), loaded.path, scan.started)
@@ -117,8 +129,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if not scan.complete:
         err.print(_t("scan_incomplete", args.lang, reason=scan.incomplete_reason or ""), style="bold yellow")
     _print_summary(scan, err, args.lang)
+    for state in scan.waivers:
+        if state.state == "expired":
+            err.print(_t("waiver_expired", args.lang, check=state.waiver.check, host=state.waiver.host or "*",
+                         expires=str(state.waiver.expires)), style="bold red", markup=False)
     paths = [out]
-    report = _write_report_if_available(scan, out, args, err)
+    earlier = previous or find_previous(Path(args.results_dir), loaded.path, exclude=out)
+    report = _write_report_if_available(scan, out, args, err, earlier)
     if report:
         paths.append(report)
     for path in paths:
@@ -133,7 +150,37 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return code
 
 
-def _write_report_if_available(scan, out: Path, args, err: Console) -> Path | None:
+def _load_waivers_or_exit(args, loaded, registry, err: Console) -> list[Waiver]:
+    path = Path(args.waivers) if args.waivers else default_waiver_path(loaded.path)
+    if not path.exists():
+        if args.waivers:
+            err.print(f"{path}: not found", style="bold red", markup=False)
+            raise SystemExit(EXIT_INPUT)
+        return []
+    try:
+        return load_waivers(path, {c.id for c in registry}, {h.name for h in loaded.inventory.hosts})
+    except ValidationFailed as exc:
+        err.print(_t("waivers_invalid", args.lang, count=len(exc.issues)), style="bold red")
+        for issue in exc.issues:
+            err.print(f"  {issue}", markup=False)
+        raise SystemExit(EXIT_INPUT) from None
+
+
+def find_previous(results_dir: Path, inventory_path: Path, exclude: Path) -> scanfile.ScanFile | None:
+    """The newest earlier scan of the same inventory file in the results folder, if any."""
+    for candidate in sorted(results_dir.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True):
+        if candidate.resolve() == exclude.resolve():
+            continue
+        try:
+            scan = scanfile.load(candidate)
+        except scanfile.ScanFileError:
+            continue
+        if scan.inventory.path == str(inventory_path):
+            return scan
+    return None
+
+
+def _write_report_if_available(scan, out: Path, args, err: Console, previous=None) -> Path | None:
     if args.no_report:
         return None
     try:
@@ -142,7 +189,7 @@ def _write_report_if_available(scan, out: Path, args, err: Console) -> Path | No
         return None
     html_path = out.with_suffix(".html")
     try:
-        scanfile.write_atomic(html_path, render_html(scan, lang=args.lang).encode("utf-8"))
+        scanfile.write_atomic(html_path, render_html(scan, lang=args.lang, previous=previous).encode("utf-8"))
     except OSError as exc:
         err.print(f"{html_path}: {exc.strerror or exc}", style="red", markup=False)
         return None
@@ -196,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="trust SSH host keys not yet in known_hosts and record them (never changed keys)")
     p.add_argument("--service-versions", action="store_true", help="nmap -sV")
     p.add_argument("--no-report", action="store_true", help="write only the scan file")
+    p.add_argument("--waivers", help="accepted-risk file (default: <inventory>.waivers.yaml beside it)")
+    p.add_argument("--rescan-failed", metavar="PREVIOUS.json",
+                   help="re-run only what did not pass in PREVIOUS and merge into a full new scan file")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_scan)
 

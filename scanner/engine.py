@@ -11,7 +11,7 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -19,8 +19,9 @@ from typing import Protocol
 from checks.registry import Check, HostContext, OrgContext, Registry
 from scanner.collectors.base import Collector, ScanContext, observation
 from scanner.inventory import Host
-from scanner.model import Observation, Outcome, Result, utcnow
+from scanner.model import Observation, Outcome, Result, Status, utcnow
 from scanner.scanfile import HostRecord, InventoryRecord, Phase, ScanFile
+from scanner.waivers import Waiver, apply_waivers
 
 INTERRUPT_GRACE_SECONDS = 5.0
 
@@ -106,10 +107,15 @@ class Engine:
             raise ValueError(f"checks need collectors that do not exist: {missing}")
         return [self.collectors[n] for n in names]
 
-    def scan(self, ctx: ScanContext, checks: list[Check],
-             on_checkpoint: Callable[[ScanFile], None] | None = None) -> ScanFile:
+    def scan(self, ctx: ScanContext, checks: list[Check], *, waivers: list[Waiver] | None = None,
+             previous: ScanFile | None = None) -> ScanFile:
+        """Gather and judge. With `previous`, re-run only the collectors that the checks which did
+        not pass need, on the hosts where they did not pass (all collectors for new hosts), keep
+        the other facts, and judge everything again into a full new scan file."""
         started = utcnow()
         inv = ctx.inventory
+        plan = self.rescan_plan(checks, inv, previous) if previous else {
+            c.name: [h.name for h in inv.hosts] for c in self.plan(checks)}
         store = _Store(threading.Lock(), {})
         resolved, unresolved = resolve_addresses(inv.hosts)
         ctx.addresses.update(resolved)
@@ -117,19 +123,19 @@ class Engine:
         threads: list[threading.Thread] = []
         incomplete_reason = None
 
-        for collector in self.plan(checks):
+        for name, host_names in plan.items():
+            collector = self.collectors[name]
             targets = []
-            for host in inv.hosts:
+            for host in (h for h in inv.hosts if h.name in host_names):
                 if host.name in unresolved:
-                    store.put(host.name, observation(collector.name, started, Outcome.UNREACHABLE,
-                                                     unresolved[host.name]))
+                    store.put(host.name, observation(name, started, Outcome.UNREACHABLE, unresolved[host.name]))
                 elif not collector.applies_to(ctx, host):
-                    store.put(host.name, observation(collector.name, started, Outcome.NOT_COLLECTED,
+                    store.put(host.name, observation(name, started, Outcome.NOT_COLLECTED,
                                                      "not applicable to this host (transport or services)"))
                 else:
                     targets.append(host)
-            phases[collector.name] = Phase(started=utcnow(), hosts=len(targets))
-            thread = threading.Thread(target=self._run_collector, name=f"collector-{collector.name}",
+            phases[name] = Phase(started=utcnow(), hosts=len(targets))
+            thread = threading.Thread(target=self._run_collector, name=f"collector-{name}",
                                       args=(collector, ctx, targets, store, phases), daemon=True)
             threads.append(thread)
             thread.start()
@@ -146,26 +152,58 @@ class Engine:
                 thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
         with store.lock:
-            observations = {h: dict(obs) for h, obs in store.by_host.items()}
+            fresh = {h: dict(obs) for h, obs in store.by_host.items()}
+        observations: dict[str, dict[str, Observation]] = {}
+        for host in inv.hosts:
+            kept = dict(previous.hosts[host.name].observations) if previous and host.name in previous.hosts else {}
+            kept.update(fresh.get(host.name, {}))
+            observations[host.name] = kept
         for collector in self.plan(checks):
             for host in inv.hosts:
-                if collector.name not in observations.get(host.name, {}):
+                if collector.name not in observations[host.name]:
                     incomplete_reason = incomplete_reason or "collector did not finish"
-                    observations.setdefault(host.name, {})[collector.name] = observation(
+                    observations[host.name][collector.name] = observation(
                         collector.name, started, Outcome.NOT_COLLECTED, incomplete_reason)
 
         per_host, org = judge(self.registry, checks, inv, observations, self.settings, started)
+        everything, waiver_states = apply_waivers(org + [r for rs in per_host.values() for r in rs],
+                                                  waivers or [], started.date())
+        org = [r for r in everything if not r.host]
+        per_host = {name: [r for r in everything if r.host == name] for name in per_host}
         return ScanFile(
             started=started, ended=utcnow(), complete=incomplete_reason is None,
             incomplete_reason=incomplete_reason, checks_selected=[c.id for c in checks],
+            rescan_of=previous.started if previous else None,
             inventory=InventoryRecord(path=str(ctx.loaded.path), digest=ctx.loaded.digest,
                                       data=inv.model_dump(mode="json", by_alias=True)),
             phases=phases,
             hosts={h.name: HostRecord(address=ctx.address(h), zone=h.zone,
-                                      observations=observations.get(h.name, {}), results=per_host[h.name])
+                                      observations=observations[h.name], results=per_host[h.name])
                    for h in inv.hosts},
             org_results=org,
+            waivers=waiver_states,
         )
+
+    def rescan_plan(self, checks: list[Check], inv, previous: ScanFile) -> dict[str, list[str]]:
+        """Collector -> hosts to gather again: where a check needing it did not pass (pure)."""
+        settled = {Status.PASS, Status.NOT_APPLICABLE, Status.INFO}
+        by_id = {c.id: c for c in checks}
+        plan: dict[str, set[str]] = {}
+        for host in inv.hosts:
+            record = previous.hosts.get(host.name)
+            if record is None:  # new since the last scan: gather everything
+                for collector in self.plan(checks):
+                    plan.setdefault(collector.name, set()).add(host.name)
+                continue
+            for result in record.results:
+                check = by_id.get(result.check_id)
+                if check is not None and result.status not in settled:
+                    for name in check.requires:
+                        plan.setdefault(name, set()).add(host.name)
+            for collector in self.plan(checks):  # a check added since: its facts were never gathered
+                if collector.name not in record.observations:
+                    plan.setdefault(collector.name, set()).add(host.name)
+        return {name: sorted(hosts) for name, hosts in sorted(plan.items())}
 
     def _run_collector(self, collector: Collector, ctx: ScanContext, hosts: list[Host], store: _Store,
                        phases: dict[str, Phase]) -> None:

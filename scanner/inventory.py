@@ -15,17 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from scanner.yamlsafe import LocatedDocument, YamlLoadError, load_located
+from scanner.validation import Issue, ValidationFailed, read_text, validate_text
 
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 ENV_NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 # A DNS name, never something nmap or ssh could read as an option.
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
 PORT_SPEC_RE = re.compile(r"^(top100|top1000|\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*)$")
-
-MAX_INVENTORY_BYTES = 5 * 1024 * 1024
 
 
 class Strict(BaseModel):
@@ -254,22 +252,9 @@ class Inventory(Strict):
         return max(levels) if levels else None
 
 
-@dataclass(frozen=True)
-class InventoryIssue:
-    file: str
-    line: int
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f" {self.path}:" if self.path else ""
-        return f"{self.file}:{self.line}:{where} {self.message}"
-
-
-class InventoryError(Exception):
-    def __init__(self, issues: list[InventoryIssue]):
-        super().__init__("\n".join(str(i) for i in issues))
-        self.issues = issues
+# The inventory's errors are the shared validation errors under the names callers know.
+InventoryIssue = Issue
+InventoryError = ValidationFailed
 
 
 @dataclass(frozen=True)
@@ -288,13 +273,6 @@ class LoadedInventory:
             return None
         expanded = Path(os.path.expanduser(value))
         return expanded if expanded.is_absolute() else (self.base_dir / expanded)
-
-
-def _dotted(path: tuple[Any, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _cross_checks(inv: Inventory) -> list[tuple[tuple[Any, ...], str]]:
@@ -345,46 +323,11 @@ def _cross_checks(inv: Inventory) -> list[tuple[tuple[Any, ...], str]]:
 
 def parse_inventory(text: str, filename: str) -> Inventory:
     """Validate inventory text; raise InventoryError listing every problem with its line."""
-    try:
-        doc: LocatedDocument = load_located(text, filename)
-    except YamlLoadError as exc:
-        raise InventoryError([InventoryIssue(filename, i.line, _dotted(i.path), i.message)
-                              for i in exc.issues]) from None
-    if not isinstance(doc.data, dict):
-        raise InventoryError([InventoryIssue(filename, 1, "", "the inventory must be a mapping of sections")])
-    try:
-        inv = Inventory.model_validate(doc.data)
-    except ValidationError as exc:
-        issues = []
-        for err in exc.errors(include_url=False):
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            message = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                message = "unknown key (not in the inventory format; see docs/inventory.md)"
-            elif err["type"] == "missing":
-                message = "required field is missing"
-            issues.append(InventoryIssue(filename, doc.line_of(loc), _dotted(loc), message))
-        raise InventoryError(sorted(issues, key=lambda i: i.line)) from None
-    problems = _cross_checks(inv)
-    if problems:
-        raise InventoryError(sorted(
-            (InventoryIssue(filename, doc.line_of(p), _dotted(p), m) for p, m in problems),
-            key=lambda i: i.line))
-    return inv
+    return validate_text(text, filename, Inventory, what="inventory", doc="docs/inventory.md",
+                         cross_checks=_cross_checks)
 
 
 def load_inventory(path: str | os.PathLike[str]) -> LoadedInventory:
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InventoryError([InventoryIssue(str(path), 0, "", f"cannot read: {exc.strerror}")]) from None
-    if len(raw) > MAX_INVENTORY_BYTES:
-        raise InventoryError([InventoryIssue(str(path), 0, "", "file larger than 5 MiB")])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InventoryError([InventoryIssue(str(path), line, "", "not valid UTF-8")]) from None
+    raw, text = read_text(path)
     inv = parse_inventory(text, str(path))
-    return LoadedInventory(inventory=inv, path=path.resolve(), digest=hashlib.sha256(raw).hexdigest())
+    return LoadedInventory(inventory=inv, path=Path(path).resolve(), digest=hashlib.sha256(raw).hexdigest())

@@ -89,6 +89,7 @@ class Result(Frozen):
     survey_items: tuple[str, ...]
     message: Message | None = None
     evidence: dict[str, Any] = Field(default_factory=dict)
+    waiver: dict[str, Any] | None = None  # the accepted-risk waiver covering this failure, if any
 
     @property
     def key(self) -> tuple[str, str, str]:

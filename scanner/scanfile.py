@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scanner import __version__
 from scanner.model import Observation, Result
+from scanner.waivers import WaiverState
 
 SCHEMA_VERSION = 1
 
@@ -59,10 +60,12 @@ class ScanFile(BaseModel):
     complete: bool
     incomplete_reason: str | None = None
     checks_selected: list[str] = Field(default_factory=list)
+    rescan_of: datetime | None = None  # start time of the scan this one re-ran the failures of
     inventory: InventoryRecord
     phases: dict[str, Phase] = Field(default_factory=dict)
     hosts: dict[str, HostRecord] = Field(default_factory=dict)
     org_results: list[Result] = Field(default_factory=list)
+    waivers: list[WaiverState] = Field(default_factory=list)
 
     def all_results(self) -> list[Result]:
         return list(self.org_results) + [r for h in self.hosts.values() for r in h.results]
