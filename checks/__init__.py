@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
-from checks import declared, system
+from checks import (
+    accounts,
+    declared,
+    exposure,
+    firewall,
+    http,
+    logging,
+    malware,
+    monitoring,
+    patching,
+    ports,
+    ssh_config,
+    sshd,
+    system,
+    tls,
+)
 from checks.registry import Registry
 
-AREAS = (declared, system)
+AREAS = (accounts, declared, exposure, firewall, http, logging, malware, monitoring, patching, ports, ssh_config, sshd, system, tls)
 
 
 def default_registry() -> Registry:

@@ -18,13 +18,16 @@ from rich.console import Console
 
 from checks import default_registry
 from checks.settings import load_thresholds
+from reports.formats import print_summary, render_csv, render_junit
+from reports.html import render_html
 from scanner import __version__, scanfile
 from scanner.collectors.base import ScanContext, ScanOptions
 from scanner.collectors.catalog import default_collectors
+from scanner.diff import diff_scans
 from scanner.engine import Engine
 from scanner.i18n import DEFAULT_LANG, LANGS, default_catalog
 from scanner.inventory import InventoryError, load_inventory
-from scanner.model import Outcome, Severity, Status
+from scanner.model import Outcome, Severity, Status, utcnow
 from scanner.progress import ConsoleProgress
 from scanner.validation import ValidationFailed
 from scanner.waivers import Waiver, default_waiver_path, load_waivers
@@ -114,13 +117,21 @@ def cmd_scan(args: argparse.Namespace) -> int:
     engine = Engine(registry, default_collectors(), load_thresholds(), progress=progress)
     ctx = ScanContext(loaded=loaded, options=ScanOptions(accept_new_host_keys=args.accept_new_host_keys,
                                                          service_versions=args.service_versions or None))
+    out = Path(args.output) if args.output else _default_output(Path(args.results_dir), loaded.path, utcnow())
+
+    def checkpoint(partial: scanfile.ScanFile) -> None:
+        try:
+            scanfile.save(partial, out)
+        except scanfile.ScanFileError:
+            pass  # the final save reports it; a checkpoint must not stop the scan
+
     previous_handler = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    err.print(_t("scan_started", args.lang, hosts=len(loaded.inventory.hosts), checks=len(checks)), markup=False)
     try:
         with progress:
-            scan = engine.scan(ctx, checks, waivers=waivers, previous=previous)
+            scan = engine.scan(ctx, checks, waivers=waivers, previous=previous, checkpoint=checkpoint)
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
-    out = Path(args.output) if args.output else _default_output(Path(args.results_dir), loaded.path, scan.started)
     try:
         scanfile.save(scan, out)
     except scanfile.ScanFileError as exc:
@@ -128,14 +139,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
         return EXIT_INCOMPLETE
     if not scan.complete:
         err.print(_t("scan_incomplete", args.lang, reason=scan.incomplete_reason or ""), style="bold yellow")
-    _print_summary(scan, err, args.lang)
+    earlier = previous or find_previous(Path(args.results_dir), loaded.path, exclude=out)
+    print_summary(scan, err, lang=args.lang, previous=earlier)
     for state in scan.waivers:
         if state.state == "expired":
             err.print(_t("waiver_expired", args.lang, check=state.waiver.check, host=state.waiver.host or "*",
                          expires=str(state.waiver.expires)), style="bold red", markup=False)
     paths = [out]
-    earlier = previous or find_previous(Path(args.results_dir), loaded.path, exclude=out)
-    report = _write_report_if_available(scan, out, args, err, earlier)
+    report = _write_report(scan, out, args, err, earlier)
     if report:
         paths.append(report)
     for path in paths:
@@ -180,12 +191,8 @@ def find_previous(results_dir: Path, inventory_path: Path, exclude: Path) -> sca
     return None
 
 
-def _write_report_if_available(scan, out: Path, args, err: Console, previous=None) -> Path | None:
+def _write_report(scan, out: Path, args, err: Console, previous=None) -> Path | None:
     if args.no_report:
-        return None
-    try:
-        from reports.html import render_html
-    except ImportError:
         return None
     html_path = out.with_suffix(".html")
     try:
@@ -196,13 +203,54 @@ def _write_report_if_available(scan, out: Path, args, err: Console, previous=Non
     return html_path
 
 
-def _print_summary(scan: scanfile.ScanFile, err: Console, lang: str) -> None:
-    counts: dict[str, int] = {}
-    for result in scan.all_results():
-        counts[result.status.value] = counts.get(result.status.value, 0) + 1
-    parts = [f"{_t('status_' + s.value, lang)}: {counts[s.value]}" for s in Status if s.value in counts]
-    err.print(_t("scan_summary", lang, hosts=len(scan.hosts), results=sum(counts.values()), counts=", ".join(parts)),
-              markup=False)
+def _load_scan_or_exit(path: str, err: Console) -> scanfile.ScanFile:
+    try:
+        return scanfile.load(Path(path))
+    except scanfile.ScanFileError as exc:
+        err.print(str(exc), style="bold red", markup=False)
+        raise SystemExit(EXIT_INPUT) from None
+
+
+RENDERERS = {"html": render_html, "csv": render_csv, "junit": render_junit}
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    err = _stderr()
+    scan = _load_scan_or_exit(args.scan, err)
+    previous = _load_scan_or_exit(args.previous, err) if args.previous else None
+    render = RENDERERS[args.format]
+    text = render(scan, lang=args.lang, previous=previous) if args.format == "html" else render(scan, lang=args.lang)
+    suffix = {"html": ".html", "csv": ".csv", "junit": ".junit.xml"}[args.format]
+    out = Path(args.output) if args.output else Path(args.scan).with_suffix(suffix)
+    try:
+        scanfile.write_atomic(out, text.encode("utf-8"))
+    except OSError as exc:
+        err.print(f"{out}: {exc.strerror or exc}", style="bold red", markup=False)
+        return EXIT_INCOMPLETE
+    print(out)
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from rich.table import Table
+    from rich.text import Text
+
+    err = _stderr()
+    old, new = _load_scan_or_exit(args.old, err), _load_scan_or_exit(args.new, err)
+    changes = diff_scans(old, new)
+    catalog = default_catalog()
+    table = Table(title=_t("diff_title", args.lang))
+    for column in ("change", "host", "id", "target", "title"):
+        table.add_column(_t(f"col_{column}", args.lang))
+    for kind in ("regressed", "new", "fixed", "unverified", "still_failing"):
+        for change in getattr(changes, kind):
+            table.add_row(_t(f"diff_{kind}", args.lang), Text(change.host or "—"), change.check_id,
+                          Text(change.target), catalog.text(f"{change.check_id}.title", args.lang))
+    for kind in ("hosts_added", "hosts_gone"):
+        for host in getattr(changes, kind):
+            table.add_row(_t(f"diff_{kind}", args.lang), Text(host), "", "", "")
+    Console(highlight=False).print(table)
+    return EXIT_GAPS if changes.new or changes.regressed else EXIT_OK
 
 
 def cmd_preflight(args: argparse.Namespace) -> int:
@@ -248,6 +296,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="re-run only what did not pass in PREVIOUS and merge into a full new scan file")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_scan)
+
+    p = with_lang(sub.add_parser("report", help="render a scan file (HTML report, CSV, JUnit)"))
+    p.add_argument("scan")
+    p.add_argument("--previous", help="an earlier scan file, for the 'since last scan' part")
+    p.add_argument("--format", choices=sorted(RENDERERS), default="html")
+    p.add_argument("-o", "--output", help="default: the scan file's name with the format's suffix")
+    p.set_defaults(func=cmd_report)
+
+    p = with_lang(sub.add_parser("diff", help="what changed between two scans"))
+    p.add_argument("old")
+    p.add_argument("new")
+    p.set_defaults(func=cmd_diff)
 
     p = with_lang(sub.add_parser("preflight", help="test connections, sudo and tools before inspection day"))
     p.add_argument("inventory")

@@ -11,7 +11,7 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -24,6 +24,7 @@ from scanner.scanfile import HostRecord, InventoryRecord, Phase, ScanFile
 from scanner.waivers import Waiver, apply_waivers
 
 INTERRUPT_GRACE_SECONDS = 5.0
+CHECKPOINT_SECONDS = 2.0
 
 
 class Progress(Protocol):
@@ -66,10 +67,12 @@ class _Store:
 
     lock: threading.Lock
     by_host: dict[str, dict[str, Observation]]
+    count: int = 0
 
     def put(self, host: str, obs: Observation) -> None:
         with self.lock:
             self.by_host.setdefault(host, {})[obs.collector] = obs
+            self.count += 1
 
 
 def judge(registry: Registry, checks: list[Check], ctx_inventory, observations: dict[str, dict[str, Observation]],
@@ -108,10 +111,13 @@ class Engine:
         return [self.collectors[n] for n in names]
 
     def scan(self, ctx: ScanContext, checks: list[Check], *, waivers: list[Waiver] | None = None,
-             previous: ScanFile | None = None) -> ScanFile:
+             previous: ScanFile | None = None,
+             checkpoint: Callable[[ScanFile], None] | None = None) -> ScanFile:
         """Gather and judge. With `previous`, re-run only the collectors that the checks which did
         not pass need, on the hosts where they did not pass (all collectors for new hosts), keep
-        the other facts, and judge everything again into a full new scan file."""
+        the other facts, and judge everything again into a full new scan file. `checkpoint`
+        receives a partial scan file (incomplete, "in progress") whenever new facts arrived, at
+        most every CHECKPOINT_SECONDS, so a killed scan still leaves what it found."""
         started = utcnow()
         inv = ctx.inventory
         plan = self.rescan_plan(checks, inv, previous) if previous else {
@@ -140,17 +146,31 @@ class Engine:
             threads.append(thread)
             thread.start()
 
+        last_checkpoint, seen = time.monotonic(), -1
         try:
             for thread in threads:
                 while thread.is_alive():
                     thread.join(timeout=0.2)
+                    if checkpoint and time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
+                        with store.lock:
+                            count = store.count
+                        if count != seen:  # something new arrived: save the partial picture
+                            checkpoint(self.assemble(ctx, checks, started, store, previous, phases, waivers,
+                                                     "in progress"))
+                            last_checkpoint, seen = time.monotonic(), count
         except KeyboardInterrupt:
             incomplete_reason = "interrupted"
             ctx.stop.set()
             deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
             for thread in threads:
                 thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        return self.assemble(ctx, checks, started, store, previous, phases, waivers, incomplete_reason)
 
+    def assemble(self, ctx: ScanContext, checks: list[Check], started: datetime, store: _Store,
+                 previous: ScanFile | None, phases: dict[str, Phase], waivers: list[Waiver] | None,
+                 incomplete_reason: str | None) -> ScanFile:
+        """A scan file from the observations gathered so far, judged (pure but for the clock)."""
+        inv = ctx.inventory
         with store.lock:
             fresh = {h: dict(obs) for h, obs in store.by_host.items()}
         observations: dict[str, dict[str, Observation]] = {}
@@ -176,7 +196,7 @@ class Engine:
             rescan_of=previous.started if previous else None,
             inventory=InventoryRecord(path=str(ctx.loaded.path), digest=ctx.loaded.digest,
                                       data=inv.model_dump(mode="json", by_alias=True)),
-            phases=phases,
+            phases={name: phase.model_copy() for name, phase in phases.items()},
             hosts={h.name: HostRecord(address=ctx.address(h), zone=h.zone,
                                       observations=observations[h.name], results=per_host[h.name])
                    for h in inv.hosts},

@@ -23,7 +23,7 @@ from scanner.collectors.host import build_script, split_output
 from scanner.engine import Engine
 from scanner.inventory import load_inventory
 from scanner.model import Outcome, Status
-from scanner.scanfile import load
+from scanner.scanfile import ScanFileError, load
 from scanner.transport.local import LocalTransport
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,8 +156,19 @@ def test_interrupt_writes_a_valid_partial_scan_file(tmp_path, silent, sig):
     proc = subprocess.Popen([sys.executable, "-m", "scanner", "scan", str(inv), "-o", str(out), "--no-report",
                              "--checks", "system.*"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=dict(os.environ, CI="true"))
-    # Wait until the local host has been observed (its facts must survive the interruption).
-    time.sleep(3)
+    # Wait for the local host's facts to reach a checkpoint of the scan file: they must survive.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            partial = load(out)
+            if partial.hosts["here"].observations["host"].outcome == Outcome.OK:
+                assert not partial.complete and partial.incomplete_reason == "in progress"
+                break
+        except (ScanFileError, KeyError):
+            pass
+        time.sleep(0.2)
+    else:
+        pytest.fail("no checkpoint with the local host's facts within 60 s")
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 3, stderr

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from scanner.hostprobes import ProbeSet
-from scanner.hostprobes import system
+from scanner.hostprobes import (
+    ProbeSet,
+    accounts,
+    agents,
+    capacity,
+    firewall,
+    logging,
+    packages,
+    patching,
+    sshd_config,
+    system,
+)
 
-AREAS = (system,)
+AREAS = (accounts, agents, capacity, firewall, logging, packages, patching, sshd_config, system)
 
 
 def default_probes() -> ProbeSet:

@@ -1,0 +1,48 @@
+"""Checks that judge each declared endpoint of a host on its own (TLS and HTTP areas).
+
+The facts model lists endpoints; each has a `target` ("443/tcp") and an `error` (None, or a
+reason and detail). An endpoint with an error is `error` for every check; a host without
+endpoints is `not_applicable`. Each check's texts need the messages `endpoint_error`
+({reason}, {detail}) and `no_endpoint`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from checks.registry import HostContext, Registry, Verdict, verdict
+from scanner.model import Severity, Status
+
+Judge = Callable[[Any, HostContext], Verdict]
+
+
+def judge_each(ctx: HostContext, facts_model: type, judge: Judge,
+               identity: Callable[[Any], dict[str, Any]]) -> list[Verdict]:
+    endpoints = ctx.facts(facts_model).endpoints
+    if not endpoints:
+        return [verdict(Status.NOT_APPLICABLE, "no_endpoint")]
+    out = []
+    for endpoint in endpoints:
+        if endpoint.error is not None:
+            v = verdict(Status.ERROR, "endpoint_error", evidence={"error": endpoint.error.model_dump()},
+                        reason=endpoint.error.reason, detail=endpoint.error.detail)
+        else:
+            v = judge(endpoint, ctx)
+        out.append(dataclasses.replace(v, target=endpoint.target, evidence={**identity(endpoint), **v.evidence}))
+    return out
+
+
+def endpoint_checks(registry: Registry, facts_model: type, default_items: tuple[str, ...],
+                    identity: Callable[[Any], dict[str, Any]]):
+    """A decorator factory: `@check(id, severity)` registers `judge(endpoint, ctx) -> Verdict`
+    as a host check over every endpoint of `facts_model`."""
+    def check(check_id: str, severity: Severity, items: tuple[str, ...] | None = None):
+        def add(judge: Judge) -> Judge:
+            registry.check(check_id, items=items or default_items, severity=severity,
+                           requires=(facts_model.COLLECTOR,))(
+                lambda ctx: judge_each(ctx, facts_model, judge, identity))
+            return judge
+        return add
+    return check

@@ -1,0 +1,224 @@
+"""Patch level (survey items XI.2.1.2 and XI.2.3): OS support period, pending (security)
+updates, pending reboot, time since the last update, and how fresh the update data is.
+
+The facts come from the package manager's existing cache, never refreshed by the scan, so the
+checks carry the cache's age as evidence and `patch.package_lists_stale` says when it is too old
+for the other answers to be trusted.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict
+
+from checks.registry import HostContext, Registry, Verdict, failed, passed, verdict
+from checks.settings import load_data
+from scanner.facts.patching import Patching, PendingUpdate, RebootStatus
+from scanner.facts.system import OsRelease
+from scanner.model import Severity, Status
+
+SHOWN = 30  # package names listed in a message; the evidence keeps up to EVIDENCE_ROWS rows
+EVIDENCE_ROWS = 200
+DAY = 86400
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EolRow(_Data):
+    ids: tuple[str, ...]
+    release: str
+    variant: str | None = None
+    name: str
+    standard_end: date
+    extended_end: date | None = None
+    extended_name: str | None = None
+    source: str
+    checked: date
+
+
+class Threshold(_Data):
+    value: int
+    source: str
+
+
+class NoSecurityMetadata(_Data):
+    ids: tuple[str, ...]
+    source: str
+
+
+class PatchingPolicy(_Data):
+    eol_warn_days: Threshold
+    last_update_max_days: Threshold
+    package_lists_max_age_days: Threshold
+    pending_updates_medium_count: Threshold
+    no_security_metadata: NoSecurityMetadata
+
+
+class EolData(_Data):
+    releases: tuple[EolRow, ...]
+    patching: PatchingPolicy
+
+
+@lru_cache(maxsize=1)
+def eol_data() -> EolData:
+    return load_data("eol", EolData)
+
+
+def find_release(rows: tuple[EolRow, ...], os: OsRelease) -> EolRow | None:
+    """The most specific row for the host's os-release: exact or leading version match
+    ("9" matches 9.4), a variant row (CentOS Stream) before a plain one."""
+    if not os.id or not os.version_id:
+        return None
+    pretty = (os.pretty_name or "").lower()
+    candidates = [r for r in rows
+                  if os.id in r.ids
+                  and (os.version_id == r.release or os.version_id.startswith(r.release + "."))
+                  and (r.variant is None or r.variant.lower() in pretty)]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda r: (len(r.release), r.variant is not None))
+
+
+def _host_now(ctx: HostContext, host_now: int | None) -> float:
+    # Ages are measured on the host's own clock, the one its file times were written with.
+    return float(host_now) if host_now else ctx.now.timestamp()
+
+
+def _days(ctx: HostContext, host_now: int | None, then: int) -> int:
+    return int((_host_now(ctx, host_now) - then) // DAY)
+
+
+def _rows(updates: tuple[PendingUpdate, ...]) -> list[dict]:
+    return [u.model_dump(mode="json", exclude_none=True, exclude_defaults=True) for u in updates[:EVIDENCE_ROWS]]
+
+
+def _names(updates: tuple[PendingUpdate, ...]) -> str:
+    names = [u.name for u in updates[:SHOWN]]
+    return ", ".join(names) + (f" (+{len(updates) - SHOWN})" if len(updates) > SHOWN else "")
+
+
+def _metadata_evidence(ctx: HostContext, p: Patching) -> dict:
+    newest = p.metadata_mtime
+    return {"metadata_age_days": _days(ctx, p.now, newest) if newest else None,
+            "metadata_files": [f.model_dump(mode="json") for f in p.metadata_files[:20]]}
+
+
+def _updates_unknown(p: Patching, status: str, error: str | None) -> Verdict | None:
+    if p.manager == "unknown":
+        return verdict(Status.UNKNOWN, "no_manager", evidence={"missing": list(p.missing)})
+    if status != "ok":
+        return verdict(Status.UNKNOWN, "query_failed", evidence={"manager": p.manager, "status": status,
+                                                                 "error": error}, error=error or status)
+    return None
+
+
+def register(registry: Registry) -> None:
+    policy = eol_data().patching
+
+    @registry.check("patch.os_eol", items=["XI.2.1.2"], severity=Severity.CRITICAL, requires=("host",))
+    def os_eol(ctx: HostContext) -> Verdict:
+        os = ctx.facts(OsRelease)
+        label = os.pretty_name or f"{os.id or '?'} {os.version_id or ''}".strip()
+        row = find_release(eol_data().releases, os)
+        if row is None:
+            return verdict(Status.UNKNOWN, "not_in_table", os=label,
+                           evidence={"id": os.id, "version_id": os.version_id, "pretty_name": os.pretty_name})
+        today = ctx.now.date()
+        evidence = {"os": label, "release": row.name, "standard_end": str(row.standard_end),
+                    "extended_end": str(row.extended_end) if row.extended_end else None,
+                    "extended_name": row.extended_name, "source": row.source, "checked": str(row.checked)}
+        last_day = row.extended_end or row.standard_end
+        if today > last_day:
+            return failed("past_eol", evidence=evidence, os=row.name, date=str(last_day))
+        if today > row.standard_end:
+            return failed("extended_only", evidence=evidence, severity=Severity.HIGH, os=row.name,
+                          date=str(row.standard_end), extended=row.extended_name, until=str(row.extended_end))
+        days_left = (row.standard_end - today).days
+        if days_left <= policy.eol_warn_days.value:
+            return passed("ends_soon", evidence=evidence | {"days_left": days_left}, os=row.name,
+                          date=str(row.standard_end), days=days_left)
+        return passed("supported", evidence=evidence, os=row.name, date=str(row.standard_end))
+
+    @registry.check("patch.security_updates", items=["XI.2.3", "XI.2.1.2"], severity=Severity.HIGH,
+                    requires=("host",))
+    def security_updates(ctx: HostContext) -> Verdict:
+        p = ctx.facts(Patching)
+        if (unknown := _updates_unknown(p, p.security_status, p.security_error)) is not None:
+            return unknown
+        evidence = {"manager": p.manager, **_metadata_evidence(ctx, p)}
+        pending = p.security_updates
+        if pending:
+            return failed("pending", evidence=evidence | {"updates": _rows(pending)}, count=len(pending),
+                          packages=_names(pending))
+        os = ctx.facts(OsRelease)
+        if p.updates and p.manager in ("dnf", "yum") and os.id in policy.no_security_metadata.ids:
+            return verdict(Status.UNKNOWN, "no_advisory_data", count=len(p.updates),
+                           evidence=evidence | {"os": os.id, "why": policy.no_security_metadata.source})
+        return passed("none", evidence=evidence)
+
+    @registry.check("patch.pending_updates", items=["XI.2.3", "XI.2.1.2"], severity=Severity.LOW,
+                    requires=("host",))
+    def pending_updates(ctx: HostContext) -> Verdict:
+        p = ctx.facts(Patching)
+        if (unknown := _updates_unknown(p, p.updates_status, p.updates_error)) is not None:
+            return unknown
+        evidence = {"manager": p.manager, "kept_back": list(p.kept_back), **_metadata_evidence(ctx, p)}
+        if not p.updates:
+            return passed("none", evidence=evidence)
+        many = len(p.updates) >= policy.pending_updates_medium_count.value
+        return failed("pending", evidence=evidence | {"updates": _rows(p.updates)},
+                      severity=Severity.MEDIUM if many else None, count=len(p.updates),
+                      packages=_names(p.updates))
+
+    @registry.check("patch.reboot_required", items=["XI.2.3", "XI.2.1.2"], severity=Severity.MEDIUM,
+                    requires=("host",))
+    def reboot_required(ctx: HostContext) -> Verdict:
+        r = ctx.facts(RebootStatus)
+        evidence = r.model_dump(mode="json", exclude={"unparsed_lines", "now"})
+        reasons = []
+        if r.running_is_newest is False:
+            reasons.append(f"kernel {r.running_kernel} < {r.newest_kernel}")
+        if r.reboot_required_flag:
+            reasons.append("reboot-required flag")
+        if r.needs_restarting == "reboot":
+            reasons.append(r.needs_restarting_tool or "needs-restarting")
+        if reasons:
+            return failed("reboot_needed", evidence=evidence, reasons="; ".join(reasons))
+        if r.running_is_newest or r.needs_restarting == "no_reboot":
+            return passed("up_to_date", evidence=evidence, kernel=r.running_kernel or "?")
+        if not r.installed_kernels:
+            return verdict(Status.NOT_APPLICABLE, "no_kernel", evidence=evidence, kernel=r.running_kernel or "?")
+        return verdict(Status.UNKNOWN, "undecided", evidence=evidence)
+
+    @registry.check("patch.last_update_age", items=["XI.2.3"], severity=Severity.MEDIUM, requires=("host",))
+    def last_update_age(ctx: HostContext) -> Verdict:
+        p = ctx.facts(Patching)
+        if p.last_change is None:
+            return verdict(Status.UNKNOWN, "no_record", evidence={"manager": p.manager})
+        days = _days(ctx, p.now, p.last_change)
+        limit = policy.last_update_max_days
+        evidence = {"days": days, "limit_days": limit.value, "limit_source": limit.source,
+                    "last_change": p.last_change, "how": p.last_change_source}
+        if days > limit.value:
+            return failed("too_old", evidence=evidence, days=days, limit=limit.value)
+        return passed("recent", evidence=evidence, days=days, limit=limit.value)
+
+    @registry.check("patch.package_lists_stale", items=["XI.2.3"], severity=Severity.LOW, requires=("host",))
+    def package_lists_stale(ctx: HostContext) -> Verdict:
+        p = ctx.facts(Patching)
+        if p.manager == "unknown":
+            return verdict(Status.UNKNOWN, "no_manager", evidence={"missing": list(p.missing)})
+        limit = policy.package_lists_max_age_days
+        newest = p.metadata_mtime
+        evidence = {"manager": p.manager, "limit_days": limit.value, "limit_source": limit.source,
+                    **_metadata_evidence(ctx, p)}
+        if newest is None:
+            return failed("no_lists", evidence=evidence, manager=p.manager)
+        days = _days(ctx, p.now, newest)
+        if days > limit.value:
+            return failed("stale", evidence=evidence, days=days, limit=limit.value)
+        return passed("fresh", evidence=evidence, days=days)

@@ -1,0 +1,225 @@
+"""SSH servers as the network sees them (XI.2.1.2 servers, XI.2.1.6 access): weak algorithms
+in the server's KEXINIT, Terrapin, password logins offered to strangers, outdated OpenSSH.
+
+One verdict per declared SSH endpoint (target "22/tcp"); an endpoint the probe could not
+read gives `error` for that endpoint, never a pass.
+"""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatchcase
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from checks.registry import HostContext, Registry, Verdict, failed, passed, verdict
+from checks.settings import load_data
+from scanner.facts.sshserver import SshEndpoint, SshServers
+from scanner.model import Outcome, Severity, Status
+
+REQUIRES = ("sshserver",)
+PASSWORD_METHODS = ("password", "keyboard-interactive")
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class WeakAlgorithm(_Data):
+    match: str
+    category: Literal["kex", "host_key", "cipher", "mac", "compression"]
+    severity: Severity
+    reason: str
+    source: str
+
+
+class Terrapin(_Data):
+    strict_kex_marker: str
+    vulnerable_ciphers: tuple[str, ...]
+    vulnerable_with_etm: tuple[str, ...]
+    etm_macs: tuple[str, ...]
+    source: str
+
+
+class Advisory(_Data):
+    id: str
+    introduced: str | None
+    fixed: str
+    severity: Severity
+    summary: str
+    source: str
+
+
+class DistributionMarker(_Data):
+    pattern: str
+    distribution: str
+    source: str
+
+
+class OpenSshData(_Data):
+    minimum: str
+    source: str
+    advisories: tuple[Advisory, ...]
+    distribution_markers: tuple[DistributionMarker, ...]
+
+
+class SshData(_Data):
+    weak: tuple[WeakAlgorithm, ...]
+    terrapin: Terrapin
+    openssh: OpenSshData
+
+
+@lru_cache(maxsize=1)
+def ssh_data() -> SshData:
+    return load_data("ssh_algorithms", SshData)
+
+
+def version_key(text: str) -> tuple[int, int, int]:
+    """'9.2p1' -> (9, 2, 1); '10.0' -> (10, 0, 0). Raises ValueError for anything else."""
+    m = re.fullmatch(r"(\d+)\.(\d+)(?:p(\d+))?", text)
+    if not m:
+        raise ValueError(f"not an OpenSSH version: {text!r}")
+    return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+
+
+def weak_algorithms(endpoint: SshEndpoint, data: SshData) -> list[dict]:
+    """Every offered algorithm that a row of the table calls weak, with the row's reason."""
+    found = []
+    for category, names in endpoint.kexinit.by_category().items():
+        rows = [r for r in data.weak if r.category == category]
+        for name in names:
+            row = next((r for r in rows if fnmatchcase(name, r.match)), None)
+            if row:
+                found.append({"name": name, "category": category, "severity": row.severity.value,
+                              "reason": row.reason, "source": row.source})
+    return found
+
+
+def highest(severities: list[Severity]) -> Severity:
+    return max(severities, key=lambda s: s.rank)
+
+
+def endpoint_evidence(endpoint: SshEndpoint) -> dict:
+    ident = endpoint.identification
+    return {"address": endpoint.address, "port": endpoint.port,
+            "identification": ident.raw if ident else None}
+
+
+def unreadable(endpoint: SshEndpoint) -> Verdict | None:
+    """The verdict for an endpoint the probe could not read, else None."""
+    if endpoint.outcome == Outcome.OK:
+        return None
+    return verdict(Status.ERROR, "probe_failed", target=endpoint.target, evidence=endpoint_evidence(endpoint),
+                   port=endpoint.port, outcome=endpoint.outcome.value, detail=endpoint.detail[:500])
+
+
+def per_endpoint(ctx: HostContext, judge) -> list[Verdict]:
+    servers = ctx.facts(SshServers)
+    out = [unreadable(e) or judge(e) for e in servers.endpoints]
+    return out or [verdict(Status.NOT_APPLICABLE, "no_endpoint")]
+
+
+def judge_algorithms(endpoint: SshEndpoint) -> Verdict:
+    evidence = endpoint_evidence(endpoint)
+    if endpoint.kexinit is None:
+        protocol = endpoint.identification.protocol if endpoint.identification else None
+        if protocol and protocol.startswith("1."):
+            return failed("ssh1_only", target=endpoint.target, evidence=evidence, severity=Severity.CRITICAL,
+                          port=endpoint.port, protocol=protocol)
+        return verdict(Status.UNKNOWN, "no_kexinit", target=endpoint.target, evidence=evidence, port=endpoint.port)
+    evidence["offered"] = {k: list(v) for k, v in endpoint.kexinit.by_category().items()}
+    weak = weak_algorithms(endpoint, ssh_data())
+    if not weak:
+        return passed("none_weak", target=endpoint.target, evidence=evidence, port=endpoint.port)
+    evidence["weak"] = weak
+    return failed("weak", target=endpoint.target, evidence=evidence, port=endpoint.port,
+                  severity=highest([Severity(w["severity"]) for w in weak]),
+                  names=[w["name"] for w in weak])
+
+
+def judge_terrapin(endpoint: SshEndpoint) -> Verdict:
+    if endpoint.kexinit is None:
+        return verdict(Status.UNKNOWN, "no_kexinit", target=endpoint.target, evidence=endpoint_evidence(endpoint),
+                       port=endpoint.port)
+    rule = ssh_data().terrapin
+    offered = endpoint.kexinit.by_category()
+
+    def matching(names, patterns):
+        return [n for n in names if any(fnmatchcase(n, p) for p in patterns)]
+
+    etm = matching(offered["mac"], rule.etm_macs)
+    modes = matching(offered["cipher"], rule.vulnerable_ciphers)
+    if etm:
+        modes += matching(offered["cipher"], rule.vulnerable_with_etm)
+    strict = rule.strict_kex_marker in endpoint.kexinit.kex
+    evidence = {**endpoint_evidence(endpoint), "affected_modes": modes, "etm_macs": etm, "strict_kex": strict,
+                "source": rule.source}
+    if not modes:
+        return passed("modes_absent", target=endpoint.target, evidence=evidence, port=endpoint.port)
+    if strict:
+        return passed("strict_kex", target=endpoint.target, evidence=evidence, port=endpoint.port)
+    return failed("vulnerable", target=endpoint.target, evidence=evidence, port=endpoint.port, modes=modes)
+
+
+def judge_password(endpoint: SshEndpoint) -> Verdict:
+    evidence = endpoint_evidence(endpoint)
+    auth = endpoint.auth
+    if auth is None or auth.methods is None:
+        reason = auth.reason if auth else "the server offers no SSH-2 key exchange"
+        return verdict(Status.UNKNOWN, "methods_unknown", target=endpoint.target, evidence=evidence,
+                       port=endpoint.port, reason=reason[:500])
+    evidence.update(methods=list(auth.methods), probe_user=auth.username)
+    if auth.host_key:
+        evidence["host_key"] = auth.host_key.model_dump()
+    if auth.none_accepted:
+        return failed("none_accepted", target=endpoint.target, evidence=evidence, severity=Severity.CRITICAL,
+                      port=endpoint.port, user=auth.username)
+    if "password" in auth.methods:
+        return failed("password", target=endpoint.target, evidence=evidence, port=endpoint.port,
+                      methods=list(auth.methods))
+    if "keyboard-interactive" in auth.methods:
+        # Often PAM asking for the password, sometimes a one-time code: a lower finding.
+        return failed("keyboard_interactive", target=endpoint.target, evidence=evidence, severity=Severity.LOW,
+                      port=endpoint.port, methods=list(auth.methods))
+    return passed("no_password", target=endpoint.target, evidence=evidence, port=endpoint.port,
+                  methods=list(auth.methods))
+
+
+def judge_version(endpoint: SshEndpoint) -> Verdict:
+    evidence = endpoint_evidence(endpoint)
+    ident = endpoint.identification
+    version = ident.openssh_version if ident else None
+    if version is None:
+        return verdict(Status.UNKNOWN, "not_openssh", target=endpoint.target, evidence=evidence, port=endpoint.port,
+                       software=(ident.software if ident else None) or "?")
+    data = ssh_data().openssh
+    minimum = version_key(data.minimum)
+    applicable = [a for a in data.advisories
+                  if (a.introduced is None or version_key(a.introduced) <= version) and version < version_key(a.fixed)]
+    evidence.update(version=ident.version, minimum=data.minimum, minimum_source=data.source,
+                    advisories=[a.model_dump(mode="json") for a in applicable])
+    if version >= minimum:
+        return passed("current", target=endpoint.target, evidence=evidence, port=endpoint.port,
+                      version=ident.version, minimum=data.minimum)
+    marker = next((m for m in data.distribution_markers if re.search(m.pattern, ident.comments or "")), None)
+    if marker:
+        evidence["distribution"] = marker.model_dump()
+        return verdict(Status.UNKNOWN, "distribution_build", target=endpoint.target, evidence=evidence,
+                       port=endpoint.port, version=ident.version, build=ident.comments or "",
+                       distribution=marker.distribution, minimum=data.minimum)
+    return failed("outdated", target=endpoint.target, evidence=evidence, port=endpoint.port,
+                  severity=highest([a.severity for a in applicable]) if applicable else None,
+                  version=ident.version, minimum=data.minimum, advisories=[a.id for a in applicable] or ["-"])
+
+
+def register(registry: Registry) -> None:
+    registry.check("sshd.algorithms.weak", items=["XI.2.1.2"], severity=Severity.MEDIUM,
+                   requires=REQUIRES)(lambda ctx: per_endpoint(ctx, judge_algorithms))
+    registry.check("sshd.vuln.terrapin", items=["XI.2.1.2"], severity=Severity.MEDIUM,
+                   requires=REQUIRES)(lambda ctx: per_endpoint(ctx, judge_terrapin))
+    registry.check("sshd.auth.password_offered", items=["XI.2.1.6"], severity=Severity.MEDIUM,
+                   requires=REQUIRES)(lambda ctx: per_endpoint(ctx, judge_password))
+    registry.check("sshd.version.outdated", items=["XI.2.1.2"], severity=Severity.HIGH,
+                   requires=REQUIRES)(lambda ctx: per_endpoint(ctx, judge_version))

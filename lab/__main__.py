@@ -1,0 +1,59 @@
+"""python3 -m lab up [--hosts N] | down | status [--json] | files | inventory [--hosts N]"""
+import argparse
+import json
+import sys
+
+from . import inventory, lifecycle
+from .hosts import DEFAULT_HOSTS, MAX_HOSTS, LabError, plan_hosts
+from .layout import LAB_EXPECTED, LAB_INVENTORY
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python3 -m lab",
+                                     description="readyscan test lab: real hosts in network namespaces")
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="bring the lab up (idempotent; grows, shrinks or repairs it)")
+    up.add_argument("--hosts", type=int, default=DEFAULT_HOSTS,
+                    help=f"number of hosts, 1-{MAX_HOSTS} (default {DEFAULT_HOSTS}: one per profile)")
+    commands.add_parser("down", help="remove every namespace, link, process and file of the lab")
+    status = commands.add_parser("status", help="hosts, addresses and which daemons are alive")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    commands.add_parser("files", help="rewrite lab/inventory.yaml and lab/expected.yaml")
+    show = commands.add_parser("inventory", help="print the inventory of a lab of N hosts")
+    show.add_argument("--hosts", type=int, default=DEFAULT_HOSTS)
+    return parser.parse_args(argv)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr)   # stdout carries only the status output
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        if args.command == "up":
+            lifecycle.up(args.hosts, log=log)
+        elif args.command == "down":
+            lifecycle.down(log=log)
+        elif args.command == "status":
+            report = lifecycle.status()
+            print(json.dumps(report, indent=1) if args.json else lifecycle.format_status(report), end="")
+            return 0 if report["healthy"] else 1
+        elif args.command == "files":
+            hosts = plan_hosts(DEFAULT_HOSTS)
+            LAB_INVENTORY.write_text(inventory.inventory_text(hosts, state_prefix=".state/"))
+            LAB_EXPECTED.write_text(inventory.expected_text(hosts))
+            log(f"wrote {LAB_INVENTORY} and {LAB_EXPECTED}")
+        elif args.command == "inventory":
+            print(inventory.inventory_text(plan_hosts(args.hosts), state_prefix=".state/"), end="")
+    except LabError as error:
+        print(f"lab: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lab: interrupted; `python3 -m lab down` removes whatever was started", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

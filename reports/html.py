@@ -1,0 +1,388 @@
+"""The HTML readiness report: one self-contained file (inline CSS and SVG, no script, no font or
+asset from elsewhere) that opens on an air-gapped machine and prints to A4.
+
+This module turns a scan file into plain view data; the templates only lay it out. Jinja2 runs
+with autoescape forced on for every template and StrictUndefined, and nothing here builds markup
+from strings: a banner or an inventory name can only ever reach the page as escaped text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pydantic import BaseModel, ValidationError
+
+from checks.settings import load_thresholds
+from reports import SEVERITY_DESC, STATUS_ORDER, Texts, plain, result_order
+from scanner.diff import ScanDiff, diff_scans
+from scanner.facts.capacity import Disks, Hardware
+from scanner.facts.ports import HostPortScan
+from scanner.facts.system import OsRelease
+from scanner.inventory import Inventory
+from scanner.model import Outcome, Result, Status
+from scanner.scanfile import HostRecord, ScanFile
+from scanner.survey import (
+    ORG,
+    UNDETERMINED_STATUSES,
+    Answer,
+    Group,
+    ItemAnswer,
+    Priority,
+    Readiness,
+    RetentionAnswer,
+    Survey,
+    SurveyItem,
+    answer_items,
+    fix_first,
+    load_survey,
+    missing_solutions,
+    readiness,
+    retention_answer,
+)
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+EVIDENCE_INLINE = 160  # characters of a value shown inline; longer values fold into <details>
+EVIDENCE_FULL_CAP = 8000  # characters of one value the report carries at all (its length is shown)
+EVIDENCE_MAX_KEYS = 40
+FACT_TEXT_CAP = 200  # an OS name or a version from a target is short, or it is noise
+F = TypeVar("F", bound=BaseModel)
+ANSWER_ORDER = (Answer.YES, Answer.PARTLY, Answer.NO, Answer.UNDETERMINED, Answer.NOT_APPLICABLE)
+
+
+# -- evidence ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EvidenceRow:
+    key: str
+    text: str  # what is shown inline: the whole value, or its start
+    full: str | None  # the value (up to the cap) folded in <details> when it is long
+    length: int  # characters in the whole value
+    cut: bool  # `full` stops at the cap
+
+
+def evidence_rows(evidence: dict[str, Any]) -> list[EvidenceRow]:
+    rows = []
+    for key, value in list(evidence.items())[:EVIDENCE_MAX_KEYS]:
+        text = plain(value)
+        if len(text) <= EVIDENCE_INLINE:
+            rows.append(EvidenceRow(str(key), text, None, len(text), False))
+        else:
+            rows.append(EvidenceRow(str(key), text[:EVIDENCE_INLINE] + "…", text[:EVIDENCE_FULL_CAP], len(text),
+                                    len(text) > EVIDENCE_FULL_CAP))
+    return rows
+
+
+# -- facts the report reads (tolerant: a host may have none) -------------------------------------
+def _facts(record: HostRecord, model: type[F]) -> F | None:
+    """A typed fact of the host, or None when it was not gathered or does not validate."""
+    obs = record.observations.get(model.COLLECTOR)
+    if obs is None or obs.outcome != Outcome.OK:
+        return None
+    data = obs.data
+    part = getattr(model, "PART", "")
+    if part:
+        parsed = data.get("parsed")
+        data = parsed.get(part) if isinstance(parsed, dict) else None
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def detected_versions(record: HostRecord) -> dict[tuple[int, str], str]:
+    """(port, proto) -> "product version" of the open ports, as the port scan saw them."""
+    scan = _facts(record, HostPortScan)
+    if scan is None:
+        return {}
+    return {(p.port, p.proto): " ".join(v for v in (p.product, p.version) if v)[:FACT_TEXT_CAP] or p.service
+            for p in scan.open_ports()}
+
+
+def os_name(record: HostRecord) -> str | None:
+    osr = _facts(record, OsRelease)
+    if osr is None:
+        return None
+    name = osr.pretty_name or " ".join(v for v in (osr.id, osr.version_id) if v)
+    return name[:FACT_TEXT_CAP] or None
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Section VIII for one host: storage (real filesystems only) and processing figures."""
+
+    host: str
+    filesystems: int
+    total: int  # bytes
+    used: int
+    cpus: int | None
+    memory: int | None  # bytes
+
+
+def capacity(name: str, record: HostRecord) -> Capacity | None:
+    disks = _facts(record, Disks)
+    if disks is None or not disks.storage:
+        return None
+    hardware = _facts(record, Hardware)
+    storage = disks.storage
+    return Capacity(name, len(storage), sum(f.total_kb for f in storage) * 1024, sum(f.used_kb for f in storage) * 1024,
+                    hardware.cpu_count if hardware else None,
+                    hardware.mem_total_kb * 1024 if hardware and hardware.mem_total_kb else None)
+
+
+# -- views ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HostView:
+    name: str
+    address: str
+    zone: str
+    role: str | None
+    os: str | None
+    systems: list[str]
+    collectors: list[tuple[str, str, str]]  # (collector, outcome, detail)
+    results: list[Result]
+    counts: Counter[Status]
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    service: str
+    port: str
+    host: str
+    address: str
+    location: str
+    os: str | None
+    version: str | None
+    database: str
+    declared: bool  # False: seen open by the port scan but not in the inventory
+
+
+@dataclass(frozen=True)
+class CheckBlock:
+    """One check's results under one survey item: what fails in detail, what passes by name."""
+
+    check_id: str
+    problems: list[Result]  # everything that is not a pass, worst first
+    passing: list[str]  # hosts where it passes
+    counts: Counter[Status]
+
+
+@dataclass(frozen=True)
+class WalkEntry:
+    headings: list[Group]  # headings this item opens (the form's 2., 2.1., 3., 3.3. ...)
+    item: SurveyItem
+    answer: ItemAnswer | None  # None for the generated XI.4
+    blocks: list[CheckBlock]
+
+
+@dataclass(frozen=True)
+class BarSegment:
+    answer: Answer
+    count: int
+    x: float
+    width: float
+
+
+@dataclass(frozen=True)
+class AreaBar:
+    area: str
+    total: int
+    segments: list[BarSegment]
+
+
+BAR_WIDTH = 220.0
+
+
+def area_bars(survey: Survey, answers: list[ItemAnswer]) -> list[AreaBar]:
+    bars = []
+    for area in survey.areas:
+        mine = [a.answer for a in answers if a.item.area == area]
+        if not mine:
+            continue
+        counts = Counter(mine)
+        x, segments = 0.0, []
+        for ans in ANSWER_ORDER:
+            if counts[ans]:
+                width = BAR_WIDTH * counts[ans] / len(mine)
+                segments.append(BarSegment(ans, counts[ans], round(x, 2), round(width, 2)))
+                x += width
+        bars.append(AreaBar(area, len(mine), segments))
+    return bars
+
+
+def _blocks(answer: ItemAnswer) -> list[CheckBlock]:
+    by_check: dict[str, list[Result]] = {}
+    for r in answer.results:
+        by_check.setdefault(r.check_id, []).append(r)
+    blocks = []
+    for check_id, results in by_check.items():
+        problems = sorted((r for r in results if r.status != Status.PASS), key=result_order)
+        passing = sorted({r.host for r in results if r.status == Status.PASS})
+        blocks.append(CheckBlock(check_id, problems, passing, Counter(r.status for r in results)))
+    # Failing checks first, then the undecided, then the ones that hold.
+    return sorted(blocks, key=lambda b: (min(STATUS_ORDER.index(s) for s in b.counts), b.check_id))
+
+
+def walk(survey: Survey, answers: list[ItemAnswer]) -> list[WalkEntry]:
+    by_id = {a.item.id: a for a in answers}
+    seen: set[str] = set()
+    out = []
+    for item in survey.xi_items:
+        # Section XI itself is the part's title: its sub-headings open inside it.
+        groups = [g for g in survey.group_of(item) if g.id not in seen and "." in g.id]
+        seen.update(g.id for g in groups)
+        answer = by_id.get(item.id)
+        out.append(WalkEntry(groups, item, answer, _blocks(answer) if answer else []))
+    return out
+
+
+def _inventory(scan: ScanFile) -> tuple[Inventory | None, str | None]:
+    try:
+        return Inventory.model_validate(scan.inventory.data), None
+    except ValidationError as exc:
+        return None, f"{exc.error_count()} × {exc.errors(include_url=False)[0]['msg']}"[:300]
+
+
+def host_views(scan: ScanFile, inv: Inventory | None) -> list[HostView]:
+    views = []
+    for name, record in scan.hosts.items():
+        host = next((h for h in inv.hosts if h.name == name), None) if inv else None
+        views.append(HostView(
+            name=name, address=record.address, zone=record.zone, role=host.role if host else None,
+            os=os_name(record), systems=[s.name for s in inv.systems if name in s.hosts] if inv else [],
+            collectors=[(o.collector, o.outcome.value, o.detail[:300]) for o in record.observations.values()],
+            results=sorted(record.results, key=result_order), counts=Counter(r.status for r in record.results)))
+    return views
+
+
+def service_rows(scan: ScanFile, inv: Inventory | None) -> list[ServiceRow]:
+    """Section I attachment: the applications and services, declared and detected."""
+    if inv is None:
+        return []
+    rows = []
+    db_of_system: dict[str, list[str]] = {}
+    versions = {name: detected_versions(rec) for name, rec in scan.hosts.items()}
+    for system in inv.systems:
+        for host in (h for h in inv.hosts if h.name in system.hosts):
+            for svc in host.services:
+                if svc.kind == "db":
+                    product = versions.get(host.name, {}).get((svc.port, svc.proto)) or svc.name or "db"
+                    db_of_system.setdefault(system.name, []).append(f"{host.name}: {product} ({svc.port}/{svc.proto})")
+    for host in inv.hosts:
+        record = scan.hosts.get(host.name)
+        seen = versions.get(host.name, {})
+        systems = inv.systems_of(host)
+        location = "; ".join(sorted({s.location for s in systems if s.location})) or host.zone
+        databases = sorted({d for s in systems for d in db_of_system.get(s.name, [])})
+        osn = os_name(record) if record else None
+        for svc in host.services:
+            own = seen.get((svc.port, svc.proto))
+            database = (own or svc.name or "") if svc.kind == "db" else "; ".join(databases)
+            rows.append(ServiceRow(svc.name or svc.kind, f"{svc.port}/{svc.proto}", host.name, host.address, location,
+                                   osn, own, database, True))
+        declared = {(s.port, s.proto) for s in host.services}
+        for (port, proto), version in sorted(seen.items()):
+            if (port, proto) not in declared:
+                rows.append(ServiceRow("", f"{port}/{proto}", host.name, host.address, location, osn, version, "",
+                                       False))
+    return rows
+
+
+@dataclass(frozen=True)
+class Report:
+    scan: ScanFile
+    lang: str
+    inventory: Inventory | None
+    inventory_error: str | None
+    survey: Survey
+    answers: list[ItemAnswer]
+    walk: list[WalkEntry]
+    retention: RetentionAnswer | None
+    missing: list[ItemAnswer]
+    readiness: Readiness
+    priorities: list[Priority]
+    results: list[Result]
+    undetermined: list[Result]
+    waived: list[Result]  # failures covered by an active accepted-risk waiver
+    status_counts: Counter[Status]
+    answer_counts: Counter[Answer]
+    matrix: dict[str, Counter[Status]]  # severity -> status counts
+    bars: list[AreaBar]
+    hosts: list[HostView]
+    services: list[ServiceRow]
+    capacities: list[Capacity]
+    uncollected_capacity: list[str]
+    diff: ScanDiff | None
+    previous: ScanFile | None
+    basis: str
+    min_level: int  # the lowest security level a system connecting to the population database may have
+    inspection_days: int | None
+    failing_checks_of: dict[str, list[str]]  # item id -> failing check ids (for XI.4)
+
+
+def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None) -> Report:
+    survey = load_survey()
+    inv, inv_error = _inventory(scan)
+    results = sorted(scan.all_results(), key=result_order)
+    answers = answer_items(survey, results)
+    retention_item = next((i for i in survey.items if i.options_from), None)
+    missing = missing_solutions(answers)
+    inspection_days = (inv.inspection_date - scan.started.date()).days if inv and inv.inspection_date else None
+    capacities = [c for name, rec in scan.hosts.items() if (c := capacity(name, rec))]
+    thresholds = load_thresholds()
+    return Report(
+        scan=scan, lang=lang, inventory=inv, inventory_error=inv_error, survey=survey, answers=answers,
+        walk=walk(survey, answers),
+        retention=retention_answer(retention_item, results) if retention_item else None,
+        missing=missing, readiness=readiness(answers, results, scan.complete), priorities=fix_first(results),
+        results=results, undetermined=[r for r in results if r.status in UNDETERMINED_STATUSES],
+        waived=[r for r in results if r.status == Status.FAIL and r.waiver is not None],
+        status_counts=Counter(r.status for r in results), answer_counts=Counter(a.answer for a in answers),
+        matrix={s.value: Counter(r.status for r in results if r.severity == s) for s in SEVERITY_DESC},
+        bars=area_bars(survey, answers), hosts=host_views(scan, inv), services=service_rows(scan, inv),
+        capacities=capacities,
+        uncollected_capacity=[n for n in scan.hosts if n not in {c.host for c in capacities}],
+        diff=diff_scans(previous, scan) if previous else None, previous=previous,
+        basis=thresholds.basis.get(lang, ""), min_level=thresholds.population_db_min_level,
+        inspection_days=inspection_days,
+        failing_checks_of={a.item.id: sorted({r.check_id for r in a.results if r.status == Status.FAIL})
+                           for a in missing},
+    )
+
+
+# -- rendering -------------------------------------------------------------------------------------
+def _when(value: datetime | None) -> str:
+    return value.strftime("%d/%m/%Y %H:%M UTC") if value else ""
+
+
+def _gib(n: int) -> str:
+    return f"{n / 1024 ** 3:,.1f} GiB"
+
+
+def _slug(value: str) -> str:
+    """A fragment id from any text (host names, item ids): letters, digits and dashes only."""
+    return "".join(c if c.isascii() and c.isalnum() else "-" for c in value)[:80]
+
+
+def environment(texts: Texts) -> Environment:
+    # autoescape=True, not select_autoescape: our templates end in .j2, which select_autoescape
+    # would leave unescaped.
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(
+        t=texts.t, title=texts.title, has_title=texts.has_title, remediation=texts.remediation, message=texts.message,
+        status_label=texts.status, severity_label=texts.severity, evidence_rows=evidence_rows, plain=plain,
+        when=_when, gib=_gib, slug=_slug, ORG=ORG, Status=Status, Answer=Answer, Readiness=Readiness,
+        STATUS_ORDER=STATUS_ORDER, SEVERITY_DESC=SEVERITY_DESC, BAR_WIDTH=BAR_WIDTH, ANSWER_ORDER=ANSWER_ORDER,
+    )
+    return env
+
+
+def render_html(scan: ScanFile, *, lang: str = "vi", previous: ScanFile | None = None) -> str:
+    """The whole report as one HTML document (vi by default, or en)."""
+    texts = Texts.for_lang(lang)
+    report = build_report(scan, lang=lang, previous=previous)
+    return environment(texts).get_template("report.html.j2").render(r=report, lang=lang)

@@ -1,0 +1,85 @@
+"""Facts about declared HTTP and HTTPS services (from the http collector, which uses requests).
+
+Per endpoint: the answer to `GET /` (status, headers as received, a capped body prefix, the
+Location of a redirect) and to `TRACE /`. Every string is the target's: untrusted data, capped,
+kept as received (markup, quotes and control characters included) for the reports to escape.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from scanner.model import Frozen
+
+SCHEMA_VERSION = 1
+
+ProbeErrorReason = Literal[
+    "timeout",  # connect or read timed out
+    "refused",  # nothing listens / reset
+    "tls_error",  # the TLS handshake failed even without verification
+    "protocol_error",  # the answer was not HTTP we could read
+    "phase_timeout",  # the endpoint did not finish within its time budget
+    "interrupted",  # Ctrl-C
+    "error",  # anything else, detail says what
+]
+
+
+class ProbeError(Frozen):
+    reason: ProbeErrorReason
+    detail: str = ""
+
+
+class Header(Frozen):
+    name: str
+    value: str
+
+
+class HttpResponse(Frozen):
+    status: int
+    reason: str = ""
+    headers: tuple[Header, ...] = ()  # in order, duplicates kept
+    headers_truncated: bool = False  # more headers, or longer values, than we keep
+    body_prefix: str = ""  # the first bytes of the body, decoded leniently
+    body_bytes_read: int = 0
+    body_truncated: bool = False  # the body went on past what we read
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header (RFC 6797 §8.1: a UA processes only the first HSTS)."""
+        values = self.header_values(name)
+        return values[0] if values else None
+
+    def header_values(self, name: str) -> list[str]:
+        name = name.lower()
+        return [h.value for h in self.headers if h.name.lower() == name]
+
+
+class HttpEndpoint(Frozen):
+    port: int
+    proto: Literal["tcp"] = "tcp"
+    kind: Literal["http", "https"]
+    service_name: str | None = None
+    address: str  # the IP we connected to
+    host_header: str  # the name sent as Host (and as SNI / certificate name over https)
+    url: str  # what was requested, with the address
+    # https only: whether the certificate verified (inventory CA bundle + system/certifi roots);
+    # when it did not, the probes were retried without verification, only to read headers.
+    tls_verified: bool | None = None
+    tls_verify_error: str | None = None
+    retried_unverified: bool = False
+    error: ProbeError | None = None  # GET / failed: there are no facts for this endpoint
+    get: HttpResponse | None = None
+    trace: HttpResponse | None = None
+    trace_error: ProbeError | None = None
+    trace_echoed: bool | None = None  # the TRACE body carried back our marker header
+
+    @property
+    def target(self) -> str:
+        return f"{self.port}/{self.proto}"
+
+
+class HttpFacts(Frozen):
+    COLLECTOR: ClassVar[str] = "http"
+    schema_version: int = SCHEMA_VERSION
+    endpoints: tuple[HttpEndpoint, ...] = Field(default_factory=tuple)
