@@ -5,7 +5,7 @@ import sys
 
 from . import inventory, lifecycle
 from .hosts import DEFAULT_HOSTS, MAX_HOSTS, LabError, plan_hosts
-from .layout import LAB_EXPECTED, LAB_INVENTORY
+from .layout import LAB_EXPECTED, LAB_INVENTORY, LAB_WAIVERS
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             hosts = plan_hosts(DEFAULT_HOSTS)
             LAB_INVENTORY.write_text(inventory.inventory_text(hosts, state_prefix=".state/"))
             LAB_EXPECTED.write_text(inventory.expected_text(hosts))
-            log(f"wrote {LAB_INVENTORY} and {LAB_EXPECTED}")
+            LAB_WAIVERS.write_text(inventory.waivers_text(hosts))
+            log(f"wrote {LAB_INVENTORY}, {LAB_EXPECTED} and {LAB_WAIVERS}")
         elif args.command == "inventory":
             print(inventory.inventory_text(plan_hosts(args.hosts), state_prefix=".state/"), end="")
     except LabError as error:

@@ -109,6 +109,41 @@ def inventory_text(hosts: list[LabHost], state_prefix: str) -> str:
                 inventory_header(hosts, in_state=not state_prefix))
 
 
+# --- accepted risks ---------------------------------------------------------------------------
+# What every lab host shares with the machine, so no profile can seed it per host: the kernel's
+# audit subsystem and clock, the machine's packages and their update state, and agents Debian does
+# not ship. The hardened profile documents them as accepted risks, as an agency would, so that
+# "the hardened host has no failing result" means no unwaived one, and each exception is visible.
+MACHINE_WIDE = {
+    "logging.auditd": "the kernel audit subsystem is one per machine; auditd cannot run per namespace",
+    "logging.time_sync": "the clock is one per machine; a lab host must not run a daemon that sets it",
+    "firewall.intrusion_prevention": "fail2ban/crowdsec are not started in the namespace lab yet",
+    "malware.installed": "no anti-malware product with offline signatures is packaged for the lab",
+    "monitoring.hids_agent": "HIDS/EDR agents (Wazuh, OSSEC…) are not in Debian's archive",
+    "monitoring.siem_agent": "SIEM agents (Wazuh, filebeat…) are not in Debian's archive",
+    "patch.pending_updates": "lab hosts share the machine's packages and apt lists",
+    "patch.security_updates": "lab hosts share the machine's packages and apt lists",
+    "patch.reboot_required": "lab hosts share the machine's kernel",
+    "patch.last_update_age": "lab hosts share the machine's package database",
+    "patch.package_lists_stale": "lab hosts share the machine's apt lists",
+}
+
+
+def waivers_document(hosts: list[LabHost]) -> dict:
+    return {"waivers": [
+        {"check": check, "host": host.name, "justification": f"namespace lab: {why}",
+         "approver": "readyscan lab", "compensating_control": "checked on real servers, not in the lab",
+         "expires": Raw("2030-12-31")}
+        for host in hosts if host.profile == "hard" for check, why in MACHINE_WIDE.items()]}
+
+
+def waivers_text(hosts: list[LabHost]) -> str:
+    return dump(waivers_document(hosts), [
+        "Accepted risks of the readyscan lab (read by readyscan beside inventory.yaml).",
+        "Generated from lab/inventory.py; regenerate with `python3 -m lab files`.",
+    ])
+
+
 # --- expected results -------------------------------------------------------------------------
 def expected_document(hosts: list[LabHost], firewall_loaded: bool = True) -> dict:
     document = {}

@@ -29,6 +29,7 @@ from .layout import (
     STATE_DIR,
     STATE_EXPECTED,
     STATE_INVENTORY,
+    STATE_WAIVERS,
     netns_etc,
 )
 from .profiles import PROFILES
@@ -215,6 +216,7 @@ def write_shared_files(hosts: list[LabHost], record: Record) -> None:
     KNOWN_HOSTS.write_text("\n".join(known_hosts) + "\n")
     HOSTS_FILE.write_text("".join(names))
     STATE_INVENTORY.write_text(inventory.inventory_text(hosts, state_prefix=""))
+    STATE_WAIVERS.write_text(inventory.waivers_text(hosts))
     firewall_loaded = all(not entry.get("firewall", "").startswith("skipped")
                           for entry in record.hosts.values())
     STATE_EXPECTED.write_text(inventory.expected_text(hosts, firewall_loaded))

@@ -226,9 +226,9 @@ class SshTransport:
                     err.add(chan.recv_stderr(65536))
                 if out.full or err.full:
                     break
-                if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
-                    break
-                if chan.closed:
+                # Only stop once nothing is buffered: a channel can close with output still unread.
+                if (chan.exit_status_ready() or chan.closed) and not chan.recv_ready() \
+                        and not chan.recv_stderr_ready():
                     break
                 select.select([chan], [], [], 0.1)
             cut = timed_out or out.full or err.full
