@@ -33,12 +33,17 @@ def main() -> int:
     if not lab_possible():
         print("demo: scanning this machine (inventories/localhost.yaml)", file=sys.stderr)
         return scan(ROOT / "inventories" / "localhost.yaml")
-    print("demo: bringing the lab up and scanning it", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "lab", "up"], cwd=ROOT, check=True)
+    # A lab someone already runs (make lab-up, a test session) is scanned as it is and left up.
+    already_up = subprocess.run([sys.executable, "-m", "lab", "status"], cwd=ROOT,
+                                capture_output=True).returncode == 0
+    if not already_up:
+        print("demo: bringing the lab up", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "lab", "up"], cwd=ROOT, check=True)
     try:
         return scan(ROOT / "lab" / ".state" / "inventory.yaml")
     finally:
-        subprocess.run([sys.executable, "-m", "lab", "down"], cwd=ROOT, check=False)
+        if not already_up:
+            subprocess.run([sys.executable, "-m", "lab", "down"], cwd=ROOT, check=False)
 
 
 if __name__ == "__main__":

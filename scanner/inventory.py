@@ -107,6 +107,18 @@ class Solutions(Strict):
 PopulationService = Literal["authentication", "id_suggestion", "lookup"]
 
 
+class LevelProposal(Strict):
+    """Section IX: the security level proposed for the system under Decree 85/2016 and the
+    decision approving it, as the unit declares them (document numbers and dates)."""
+
+    proposed_level: int = Field(ge=1, le=5)
+    document: str | None = Field(default=None, max_length=300)  # the proposal (hồ sơ đề xuất cấp độ)
+    date: dt.date | None = None
+    approved_level: int | None = Field(default=None, ge=1, le=5)
+    decision: str | None = Field(default=None, max_length=300)  # the approving decision (số quyết định)
+    decision_date: dt.date | None = None
+
+
 class System(Strict):
     name: str = Field(min_length=1, max_length=300)
     function: str | None = None
@@ -119,6 +131,53 @@ class System(Strict):
     population_db_services: list[PopulationService] = Field(default_factory=list)
     hosts: list[str] = Field(default_factory=list)
     max_concurrent_records: int | None = Field(default=None, ge=0)  # section VIII, declared
+    connecting_component: str | None = Field(default=None, max_length=1000)  # section II: the part that connects
+    level_proposal: LevelProposal | None = None  # section IX
+
+
+class StaffMember(Strict):
+    """Section I attachment: who administers and operates the systems."""
+
+    name: str = Field(min_length=1, max_length=200)
+    position: str | None = Field(default=None, max_length=200)  # chức vụ
+    unit: str | None = Field(default=None, max_length=300)  # đơn vị công tác
+    duty: str | None = Field(default=None, max_length=1000)  # nhiệm vụ quản trị, vận hành
+    phone: str | None = Field(default=None, max_length=50)
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class RoadmapStep(Strict):
+    """Section X: what the unit plans to invest in or upgrade, year by year."""
+
+    year: int = Field(ge=2000, le=2100)
+    plan: str = Field(min_length=1, max_length=4000)
+    budget: str | None = Field(default=None, max_length=300)  # free text: "1,2 tỷ đồng, ngân sách tỉnh"
+
+
+class SurveyForm(Strict):
+    """What only the filled survey form (Phiếu khảo sát) needs: its attachments, the unit's own
+    plans and recommendations, and who signs it. Everything is declared, never verified."""
+
+    place: str | None = Field(default=None, max_length=100)  # "Nghệ An" in "Nghệ An, ngày … tháng … năm …"
+    signed_on: dt.date | None = None  # else the date is left blank for the signer
+    prepared_by: str | None = Field(default=None, max_length=200)  # NGƯỜI LẬP PHIẾU
+    confirmed_by: str | None = Field(default=None, max_length=300)  # XÁC NHẬN CỦA ĐƠN VỊ (title and name)
+    diagram: str | None = Field(default=None, max_length=1000)  # section I: the physical/logical diagram document
+    staff: list[StaffMember] = Field(default_factory=list, max_length=500)  # section I
+    roadmap: list[RoadmapStep] = Field(default_factory=list, max_length=100)  # section X
+    other_needs: str | None = Field(default=None, max_length=4000)  # section XII: information needed beyond the DB
+    recommendations: list[str] = Field(default_factory=list, max_length=100)  # section XIII
+
+    @field_validator("recommendations")
+    @classmethod
+    def _recommendations(cls, value: list[str]) -> list[str]:
+        if any(not text.strip() or len(text) > 4000 for text in value):
+            raise ValueError("each recommendation must be 1 to 4000 characters")
+        return value
 
 
 class SshSettings(Strict):
@@ -228,6 +287,7 @@ class Inventory(Strict):
     policies: Policies = Field(default_factory=Policies)
     solutions: Solutions = Field(default_factory=Solutions)
     systems: list[System] = Field(default_factory=list)
+    survey_form: SurveyForm | None = None  # sections I (attachments), X, XII, XIII and the signatures
     zones: dict[str, str] | None = None  # zone name -> description; when given, every zone used must be here
     defaults: Defaults = Field(default_factory=Defaults)
     hosts: list[Host] = Field(default_factory=list, min_length=1)
@@ -290,6 +350,13 @@ def _cross_checks(inv: Inventory) -> list[tuple[tuple[Any, ...], str]]:
         if system.population_db_services and not system.connects_to_population_db:
             problems.append((("systems", i, "population_db_services"),
                              "services listed but connects_to_population_db is false"))
+        if system.connecting_component and not system.connects_to_population_db:
+            problems.append((("systems", i, "connecting_component"),
+                             "a connecting component is named but connects_to_population_db is false"))
+        proposal = system.level_proposal
+        if proposal and proposal.approved_level is None and (proposal.decision or proposal.decision_date):
+            problems.append((("systems", i, "level_proposal", "approved_level"),
+                             "a decision is given but not the level it approved"))
     for field_name in Solutions.model_fields:
         decl = getattr(inv.solutions, field_name)
         for j, ref in enumerate(decl.hosts if decl else []):

@@ -111,7 +111,12 @@ def lab():
         pytest.skip(reason)
     ip_forward = Path("/proc/sys/net/ipv4/ip_forward").read_text().strip()
     running = len(lifecycle.status()["hosts"])
-    lifecycle.up(max(running, DEFAULT_HOSTS), log=lambda message: None)
+    try:
+        lifecycle.up(max(running, DEFAULT_HOSTS), log=lambda message: None)
+    except Exception:
+        if not running:  # leave nothing half-built behind a failed start
+            lifecycle.down(log=lambda message: None)
+        raise
     if not running:
         FIXTURE_OWNED.touch()
     take_lease()
