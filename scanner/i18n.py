@@ -32,7 +32,9 @@ def _render_value(value: Any) -> str:
 
 def _flatten(tree: Mapping[str, Any], prefix: str, out: dict[str, dict[str, str]], source: str) -> None:
     for key, value in tree.items():
-        full = f"{prefix}.{key}" if prefix else str(key)
+        if not isinstance(key, str):  # YAML 1.1 reads a bare yes/no/on/off key as a boolean
+            raise ValueError(f"{source}: key {key!r} under '{prefix}' is not a string: quote it")
+        full = f"{prefix}.{key}" if prefix else key
         if isinstance(value, dict) and value and set(value) <= set(LANGS):
             if set(value) != set(LANGS):
                 raise ValueError(f"{source}: {full} lacks {set(LANGS) - set(value)}")

@@ -15,9 +15,23 @@ from scanner.i18n import default_catalog
 from scanner.inventory import Host, LoadedInventory
 from scanner.transport.base import TransportError, with_become
 
-# Tools the host probes use; a missing one turns the checks that read it into `unknown`.
-PROBE_TOOLS = ("timeout", "ps", "ss", "sshd", "journalctl", "logrotate", "nft", "iptables", "auditctl",
-               "dpkg-query", "rpm", "apt-get", "dnf", "yum", "zypper", "sudo")
+# Tools the host probes read through, and the checks that come out `unknown` when every tool of
+# a group is missing (a host needs only one package manager, one firewall front end).
+TOOL_GROUPS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("ps",), ("logging.daemon", "logging.auditd", "logging.time_sync", "malware.running", "monitoring.*",
+               "firewall.intrusion_prevention")),
+    (("ss", "netstat"), ("exposure.*",)),
+    (("sshd",), ("ssh.config.*",)),
+    (("nft", "iptables"), ("firewall.default_deny",)),
+    (("auditctl",), ("logging.auditd",)),
+    (("dpkg-query", "rpm"), ("patch.*", "capacity.software")),
+    (("apt-get", "dnf", "yum", "zypper"), ("patch.security_updates", "patch.pending_updates")),
+    (("timeout",), ()),  # probes then run without their own time limit; the script's limit remains
+)
+# Facts only root reads (shadow, sudoers, firewall rules, sshd -T, audit rules).
+ROOT_ONLY = ("accounts.empty_password", "accounts.sudo_nopasswd", "accounts.sudo_logging",
+             "firewall.default_deny", "logging.auditd", "ssh.config.*")
+PROBE_TOOLS = tuple(sorted({tool for tools, _ in TOOL_GROUPS for tool in tools} | {"sudo"}))
 TOOLS_SCRIPT = ("id -u; for t in " + " ".join(PROBE_TOOLS)
                 + "; do command -v \"$t\" >/dev/null 2>&1 || "
                   "[ -x \"/usr/sbin/$t\" ] || [ -x \"/sbin/$t\" ] || echo \"missing $t\"; done")
@@ -32,6 +46,7 @@ class PreflightRow:
     privileged: bool | None = None  # root, or sudo -n usable
     missing_tools: list[str] = field(default_factory=list)
     note: str = ""
+    unknown_checks: list[str] = field(default_factory=list)  # id globs that will say unknown
 
     @property
     def ready(self) -> bool:
@@ -52,6 +67,17 @@ def classify_sudo_error(stderr: str) -> str:
     if "noexec" in text:
         return "sudo NOEXEC blocks the probe shell"
     return stderr.strip()[:200] or "sudo failed"
+
+
+def checks_left_unknown(missing_tools: list[str], privileged: bool | None) -> list[str]:
+    """Which checks a scan will answer `unknown` for, given what preflight found (pure)."""
+    globs: list[str] = []
+    for tools, checks in TOOL_GROUPS:
+        if all(tool in missing_tools for tool in tools):
+            globs += checks
+    if privileged is False:
+        globs += ROOT_ONLY
+    return sorted(set(globs))
 
 
 def check_host(loaded: LoadedInventory, host: Host, address: str, accept_new_host_keys: bool) -> PreflightRow:
@@ -86,6 +112,8 @@ def check_host(loaded: LoadedInventory, host: Host, address: str, accept_new_hos
     finally:
         if transport is not None:
             transport.close()
+    if row.authenticated:
+        row.unknown_checks = checks_left_unknown(row.missing_tools, row.privileged)
     return row
 
 
@@ -116,10 +144,10 @@ def render_preflight(rows: list[PreflightRow], console: Console, lang: str) -> N
         return t("not_applicable") if value is None else (t("yes") if value else t("no"))
 
     table = Table(title=t("preflight_title"))
-    for col in ("host", "reachable", "auth", "root", "missing", "note"):
+    for col in ("host", "reachable", "auth", "root", "missing", "unknown_checks", "note"):
         table.add_column(t(f"col_{col}"), overflow="fold")
     for r in rows:
         # Notes carry text from targets (error messages): never let rich read it as markup.
         table.add_row(Text(r.host), yn(r.reachable), yn(r.authenticated), yn(r.privileged),
-                      Text(", ".join(r.missing_tools)), Text(r.note))
+                      Text(", ".join(r.missing_tools)), Text(", ".join(r.unknown_checks)), Text(r.note))
     console.print(table)

@@ -7,6 +7,7 @@ the user asked for it (`--accept-new-host-keys`), and is then written to that kn
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 import threading
@@ -20,6 +21,9 @@ import paramiko
 from scanner.transport.base import DEFAULT_OUTPUT_CAP, CappedBuffer, CommandResult, TransportError, quote_argv
 
 _known_hosts_lock = threading.Lock()
+# paramiko logs every failed handshake with a traceback; each failure reaches the user once, as
+# an observation with its reason, so its own log stays quiet.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)
