@@ -11,7 +11,7 @@ HOSTS ?= 6
 DEB_PACKAGES := nmap openssh-client openssh-server nginx rsyslog logrotate iproute2 nftables sudo openssl procps \
 	chromium poppler-utils ca-certificates
 
-.PHONY: install deps test demo scan lint lab-up lab-down lab-status clean
+.PHONY: install deps test demo scan lint lab-up lab-down lab-status bench clean
 
 install: deps $(STAMP)
 
@@ -56,3 +56,6 @@ lab-status:
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+bench: install
+	$(BIN)/python bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(if $(REPS),--reps $(REPS))
