@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from scanner.diff import ScanDiff, diff_scans
 from scanner.facts.capacity import Disks, Hardware
 from scanner.facts.ports import HostPortScan
 from scanner.facts.system import OsRelease
+from scanner.facts.tls import TlsFacts
 from scanner.inventory import Inventory
 from scanner.model import Outcome, Result, Status
 from scanner.scanfile import HostRecord, ScanFile
@@ -131,6 +132,69 @@ def capacity(name: str, record: HostRecord) -> Capacity | None:
     return Capacity(name, len(storage), sum(f.total_kb for f in storage) * 1024, sum(f.used_kb for f in storage) * 1024,
                     hardware.cpu_count if hardware else None,
                     hardware.mem_total_kb * 1024 if hardware and hardware.mem_total_kb else None)
+
+
+# -- inspection day: what lapses before it ---------------------------------------------------------
+OS_EOL_CHECK = "patch.os_eol"  # its evidence carries the support dates it judged by (checks/data/eol.yaml)
+
+
+@dataclass(frozen=True)
+class Lapse:
+    """Something that holds at the scan but will have lapsed by inspection day."""
+
+    kind: str  # certificate | waiver | os_standard | os_extended
+    day: date  # the last day it holds (certificate notAfter, waiver expiry, end of support)
+    days_left: int  # from the scan's day
+    host: str  # "" for a waiver that covers every host
+    target: str  # the endpoint (443/tcp), the waived check id, or empty
+    what: str  # certificate subject, waived check, OS release: data from the target or the inventory
+
+
+def _iso_day(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _certificate_lapses(scan: ScanFile) -> list[tuple[str, str, str, date]]:
+    out = []
+    for name, record in scan.hosts.items():
+        tls = _facts(record, TlsFacts)
+        for endpoint in tls.endpoints if tls else ():
+            chain = endpoint.certificate.chain if endpoint.certificate else ()
+            for cert in chain:  # an intermediate that expires breaks the chain as surely as the leaf
+                out.append((name, endpoint.target, cert.subject[:FACT_TEXT_CAP], cert.not_after.date()))
+    return out
+
+
+def _os_lapses(scan: ScanFile) -> list[tuple[str, str, str, date]]:
+    out = []
+    for r in scan.all_results():
+        if r.check_id != OS_EOL_CHECK:
+            continue
+        what = plain(r.evidence.get("release") or r.evidence.get("os") or "")[:FACT_TEXT_CAP]
+        for kind in ("standard", "extended"):
+            if (day := _iso_day(r.evidence.get(f"{kind}_end"))) is not None:
+                out.append((r.host, f"os_{kind}", what, day))
+    return out
+
+
+def inspection_lapses(scan: ScanFile, inspection: date) -> list[Lapse]:
+    """Certificates, accepted risks and OS support that hold on the scan's day and will have
+    lapsed by inspection day, soonest first. Pure: read from the scan file's facts and results."""
+    today = scan.started.date()
+    # Support and waivers hold through their last day, so they lapse when it falls before inspection
+    # day; a certificate ends at a time of its last day, so one ending on inspection day counts too.
+    lapses = [Lapse("certificate", day, (day - today).days, host, target, subject)
+              for host, target, subject, day in _certificate_lapses(scan) if today <= day <= inspection]
+    lapses += [Lapse(kind, day, (day - today).days, host, "", what)
+               for host, kind, what, day in _os_lapses(scan) if today <= day < inspection]
+    # Only a waiver that covers a finding changes anything when it lapses.
+    lapses += [Lapse("waiver", st.waiver.expires, (st.waiver.expires - today).days, st.waiver.host or "",
+                     st.waiver.target or "", st.waiver.check)
+               for st in scan.waivers if st.matched and today <= st.waiver.expires < inspection]
+    return sorted(set(lapses), key=lambda lp: (lp.day, lp.kind, lp.host, lp.target, lp.what))
 
 
 # -- views ---------------------------------------------------------------------------------------
@@ -320,6 +384,7 @@ class Report:
     basis: str
     min_level: int  # the lowest security level a system connecting to the population database may have
     inspection_days: int | None
+    lapses: list[Lapse]  # what lapses between the scan and inspection day
     failing_checks_of: dict[str, list[str]]  # item id -> failing check ids (for XI.4)
 
 
@@ -348,6 +413,7 @@ def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None)
         diff=diff_scans(previous, scan) if previous else None, previous=previous,
         basis=thresholds.basis.get(lang, ""), min_level=thresholds.population_db_min_level,
         inspection_days=inspection_days,
+        lapses=inspection_lapses(scan, inv.inspection_date) if inv and inv.inspection_date else [],
         failing_checks_of={a.item.id: sorted({r.check_id for r in a.results if r.status == Status.FAIL})
                            for a in missing},
     )

@@ -18,8 +18,10 @@ from rich.console import Console
 
 from checks import default_registry
 from checks.settings import load_thresholds
+from reports.docx_export import render_docx
 from reports.formats import print_summary, render_csv, render_junit
 from reports.html import render_html
+from reports.survey_form import render_survey_html
 from scanner import __version__, scanfile
 from scanner.collectors.base import ScanContext, ScanOptions
 from scanner.collectors.catalog import default_collectors
@@ -145,11 +147,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         if state.state == "expired":
             err.print(_t("waiver_expired", args.lang, check=state.waiver.check, host=state.waiver.host or "*",
                          expires=str(state.waiver.expires)), style="bold red", markup=False)
-    paths = [out]
-    report = _write_report(scan, out, args, err, earlier)
-    if report:
-        paths.append(report)
-    for path in paths:
+    for path in [out, *_write_report(scan, out, args, err, earlier)]:
         print(path)
     code = exit_code(scan, Severity(args.fail_on))
     if scan.incomplete_reason == "interrupted":
@@ -191,16 +189,20 @@ def find_previous(results_dir: Path, inventory_path: Path, exclude: Path) -> sca
     return None
 
 
-def _write_report(scan, out: Path, args, err: Console, previous=None) -> Path | None:
+def _write_report(scan, out: Path, args, err: Console, previous=None) -> list[Path]:
+    """The report and the filled-in survey (HTML and DOCX) beside the scan file."""
     if args.no_report:
-        return None
-    html_path = out.with_suffix(".html")
-    try:
-        scanfile.write_atomic(html_path, render_html(scan, lang=args.lang, previous=previous).encode("utf-8"))
-    except OSError as exc:
-        err.print(f"{html_path}: {exc.strerror or exc}", style="red", markup=False)
-        return None
-    return html_path
+        return []
+    written = []
+    for fmt in ("html", "survey-html", "survey-docx"):
+        path = out.with_suffix(SUFFIXES[fmt])
+        try:
+            scanfile.write_atomic(path, render_format(fmt, scan, args.lang, previous))
+        except OSError as exc:
+            err.print(f"{path}: {exc.strerror or exc}", style="red", markup=False)
+            continue
+        written.append(path)
+    return written
 
 
 def _load_scan_or_exit(path: str, err: Console) -> scanfile.ScanFile:
@@ -211,19 +213,25 @@ def _load_scan_or_exit(path: str, err: Console) -> scanfile.ScanFile:
         raise SystemExit(EXIT_INPUT) from None
 
 
-RENDERERS = {"html": render_html, "csv": render_csv, "junit": render_junit}
+RENDERERS = {"html": render_html, "csv": render_csv, "junit": render_junit,
+             "survey-html": render_survey_html, "survey-docx": render_docx}
+SUFFIXES = {"html": ".html", "csv": ".csv", "junit": ".junit.xml", "survey-html": ".survey.html",
+            "survey-docx": ".survey.docx"}
+
+
+def render_format(fmt: str, scan: scanfile.ScanFile, lang: str, previous: scanfile.ScanFile | None) -> bytes:
+    render = RENDERERS[fmt]
+    rendered = render(scan, lang=lang, previous=previous) if fmt == "html" else render(scan, lang=lang)
+    return rendered if isinstance(rendered, bytes) else rendered.encode("utf-8")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     err = _stderr()
     scan = _load_scan_or_exit(args.scan, err)
     previous = _load_scan_or_exit(args.previous, err) if args.previous else None
-    render = RENDERERS[args.format]
-    text = render(scan, lang=args.lang, previous=previous) if args.format == "html" else render(scan, lang=args.lang)
-    suffix = {"html": ".html", "csv": ".csv", "junit": ".junit.xml"}[args.format]
-    out = Path(args.output) if args.output else Path(args.scan).with_suffix(suffix)
+    out = Path(args.output) if args.output else Path(args.scan).with_suffix(SUFFIXES[args.format])
     try:
-        scanfile.write_atomic(out, text.encode("utf-8"))
+        scanfile.write_atomic(out, render_format(args.format, scan, args.lang, previous))
     except OSError as exc:
         err.print(f"{out}: {exc.strerror or exc}", style="bold red", markup=False)
         return EXIT_INCOMPLETE
@@ -297,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_scan)
 
-    p = with_lang(sub.add_parser("report", help="render a scan file (HTML report, CSV, JUnit)"))
+    p = with_lang(sub.add_parser("report", help="render a scan file (HTML report, CSV, JUnit, filled survey form)"))
     p.add_argument("scan")
     p.add_argument("--previous", help="an earlier scan file, for the 'since last scan' part")
     p.add_argument("--format", choices=sorted(RENDERERS), default="html")

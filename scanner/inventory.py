@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from scanner.validation import Issue, ValidationFailed, read_text, validate_text
 
@@ -38,6 +38,8 @@ def _yes_no(value: Any) -> Any:
 
 
 YesNo = Annotated[bool, Field(description="yes | no")]
+# YAML reads an unquoted phone number as an int: keep it as the text that was written.
+Phone = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v)]
 
 
 class Declaration(Strict):
@@ -68,13 +70,8 @@ class SecurityUnit(Declaration):
 
 class Contact(Strict):
     name: str | None = None
-    phone: str | None = None
+    phone: Phone | None = None
     email: str | None = None
-
-    @field_validator("phone", mode="before")
-    @classmethod
-    def _phone(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) else value
 
 
 class Organization(Strict):
@@ -142,12 +139,7 @@ class StaffMember(Strict):
     position: str | None = Field(default=None, max_length=200)  # chức vụ
     unit: str | None = Field(default=None, max_length=300)  # đơn vị công tác
     duty: str | None = Field(default=None, max_length=1000)  # nhiệm vụ quản trị, vận hành
-    phone: str | None = Field(default=None, max_length=50)
-
-    @field_validator("phone", mode="before")
-    @classmethod
-    def _phone(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) else value
+    phone: Phone | None = Field(default=None, max_length=50)
 
 
 class RoadmapStep(Strict):

@@ -1,0 +1,475 @@
+"""The filled survey form (HTML in the form's layout, and DOCX) and the inspection-day lapses.
+
+Rendered from the hand-made scan files (tests/fixtures/scans) and from copies of them changed in
+one respect each; the DOCX is opened back with python-docx and read like a person would read it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from checks import default_registry
+from reports import Texts
+from reports.docx_export import BOX_OFF, BOX_ON, render_docx
+from reports.html import inspection_lapses, render_html
+from reports.survey_form import ACCESS_ROWS, FilledForm, Question, build_form, form_number, render_survey_html
+from scanner.facts.tls import Certificate, CertificateFacts, TlsEndpoint, TlsFacts
+from scanner.inventory import Inventory
+from scanner.model import Message, Observation, Outcome, Result, Severity, Status
+from scanner.scanfile import ScanFile, load
+from scanner.survey import Answer, load_survey
+from scanner.waivers import Waiver, WaiverState
+from tests.test_report_html import CHROMIUM, HOSTILE, Page, assert_inert, chromium
+
+ROOT = Path(__file__).resolve().parent.parent
+SCANS = ROOT / "tests" / "fixtures" / "scans"
+SEED = Path("/work/shared/seeds/000_e24e0ee95724823f.txt")  # the ministry's form, as the project received it
+
+
+@pytest.fixture(scope="module")
+def province() -> ScanFile:
+    return load(SCANS / "province.json")
+
+
+@pytest.fixture(scope="module")
+def hostile() -> ScanFile:
+    return load(SCANS / "hostile.json")
+
+
+def question(form: FilledForm, item_id: str) -> Question:
+    return next(b for s in form.sections for b in s.blocks if b.kind == "question" and b.item_id == item_id)
+
+
+def section(form: FilledForm, number: str):
+    return next(s for s in form.sections if s.number == number)
+
+
+def ticked(q: Question) -> list[str]:
+    return [t.label for t in q.ticks if t.on]
+
+
+def with_results(scan: ScanFile, host: str, keep=lambda r: True, add: tuple[Result, ...] = ()) -> ScanFile:
+    """A copy of the scan where one host keeps only some of its results and gains others."""
+    record = scan.hosts[host]
+    results = [r for r in record.results if keep(r)] + list(add)
+    return scan.model_copy(update={"hosts": {**scan.hosts, host: record.model_copy(update={"results": results})}})
+
+
+def with_inventory(scan: ScanFile, **changes) -> ScanFile:
+    data = {**scan.inventory.data, **changes}
+    Inventory.model_validate(data)  # the change itself must be a valid inventory
+    return scan.model_copy(update={"inventory": scan.inventory.model_copy(update={"data": data})})
+
+
+def result(check_id: str, host: str, status: Status, items: tuple[str, ...], evidence: dict | None = None,
+           target: str = "") -> Result:
+    return Result(check_id=check_id, host=host, target=target, status=status, severity=Severity.HIGH,
+                  survey_items=items, message=Message(key="x"), evidence=evidence or {})
+
+
+# -- the form's structure and words ----------------------------------------------------------------
+def test_sections_follow_the_form_in_its_order(province):
+    form = build_form(province)
+    assert [s.number for s in form.sections] == ["I", "II", "VIII", "IX", "X", "XI", "XII", "XIII"]
+    survey = load_survey()
+    assert [s.title.rstrip(":") for s in form.sections] == [
+        survey.item(n).vi.rstrip(":") if n != "XI" else survey.groups[0].vi
+        for n in ("I", "II", "VIII", "IX", "X", "XI", "XII", "XIII")]
+    xi = [b for b in section(form, "XI").blocks]
+    numbers = [b.number for b in xi]
+    assert numbers[:9] == ["1.", "2.", "2.1.", "(1)", "(2)", "(3)", "(4)", "(5)", "(6)"]
+    assert numbers[9:14] == ["2.2.", "2.3.", "2.4.", "3.", "-"]  # 3.1-3.2 are elided in the form: "- Từ bên trong mạng"
+    assert numbers[-1] == "4." and xi[-1].label == "Cần bổ sung giải pháp an ninh an toàn nào?"
+    assert form_number("XI.3.6.2") == "-" and form_number("XI.3.3") == "3.3." and form_number("XI.2.1.4") == "(4)"
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="the ministry's form text is not on this machine")
+def test_labels_are_the_forms_own_words():
+    seed = re.sub(r"\s+", " ", SEED.read_text(encoding="utf-8"))
+    texts = Texts.for_lang("vi")
+    keys = ["form.title", "form.subtitle_1", "form.subtitle_2", "form.xi1_question", "form.sign.unit",
+            "form.sign.preparer", "form.i.provide", "form.i.diagram", "form.i.devices", "form.i.services",
+            "form.i.staff", "form.i.note", "form.ii.components", "form.viii.records_label", "form.ix.not_started",
+            "form.ix.started", "form.ix.if_started", "form.ix.name", "form.ix.operator", "form.x.later",
+            "form.xii.other", "form.access.requirement", "form.access.option", "form.access.policy",
+            "form.access.devices", "form.system_level", "form.system_contact", "capacity.total", "capacity.used",
+            "system.name", "system.function", "system.location", "system.owner", "system.operator"]
+    keys += [f"form.prompt.{k}" for k in ("if_any", "policy", "document", "devices", "specifics", "where")]
+    missing = [k for k in keys if texts.t(k) not in seed]
+    assert missing == []
+    # The form italicises "(số văn bản, thời gian)"; the seed marks it with asterisks.
+    assert texts.t("form.ix.proposed").replace("(", "(*").replace("):", "*):") in seed
+    assert texts.t("form.ix.approved").replace("(", "(*").replace("):", "*):") in seed
+    # The seed's "Đề đảm bảo" is a typo of "Để đảm bảo"; the rest of the sentence is the form's.
+    assert texts.t("form.intro").removeprefix("Để ") in seed
+    for item in load_survey().items:
+        if item.id not in ("XI.3.1",):
+            assert item.vi in seed, item.id
+
+
+def test_yes_no_boxes_tick_only_plain_answers(province):
+    form = build_form(province)
+    assert ticked(question(form, "XI.1")) == ["Có"]
+    assert ticked(question(form, "XI.2.1.3")) == ["Không"]
+    partly = question(form, "XI.2.1.1")
+    assert partly.answer == Answer.PARTLY and ticked(partly) == [] and partly.note == "Một phần"
+    assert question(form, "XI.3.3.1").note == "Chưa xác định" and ticked(question(form, "XI.3.3.1")) == []
+    # Items the form prints without boxes stay without.
+    assert question(form, "XI.2.4").ticks == () and question(form, "XI.3.6.6").ticks == ()
+
+
+def test_declared_answers_are_marked_declared_with_document_and_date(province):
+    form = build_form(province)
+    network = question(form, "XI.2.1.1")
+    assert network.prompt == "Chính sách cụ thể đã áp dụng:"
+    declared = [line for line in network.lines if line.source == "declared"]
+    assert len(declared) == 1 and "QĐ 45/QĐ-STTTT" in declared[0].text and "10/05/2025" in declared[0].text
+    assert all(line.source == "scan" for line in network.lines if "web-01" in line.text)
+    unit = question(form, "XI.1")
+    assert "tự thành lập" in unit.lines[0].text and "3" in unit.lines[0].text
+    # An item the inventory leaves out is said to be missing, never answered.
+    assert any(line.source == "missing" for line in question(form, "XI.2.3").lines)
+
+
+def test_access_table_rows_are_answered_by_their_own_checks(province):
+    q = question(build_form(province), "XI.3.1")
+    rows = q.table.rows
+    assert [r[0].text for r in rows] == ["Các dịch vụ, ứng dụng được truy cập", "Giới hạn truy cập", "Quản lý truy cập"]
+    # Row 2: the database port reachable from outside its zone fails it (db-01); no host holds it.
+    assert (rows[1][1].tick, rows[1][2].tick) == (False, True)
+    assert "db-01" in rows[1][3].text and "5432/tcp" in rows[1][3].text
+    # Row 1: 3306 open but undeclared on web-01 while app-01 holds it: partly, so no box.
+    assert (rows[0][1].tick, rows[0][2].tick) == (False, False) and rows[0][3].text.startswith("Một phần")
+    assert rows[0][4].text == "app-01"
+
+
+def test_every_xi31_check_sits_in_exactly_one_row_of_the_access_table():
+    xi31 = {c.id for c in default_registry() if "XI.3.1" in c.survey_items}
+    placed = [c for row in ACCESS_ROWS for c in row]
+    assert len(placed) == len(set(placed))
+    assert xi31 == set(placed)
+
+
+def test_retention_ticks_the_box_of_the_weakest_host(province):
+    retention = load_survey().item("XI.3.3.3")
+    # As scanned: backup-01 could not be measured, so no box is ticked.
+    q = question(build_form(province), "XI.3.3.3")
+    assert [t.label for t in q.ticks][:2] == ["03 tháng", "06 tháng"] and ticked(q) == []
+    assert "backup-01" in " ".join(line.text for line in q.lines)
+    # Without backup-01 and with app-01 fixed to 95 days, every host keeps three months or more.
+    fixed = with_results(province, "backup-01", keep=lambda r: r.check_id != "logging.retention")
+    fixed = with_results(fixed, "app-01", keep=lambda r: r.check_id != "logging.retention", add=(
+        result("logging.retention", "app-01", Status.PASS, ("XI.3.3.3",), {"days": 95, "survey_bucket": "03 tháng"}),))
+    q = question(build_form(fixed), "XI.3.3.3")
+    assert ticked(q) == [retention.options[0]] and q.note is None
+    assert q.lines[0].text.endswith("03 tháng — 91 ngày")  # db-01 keeps the least
+    assert "app-01: 95 ngày" in q.lines[1].text
+    # With app-01 as it was (28 days), "Khác" is ticked and says how long.
+    other = with_results(province, "backup-01", keep=lambda r: r.check_id != "logging.retention")
+    assert ticked(question(build_form(other), "XI.3.3.3")) == ["Khác: 28 ngày"]
+
+
+def test_xi4_lists_the_gaps_and_leaves_out_accepted_risks(province):
+    lines = [line.text for line in question(build_form(province), "XI.4").lines]
+    joined = "\n".join(lines)
+    assert "Cổng cơ sở dữ liệu truy cập được từ ngoài vùng được phép (XI.2.1.3, XI.3.1, XI.3.6.4): db-01" in joined
+    assert "Chính sách lưu trữ, truy xuất dữ liệu (XI.2.1.3): theo kê khai của đơn vị" in joined
+    assert "Mẫu nhận diện mã độc" not in joined  # app-01's stale signatures are an accepted risk
+    assert lines[-1].startswith("… và ")
+
+
+def test_capacity_totals_and_what_was_not_gathered(province):
+    viii = section(build_form(province), "VIII")
+    total, used, records = viii.blocks
+    assert total.lines[0].text == "1.354,0 GiB (4 phân vùng trên 3 máy chủ)"
+    assert total.lines[1].source == "missing" and "jump-01, backup-01" in total.lines[1].text
+    assert used.lines[0].text == "1.103,0 GiB (81 %)"
+    assert records.lines[0].source == "declared" and records.lines[0].text.endswith("500 hồ sơ")
+    assert [r[0].text for r in total.table.rows] == ["web-01", "app-01", "db-01"]
+
+
+def test_section_i_lists_devices_services_and_says_what_is_missing(province):
+    i = section(build_form(province), "I")
+    assert [r[1].text for r in i.table.rows] == ["Cổng Dịch vụ công trực tuyến tỉnh", "Hệ thống quản lý văn bản và điều hành"]
+    diagram, devices, services, staff = (b for b in i.blocks if b.kind == "question")
+    assert diagram.lines[0].source == "missing"
+    assert "Debian GNU/Linux 12 (bookworm)" in devices.table.rows[0][2].text
+    service_names = [r[1].text for r in services.table.rows]
+    assert "Cổng DVC (nginx) (443/tcp)" in service_names and "Chưa kê khai (3306/tcp)" in service_names
+    assert staff.table.rows == () and staff.table.empty == "chưa kê khai"
+
+
+def test_service_versions_come_from_what_the_host_shows_never_a_guess(province):
+    """Without nmap versions: the SSH identification, else the process listening on the port, named
+    by the running package it belongs to, else by itself."""
+    at = dt.datetime(2026, 11, 20, 2, tzinfo=dt.UTC)
+
+    def observed(collector: str, data: dict) -> Observation:
+        return Observation(collector=collector, outcome=Outcome.OK, started=at, ended=at, data=data)
+
+    def without_versions(record):
+        ports = record.observations["ports"]
+        data = {**ports.data, "ports": [{k: v for k, v in p.items() if k not in ("product", "version")}
+                                        for p in ports.data["ports"]]}
+        return {**record.observations, "ports": ports.model_copy(update={"data": data})}
+
+    web, jump = province.hosts["web-01"], province.hosts["jump-01"]
+    host = web.observations["host"]
+    listeners = {"source": "ss", "as_root": True, "processes_visible": True, "items": [
+        {"proto": "tcp", "address": "0.0.0.0", "port": 443, "process": "nginx", "pid": 900},
+        {"proto": "tcp", "address": "0.0.0.0", "port": 80, "process": "python3", "pid": 901}]}
+    web_obs = {**without_versions(web), "host": host.model_copy(update={"data": {
+        **host.data, "parsed": {**host.data["parsed"], "listeners": listeners}}})}
+    ident = {"raw": "SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13", "protocol": "2.0", "software": "OpenSSH_9.6p1",
+             "comments": "Ubuntu-3ubuntu13", "product": "OpenSSH", "version": "9.6p1"}
+    jump_obs = {**without_versions(jump), "sshserver": observed("sshserver", {"endpoints": [
+        {"port": 22, "address": "10.0.9.5", "outcome": "ok", "identification": ident}]})}
+    software = result("capacity.software", "web-01", Status.INFO, ("I",), {"software": [
+        {"name": "nginx", "kind": "web", "packages": {"nginx": "1.22.1-9+deb12u11"}, "running": True}]})
+    changed = province.model_copy(update={"hosts": {
+        **province.hosts, "web-01": web.model_copy(update={"observations": web_obs, "results": [*web.results, software]}),
+        "jump-01": jump.model_copy(update={"observations": jump_obs})}})
+    services = next(b for b in section(build_form(changed), "I").blocks if b.kind == "question" and b.table
+                    and b.label.startswith("Danh mục các ứng dụng"))
+    version = {(r[2].text.split()[0], r[1].text.rsplit("(", 1)[1].rstrip(")")): r[5].text for r in services.table.rows}
+    assert version[("web-01", "443/tcp")] == "nginx 1.22.1-9+deb12u11"
+    assert version[("web-01", "80/tcp")] == "python3"  # not nginx's, though nginx runs on the host
+    assert version[("jump-01", "22/tcp")] == "OpenSSH 9.6p1 Ubuntu-3ubuntu13"
+    assert version[("web-01", "3306/tcp")] == "mysql"  # nothing better known: nmap's service name, as seen
+
+
+def test_inventory_form_fields_fill_ix_x_xii_xiii_and_the_signatures(province):
+    inv = province.inventory.data
+    systems = [dict(inv["systems"][0], connecting_component="Phân hệ xác thực (API app-01)",
+                    level_proposal={"proposed_level": 3, "document": "Tờ trình 52/TTr-STTTT", "date": "2024-05-06",
+                                    "approved_level": 3, "decision": "QĐ 1520/QĐ-UBND", "decision_date": "2024-08-19"}),
+               inv["systems"][1]]
+    survey_form = {"place": "Nghệ An", "prepared_by": "Nguyễn Văn An", "confirmed_by": "Giám đốc Sở Lê Văn D",
+                   "diagram": "Sơ đồ TTDL tỉnh, bản 02/2025",
+                   "staff": [{"name": "Phạm Văn E", "position": "Chuyên viên", "duty": "Vận hành tường lửa"}],
+                   "roadmap": [{"year": 2027, "plan": "Triển khai PAM"}, {"year": 2026, "plan": "Bổ sung WAF",
+                                                                          "budget": "1,2 tỷ đồng"}],
+                   "other_needs": "Thông tin nơi cư trú", "recommendations": ["Đề nghị hỗ trợ tài liệu kết nối."]}
+    form = build_form(with_inventory(province, systems=systems, survey_form=survey_form))
+    ix = section(form, "IX").blocks
+    assert ticked(ix[0]) == ["Đã triển khai"]
+    texts = {b.label: [line.text for line in b.lines] for b in ix if b.kind == "question"}
+    assert texts["Cấp độ đã đề xuất (số văn bản, thời gian):"] == [
+        "Cổng Dịch vụ công trực tuyến tỉnh: Cấp độ 3 — Tờ trình 52/TTr-STTTT, 06/05/2024"]
+    assert texts["Cấp độ đã được phê duyệt (số quyết định, thời gian):"] == [
+        "Cổng Dịch vụ công trực tuyến tỉnh: Cấp độ 3 — QĐ 1520/QĐ-UBND, 19/08/2024"]
+    first, later = section(form, "X").blocks
+    assert first.label == "Năm 2026:" and first.lines[0].text == "Bổ sung WAF (kinh phí: 1,2 tỷ đồng)"
+    assert [line.text for line in later.lines] == ["Năm 2027: Triển khai PAM"]
+    xii = section(form, "XII").blocks
+    assert [t.label for t in xii[0].ticks] == ["xác thực", "gợi ý số định danh", "khai thác thông tin"]
+    assert xii[1].lines[0].text == "Thông tin nơi cư trú"
+    xiii = section(form, "XIII").blocks[0].lines
+    assert xiii[0] == type(xiii[0])("Đề nghị hỗ trợ tài liệu kết nối.", "declared")
+    assert any(line.source == "generated" and "15/12/2026" in line.text for line in xiii)
+    assert section(form, "II").blocks[0].lines[0].text == "Cổng Dịch vụ công trực tuyến tỉnh: Phân hệ xác thực (API app-01)"
+    assert form.place_date == "Nghệ An, ngày .... tháng .... năm 2026"
+    assert [s.name for s in form.signatures] == ["Giám đốc Sở Lê Văn D", "Nguyễn Văn An"]
+    staff = next(b for b in section(form, "I").blocks if b.kind == "question" and b.table and b.label.startswith("Nguồn"))
+    assert staff.table.rows[0][1].text == "Phạm Văn E"
+
+
+def test_inventory_form_fields_are_validated():
+    base = {"organization": {"name": "Sở X"}, "hosts": [{"name": "a", "address": "127.0.0.1", "zone": "z",
+                                                        "transport": "local"}]}
+    Inventory.model_validate({**base, "survey_form": {"roadmap": [{"year": 2026, "plan": "x"}]}})
+    for bad in ({"survey_form": {"roadmap": [{"year": 1999, "plan": "x"}]}},
+                {"survey_form": {"staff": [{"name": "A", "email": "a@b"}]}},  # unknown key
+                {"survey_form": {"recommendations": [" "]}},
+                {"systems": [{"name": "S", "security_level": 3, "level_proposal": {"proposed_level": 6}}]}):
+        with pytest.raises(ValueError):
+            Inventory.model_validate({**base, **bad})
+
+
+def test_example_inventory_with_the_form_fields_still_validates():
+    done = subprocess.run([sys.executable, "-m", "scanner", "validate", "inventories/example.yaml"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    text = (ROOT / "inventories" / "example.yaml").read_text(encoding="utf-8")
+    assert "level_proposal:" in text and "survey_form:" in text and "roadmap:" in text
+
+
+# -- HTML ------------------------------------------------------------------------------------------
+def test_html_form_is_inert_self_contained_and_in_the_forms_order(province):
+    html = render_survey_html(province)
+    page = assert_inert(html)
+    text = page.text
+    order = ["PHIẾU KHẢO SÁT", "I. Thống kê", "II. Thống kê", "VIII. Năng lực", "IX. Việc đề xuất", "X. Lộ trình",
+             "XI. Điều kiện an ninh", "XII. Đơn vị có nhu cầu", "XIII. Kiến nghị", "XÁC NHẬN CỦA ĐƠN VỊ",
+             "NGƯỜI LẬP PHIẾU"]
+    positions = [text.index(word) for word in order]
+    assert positions == sorted(positions)
+    assert "Sở Thông tin và Truyền thông tỉnh Mẫu" in text
+    assert "@page { size: A4" in html
+    assert not re.search(r"\breport\.[a-z_]+\.", text)  # no catalog key left untranslated
+
+
+def test_html_form_ticks_match_the_view(province):
+    html = render_survey_html(province)
+    page = Page(html)
+    xi1 = page.text_of("form-XI-1")
+    assert "✓" in xi1 and xi1.index("✓") < xi1.index("Có") < xi1.index("Không")
+    retention = page.text_of("form-XI-3-3-3")
+    assert "✓" not in retention and "Chưa xác định" in retention
+
+
+def test_hostile_strings_stay_text_in_the_html_and_docx_forms(hostile):
+    html = render_survey_html(hostile)
+    assert_inert(html)
+    assert HOSTILE not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Sở " + HOSTILE in Page(html).text
+    assert "LẦN QUÉT CHƯA HOÀN TẤT" in html  # the hostile scan was interrupted
+    doc = Document(io.BytesIO(render_docx(hostile)))
+    body = "\n".join(p.text for p in doc.paragraphs)
+    assert "Sở " + HOSTILE in body and "LẦN QUÉT CHƯA HOÀN TẤT" in body
+
+
+def test_english_form_uses_english_words(province):
+    text = Page(render_survey_html(province, lang="en")).text
+    assert "SURVEY FORM" in text and "CONFIRMED BY THE UNIT" in text
+    assert "PHIẾU KHẢO SÁT" not in text and "Chính sách cụ thể đã áp dụng" not in text
+
+
+# -- DOCX ------------------------------------------------------------------------------------------
+def docx_tables_with(doc, header: str):
+    return [t for t in doc.tables if t.rows and header in [c.text for c in t.rows[0].cells]]
+
+
+def test_docx_reads_back_with_the_answers(province):
+    doc = Document(io.BytesIO(render_docx(province)))
+    paragraphs = [p.text for p in doc.paragraphs]
+    assert "Đơn vị: Sở Thông tin và Truyền thông tỉnh Mẫu" in paragraphs
+    assert paragraphs[:3] == ["PHIẾU KHẢO SÁT", "HỆ THỐNG CÁC ĐƠN VỊ PHỤC VỤ KẾT NỐI VỚI",
+                              "CƠ SỞ DỮ LIỆU QUỐC GIA VỀ DÂN CƯ"]
+    # XI.1: Có ticked, Không not.
+    xi1 = paragraphs.index(next(p for p in paragraphs if p.startswith("1. Tổ chức bộ máy")))
+    assert paragraphs[xi1 + 1].startswith(f"{BOX_ON} Có") and f"{BOX_OFF} Không" in paragraphs[xi1 + 1]
+    assert paragraphs[xi1 + 3].startswith("[KK] Có; số văn bản: QĐ 12/QĐ-STTTT; ngày ban hành: 01/03/2025")
+    # The XI.3 table: its three rows, with "Giới hạn truy cập" ticked Không.
+    (access,) = docx_tables_with(doc, "Yêu cầu")
+    rows = [[c.text for c in r.cells] for r in access.rows]
+    assert rows[1][1:3] == ["Có", "Không"]
+    assert [r[0] for r in rows[2:]] == ["Các dịch vụ, ứng dụng được truy cập", "Giới hạn truy cập", "Quản lý truy cập"]
+    assert rows[3][1:3] == [BOX_OFF, BOX_ON]
+    # XI.4 lines, the signature blocks, the page size.
+    assert any(p.startswith("[TH] Cổng cơ sở dữ liệu truy cập được từ ngoài vùng được phép") for p in paragraphs)
+    signatures = [c.text for c in doc.tables[-1].rows[0].cells]
+    assert "XÁC NHẬN CỦA ĐƠN VỊ" in signatures[0] and "NGƯỜI LẬP PHIẾU" in signatures[1]
+    assert "ngày .... tháng .... năm 2026" in signatures[1]
+    page = doc.sections[0]
+    assert (round(page.page_width.mm), round(page.page_height.mm)) == (210, 297)
+
+
+def test_docx_ticks_the_measured_retention_box(province):
+    fixed = with_results(province, "backup-01", keep=lambda r: r.check_id != "logging.retention")
+    fixed = with_results(fixed, "app-01", keep=lambda r: r.check_id != "logging.retention", add=(
+        result("logging.retention", "app-01", Status.PASS, ("XI.3.3.3",), {"days": 95, "survey_bucket": "03 tháng"}),))
+    paragraphs = [p.text for p in Document(io.BytesIO(render_docx(fixed))).paragraphs]
+    label = paragraphs.index("- Thời gian lưu trữ nhật ký hệ thống")
+    boxes = paragraphs[label + 1]
+    assert boxes.startswith(f"{BOX_ON} 03 tháng") and f"{BOX_OFF} 06 tháng" in boxes and f"{BOX_OFF} Khác:" in boxes
+
+
+def test_cli_writes_both_form_formats(tmp_path, province):
+    scan = tmp_path / "province.json"
+    shutil.copy(SCANS / "province.json", scan)
+    for fmt, suffix in (("survey-html", ".survey.html"), ("survey-docx", ".survey.docx")):
+        done = subprocess.run([sys.executable, "-m", "scanner", "report", str(scan), "--format", fmt], cwd=ROOT,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        out = Path(done.stdout.strip())
+        assert out == scan.with_suffix(suffix) and stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert Document(str(scan.with_suffix(".survey.docx"))).paragraphs[0].text == "PHIẾU KHẢO SÁT"
+    assert "PHIẾU KHẢO SÁT" in scan.with_suffix(".survey.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists() or not shutil.which("pdfinfo"), reason="needs chromium and pdfinfo")
+def test_chromium_prints_the_form_on_a4(tmp_path, province):
+    page = tmp_path / "form.html"
+    page.write_text(render_survey_html(province), encoding="utf-8")
+    pdf = tmp_path / "form.pdf"
+    done = chromium("--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri())
+    assert pdf.exists(), done.stderr
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    assert re.search(r"Page size:\s+59[45]\.\d* x 841\.\d* pts \(A4\)", info), info
+    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) >= 4
+
+
+# -- inspection day --------------------------------------------------------------------------------
+def certificate(subject: str, not_after: dt.datetime) -> Certificate:
+    return Certificate(subject=subject, issuer="CN=CA nội bộ", serial="01", not_before=not_after - dt.timedelta(days=365),
+                       not_after=not_after, public_key_type="RSA", public_key_bits=2048)
+
+
+def tls_observation(*certs_by_port: tuple[int, tuple[Certificate, ...]]) -> Observation:
+    now = dt.datetime(2026, 11, 20, 2, tzinfo=dt.UTC)
+    facts = TlsFacts(endpoints=tuple(
+        TlsEndpoint(port=port, kind="https", address="10.0.1.10", server_name="dichvucong.example.gov.vn",
+                    certificate=CertificateFacts(server_name="dichvucong.example.gov.vn", chain=chain))
+        for port, chain in certs_by_port))
+    return Observation(collector="tls", outcome=Outcome.OK, started=now, ended=now, data=facts.model_dump(mode="json"))
+
+
+@pytest.fixture(scope="module")
+def lapsing(province) -> ScanFile:
+    """The province scan (20/11/2026, inspection 15/12/2026) with things lapsing around inspection day."""
+    utc = dt.UTC
+    obs = tls_observation(
+        (443, (certificate("CN=dichvucong.example.gov.vn", dt.datetime(2026, 12, 1, 8, tzinfo=utc)),
+               certificate("CN=CA trung gian", dt.datetime(2026, 12, 15, 23, tzinfo=utc)))),  # on the day: lapses
+        (8443, (certificate("CN=quantri.example.gov.vn", dt.datetime(2027, 6, 1, tzinfo=utc)),)),  # after: fine
+        (9443, (certificate("CN=cu.example.gov.vn", dt.datetime(2026, 11, 1, tzinfo=utc)),)))  # already expired
+    web = province.hosts["web-01"]
+    web = web.model_copy(update={"observations": {**web.observations, "tls": obs}})
+    scan = province.model_copy(update={"hosts": {**province.hosts, "web-01": web}})
+    scan = with_results(scan, "web-01", keep=lambda r: r.check_id != "patch.os_eol", add=(
+        result("patch.os_eol", "web-01", Status.PASS, ("XI.2.1.2",),
+               {"release": "Debian 12 (bookworm)", "standard_end": "2026-12-10", "extended_end": "2028-06-30"}),))
+    scan = with_results(scan, "db-01", keep=lambda r: r.check_id != "patch.os_eol", add=(
+        result("patch.os_eol", "db-01", Status.PASS, ("XI.2.1.2",),
+               {"release": "Ubuntu 22.04 LTS", "standard_end": "2026-12-15", "extended_end": None}),))  # ends on the day
+    waiver = {"justification": "Chờ thay thế thiết bị cũ", "approver": "Giám đốc", "check": "tls.cert.untrusted"}
+    waivers = [WaiverState(waiver=Waiver(**waiver, host="web-01", expires=dt.date(2026, 12, 14)), state="active", matched=2),
+               WaiverState(waiver=Waiver(**waiver, expires=dt.date(2026, 12, 15)), state="active", matched=1),  # holds on the day
+               WaiverState(waiver=Waiver(**waiver, host="app-01", expires=dt.date(2026, 12, 1)), state="unused")]
+    return scan.model_copy(update={"waivers": waivers})
+
+
+def test_lapses_before_inspection_day(lapsing):
+    lapses = inspection_lapses(lapsing, dt.date(2026, 12, 15))
+    assert [(lp.kind, lp.day, lp.days_left, lp.host, lp.target, lp.what) for lp in lapses] == [
+        ("certificate", dt.date(2026, 12, 1), 11, "web-01", "443/tcp", "CN=dichvucong.example.gov.vn"),
+        ("os_standard", dt.date(2026, 12, 10), 20, "web-01", "", "Debian 12 (bookworm)"),
+        ("waiver", dt.date(2026, 12, 14), 24, "web-01", "", "tls.cert.untrusted"),
+        ("certificate", dt.date(2026, 12, 15), 25, "web-01", "443/tcp", "CN=CA trung gian"),
+    ]
+    assert inspection_lapses(lapsing, dt.date(2026, 11, 1)) == []  # an inspection already past
+
+
+def test_cover_counts_down_and_lists_the_lapses(lapsing, province):
+    page = Page(render_html(lapsing))
+    cover = page.text_of("lapses")
+    assert "Sẽ hết hạn trước ngày kiểm tra 15/12/2026" in cover
+    assert cover.index("01/12/2026") < cover.index("10/12/2026") < cover.index("14/12/2026")
+    assert "CN=dichvucong.example.gov.vn" in cover and "Debian 12 (bookworm)" in cover
+    assert "Chứng thư số hết hạn" in cover and "Hệ điều hành hết hỗ trợ tiêu chuẩn" in cover
+    assert "còn 25 ngày" in page.text_of("cover")
+    assert "Không có chứng thư số" in Page(render_html(province)).text_of("lapses")
+    # The form's recommendations say what to renew before the inspection.
+    xiii = [line.text for line in section(build_form(lapsing), "XIII").blocks[0].lines]
+    assert any("CN=dichvucong.example.gov.vn" in line and "01/12/2026" in line for line in xiii)
