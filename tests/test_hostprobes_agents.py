@@ -21,7 +21,7 @@ from scanner.hostprobes.agents import (
     parse_agent_files,
     parse_processes,
 )
-from scanner.hostprobes.logging import SHIPPER_PARSERS, parse_log_shippers
+from scanner.hostprobes.log_shippers import SHIPPER_PARSERS, parse_log_shippers
 from scanner.model import Status
 from tests.fixtures.hostprobes import assert_rendered, load, one, run_probes
 from tests.test_hostprobes_logging import frames, inventory, judge_facts, procs

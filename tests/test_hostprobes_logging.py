@@ -17,20 +17,15 @@ from checks.settings import load_thresholds
 from scanner.engine import judge
 from scanner.facts.agents import Process, Processes
 from scanner.facts.logging import LogFileStat, Logrotate, RotatePolicy, Rsyslog, TimeSync
-from scanner.hostprobes.logging import (
-    PROBES,
-    REDACT_SED,
-    parse_auditd,
-    parse_journald,
-    parse_log_shippers,
-    parse_logrotate,
-    parse_rsyslog,
-    parse_syslog_ng,
-    parse_time_sync,
-    parse_timespan,
-    selector_facilities,
-    split_frames,
-)
+from scanner.hostprobes.auditd import parse_auditd
+from scanner.hostprobes.frames import REDACT_SED, split_frames
+from scanner.hostprobes.journald import parse_journald, parse_timespan
+from scanner.hostprobes.log_shippers import parse_log_shippers
+from scanner.hostprobes.logging import PROBES
+from scanner.hostprobes.logrotate import parse_logrotate
+from scanner.hostprobes.rsyslog import parse_rsyslog, selector_facilities
+from scanner.hostprobes.syslog_ng import parse_syslog_ng
+from scanner.hostprobes.time_sync import parse_time_sync
 from scanner.inventory import parse_inventory
 from scanner.model import Observation, Outcome, Severity, Status
 from tests.fixtures.hostprobes import NOW, assert_rendered, host_observation, load, one, run_probes

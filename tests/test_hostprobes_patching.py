@@ -14,12 +14,14 @@ from hypothesis import strategies as st
 from checks.patching import eol_data, find_release
 from scanner.facts.patching import Patching, PendingUpdate, RebootStatus
 from scanner.facts.system import OsRelease
+from scanner.hostprobes.frames import split_frames as read_marked
 from scanner.hostprobes.packages import PROBES as PACKAGE_PROBES
-from scanner.hostprobes.packages import compare_versions, parse_packages, read_marked
+from scanner.hostprobes.packages import parse_packages
 from scanner.hostprobes.patching import PROBES as PATCH_PROBES
 from scanner.hostprobes.patching import kernel_flavour, parse_patching, parse_reboot
 from scanner.hostprobes.system import PROBES as SYSTEM_PROBES
 from scanner.hostprobes.system import parse_os_release
+from scanner.hostprobes.versions import compare_versions
 from scanner.model import Severity, Status
 from tests.fixtures.hostprobes import NOW, assert_rendered, judge_host, load, one, run_probes
 

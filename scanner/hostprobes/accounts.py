@@ -14,12 +14,12 @@ import re
 
 from scanner.facts.accounts import Account, Accounts, PamEntry, SudoDefault, SudoFacts, SudoRule
 from scanner.hostprobes import Probe
-from scanner.hostprobes.packages import SH_HELPERS, Marked, as_int, cap_lines, read_marked
+from scanner.hostprobes.frames import PRELUDE, Frames, Marker, as_int, cap_lines, split_frames
 
 PAM_FILES = ("/etc/pam.d/common-password", "/etc/pam.d/common-auth", "/etc/pam.d/system-auth",
              "/etc/pam.d/password-auth", "/etc/pam.d/sshd", "/etc/pam.d/login")
 
-ACCOUNTS_SH = SH_HELPERS + r"""
+ACCOUNTS_SH = PRELUDE + r"""
 echo "@@uid $(id -u)"
 pwclass() { awk -F: '{ p = $2
   if (p == "") c = "empty"; else if (p == "x") c = "shadow"; else if (p ~ /^[!*]/) c = "locked"; else c = "hash"
@@ -32,23 +32,23 @@ shclass() { awk -F: '{ p = $2
   else if (length(p) == 13) c = "hash_des"
   else c = "other"
   print $1 ":" c ":" $3 ":" $4 ":" $5 ":" $6 ":" $7 ":" $8 }' /etc/shadow; }
-if [ -r /etc/passwd ]; then sec passwd pwclass; else _file /etc/passwd; fi
-if [ -r /etc/shadow ]; then sec shadow shclass; else _file /etc/shadow; fi
-dumpc /etc/login.defs /etc/security/pwquality.conf /etc/security/pwquality.conf.d/*.conf /etc/security/faillock.conf
-dumpc """ + " ".join(PAM_FILES) + r"""
+if [ -r /etc/passwd ]; then qrun passwd pwclass; else qfile /etc/passwd; fi
+if [ -r /etc/shadow ]; then qrun shadow shclass; else qfile /etc/shadow; fi
+qdumpc /etc/login.defs /etc/security/pwquality.conf /etc/security/pwquality.conf.d/*.conf /etc/security/faillock.conf
+qdumpc """ + " ".join(PAM_FILES) + r"""
 if have sudo; then echo "@@sudo_installed yes"; else echo "@@missing sudo"; fi
-dump /etc/sudoers
+qdump /etc/sudoers
 if [ -r /etc/sudoers ]; then
   for inc in $(sed -n 's/^[[:space:]]*[#@]includedir[[:space:]][[:space:]]*//p' /etc/sudoers); do
     if [ -d "$inc" ] && [ ! -r "$inc" ]; then echo "@@denied $inc"; continue; fi
     for f in "$inc"/*; do
       case "${f##*/}" in *~|*.*) continue ;; esac
-      [ -f "$f" ] && dump "$f"
+      [ -f "$f" ] && qdump "$f"
     done
   done
-  for inc in $(sed -n 's/^[[:space:]]*[#@]include[[:space:]][[:space:]]*//p' /etc/sudoers); do dump "$inc"; done
+  for inc in $(sed -n 's/^[[:space:]]*[#@]include[[:space:]][[:space:]]*//p' /etc/sudoers); do qdump "$inc"; done
 fi
-if [ "$(id -u)" != 0 ] && have sudo; then sec sudo_list sudo -n -l; fi
+if [ "$(id -u)" != 0 ] && have sudo; then qrun sudo_list sudo -n -l; fi
 """
 
 SUDO_TAGS = {"NOPASSWD", "PASSWD", "NOEXEC", "EXEC", "SETENV", "NOSETENV", "LOG_INPUT", "NOLOG_INPUT",
@@ -199,21 +199,21 @@ def _key_values(lines: list[str], sep: str | None) -> dict[str, str]:
     return out
 
 
-def _state(marked: Marked, path: str, section: str | None = None) -> str:
-    if section and (block := marked.section(section)) is not None:
+def _state(frames: Frames, path: str, section: str | None = None) -> str:
+    if section and (block := frames.commands.get(section)) is not None:
         return "ok" if block.rc == 0 else "missing" if block.rc is None else "permission_denied"
-    if marked.first("file", path):
+    if path in frames.files:
         return "ok"
-    if path in marked.args("denied"):
+    if path in frames.denied:
         return "permission_denied"
-    if path in marked.args("nofile"):
+    if path in frames.args("nofile"):
         return "missing"
     return "not_run"
 
 
-def _accounts(marked: Marked, unparsed: list[str]) -> list[Account]:
+def _accounts(frames: Frames, unparsed: list[str]) -> list[Account]:
     shadow: dict[str, list[str]] = {}
-    block = marked.section("shadow")
+    block = frames.commands.get("shadow")
     for line in block.lines if block else []:
         fields = line.split(":")
         if len(fields) == 8:
@@ -221,7 +221,7 @@ def _accounts(marked: Marked, unparsed: list[str]) -> list[Account]:
         else:
             unparsed.append("shadow: " + line.split(":")[0])  # never more than the name
     out = []
-    block = marked.section("passwd")
+    block = frames.commands.get("passwd")
     for line in block.lines if block else []:
         fields = line.split(":")
         if len(fields) != 6 or as_int(fields[2]) is None or fields[1] not in ("shadow", "empty", "locked", "hash"):
@@ -237,8 +237,8 @@ def _accounts(marked: Marked, unparsed: list[str]) -> list[Account]:
     return out
 
 
-def _sudo_list(marked: Marked) -> tuple[str, tuple[str, ...]]:
-    block = marked.section("sudo_list")
+def _sudo_list(frames: Frames) -> tuple[str, tuple[str, ...]]:
+    block = frames.commands.get("sudo_list")
     if block is None:
         return "not_run", ()
     text = "\n".join(block.lines)
@@ -253,10 +253,10 @@ def _sudo_list(marked: Marked) -> tuple[str, tuple[str, ...]]:
 
 
 def parse_accounts(text: str) -> Accounts:
-    marked = read_marked(text)
-    unparsed = list(marked.stray)
-    accounts = _accounts(marked, unparsed)
-    files = {b.arg: b.lines for b in marked.all("file")}
+    frames = split_frames(text)
+    unparsed = list(frames.stray)
+    accounts = _accounts(frames, unparsed)
+    files = {path: frame.lines for path, frame in frames.files.items()}
     pwquality_files = [p for p in files if p.startswith("/etc/security/pwquality.conf")]
     pwquality: dict[str, str] = {}
     for path in pwquality_files:
@@ -271,24 +271,24 @@ def parse_accounts(text: str) -> Accounts:
                 pam.append(entry)
     sudoers = _Sudoers()
     # Everything the probe printed after its sudo marker is sudoers (the marker order is ours).
-    start = next((i for i, b in enumerate(marked.blocks) if b.kind == "sudo_installed"
-                  or (b.kind == "missing" and b.arg == "sudo")), len(marked.blocks))
-    sudo_files = [b.arg for b in marked.blocks[start:] if b.kind == "file"]
+    start = next((i for i, m in enumerate(frames.markers) if m.kind == "sudo_installed"
+                  or m == Marker("missing", "sudo")), len(frames.markers))
+    sudo_files = [m.arg for m in frames.markers[start:] if m.kind == "file"]
     for path in sudo_files:
         sudoers.feed(path, files[path])
     unparsed += sudoers.unparsed
-    list_status, list_rules = _sudo_list(marked)
+    list_status, list_rules = _sudo_list(frames)
     sudo = SudoFacts(
-        installed=True if marked.value("sudo_installed") else (False if "sudo" in marked.args("missing") else None),
-        sudoers=_state(marked, "/etc/sudoers"), files=tuple(sudo_files),
-        files_denied=tuple(p for p in marked.args("denied") if "sudoers" in p),
+        installed=True if frames.value("sudo_installed") else (False if "sudo" in frames.missing else None),
+        sudoers=_state(frames, "/etc/sudoers"), files=tuple(sudo_files),
+        files_denied=tuple(p for p in frames.denied if "sudoers" in p),
         nopasswd_rules=tuple(sudoers.nopasswd_rules()), rule_count=len(sudoers.rules),
         defaults=tuple(sudoers.defaults), list_status=list_status, list_rules=list_rules)
     return Accounts(
-        uid=as_int(marked.value("uid")), passwd=_state(marked, "/etc/passwd", "passwd"),
-        shadow=_state(marked, "/etc/shadow", "shadow"), accounts=tuple(accounts),
+        uid=frames.uid, passwd=_state(frames, "/etc/passwd", "passwd"),
+        shadow=_state(frames, "/etc/shadow", "shadow"), accounts=tuple(accounts),
         login_defs=_key_values(files.get("/etc/login.defs", []), None),
-        login_defs_state=_state(marked, "/etc/login.defs"), pwquality=pwquality,
+        login_defs_state=_state(frames, "/etc/login.defs"), pwquality=pwquality,
         pwquality_files=tuple(pwquality_files),
         faillock=_key_values(files.get("/etc/security/faillock.conf", []), "="),
         pam=tuple(pam), pam_files=tuple(p for p in PAM_FILES if p in files), sudo=sudo,

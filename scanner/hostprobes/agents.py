@@ -11,7 +11,7 @@ import re
 
 from scanner.facts.agents import AgentFiles, Process, Processes, SignatureFile
 from scanner.hostprobes import Probe
-from scanner.hostprobes.logging import shell, split_frames
+from scanner.hostprobes.frames import as_int, shell, split_frames
 
 # awk: "PID ARGS..." -> "PID argv0 argv1-basename-or-dash"; kernel threads ([kworker]) dropped.
 _ARGS_AWK = (
@@ -115,9 +115,8 @@ def parse_agent_files(text: str) -> AgentFiles:
         headers[path] = header[m.start():].strip()[:200] if m else None
     signatures = tuple(SignatureFile(path=s.path, mtime=s.mtime, size=s.size, header=headers.get(s.path))
                        for s in frames.stats)
-    now = frames.value("now")
     return AgentFiles(as_root=frames.as_root, present=tuple(frames.values.get("path", [])),
-                      signatures=signatures, now=int(now) if now and now.isdigit() else None,
+                      signatures=signatures, now=as_int(frames.value("now"), signed=False),
                       denied=tuple(frames.denied))
 
 

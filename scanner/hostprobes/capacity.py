@@ -9,7 +9,7 @@ import re
 
 from scanner.facts.capacity import Disks, Filesystem, Hardware, Listener, Listeners
 from scanner.hostprobes import Probe
-from scanner.hostprobes.logging import MAX_UNPARSED, cap, shell, split_frames
+from scanner.hostprobes.frames import MAX_UNPARSED, cap, shell, split_frames
 
 # Filesystems that hold no data an inspector counts as storage (kernel, memory, images).
 PSEUDO_FS = {"tmpfs", "devtmpfs", "proc", "sysfs", "devpts", "cgroup", "cgroup2", "overlay", "squashfs",

@@ -13,7 +13,16 @@ import shlex
 
 from scanner.facts.firewall import Firewall, FirewalldZone, InputChain, ToolRun
 from scanner.hostprobes import Probe
-from scanner.hostprobes.logging import MAX_UNPARSED, PERMISSION_RE, CommandFrame, Frames, cap, shell, split_frames
+from scanner.hostprobes.frames import (
+    MAX_UNPARSED,
+    CommandFrame,
+    Frames,
+    as_int,
+    cap,
+    permission_refused,
+    shell,
+    split_frames,
+)
 
 FIREWALL_SCRIPT = shell("""\
 [ -r /proc/net/if_inet6 ] && printf '@@kv ipv6_addrs %s\\n' "$(grep -cv ' lo$' /proc/net/if_inet6)"
@@ -49,7 +58,7 @@ def _tool(frames: Frames, name: str) -> tuple[ToolRun, CommandFrame | None]:
     cmd = frames.commands.get(name)
     if cmd is None:
         return ToolRun(present=False), None
-    denied = bool(PERMISSION_RE.search(cmd.output)) and cmd.rc != 0 or (not frames.as_root and cmd.rc != 0)
+    denied = permission_refused(cmd.output) and cmd.rc != 0 or (not frames.as_root and cmd.rc != 0)
     note = None if cmd.ok and not denied else cap(cmd.output, 200) or None
     return ToolRun(present=True, rc=cmd.rc, permission_denied=denied, note=note), cmd
 
@@ -229,8 +238,7 @@ def parse_firewall(text: str) -> Firewall:
     if f2b.answered and f2b_cmd:
         m = re.search(r"Jail list:\s*(.*)$", f2b_cmd.output, re.M)
         jails = tuple(j.strip() for j in m.group(1).split(",") if j.strip()) if m else ()
-    ipv6 = frames.value("ipv6_addrs")
-    return Firewall(as_root=frames.as_root, ipv6_addresses=int(ipv6) if ipv6 and ipv6.isdigit() else None,
+    return Firewall(as_root=frames.as_root, ipv6_addresses=as_int(frames.value("ipv6_addrs"), signed=False),
                     nft=nft, iptables=runs["iptables"], ip6tables=runs["ip6tables"], iptables_variant=variant,
                     chains=tuple(chains), firewalld=fwd, firewalld_state=state, firewalld_zones=tuple(zones),
                     ufw=ufw, ufw_active=active, ufw_default_incoming=default_in, ufw_rules=rules,

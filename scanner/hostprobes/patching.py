@@ -13,46 +13,47 @@ from functools import cmp_to_key
 
 from scanner.facts.patching import FileTime, Patching, PendingUpdate, RebootStatus
 from scanner.hostprobes import Probe
-from scanner.hostprobes.packages import SH_HELPERS, Block, Marked, as_int, cap_lines, compare_versions, read_marked
+from scanner.hostprobes.frames import PRELUDE, CommandFrame, Frames, as_int, cap_lines, split_frames
+from scanner.hostprobes.versions import compare_versions
 
 # The cheap facts (cache age, last change) come before the package-manager queries, so that a
 # query the collector's per-probe timeout cuts off (apt and dnf can take tens of seconds on a busy
 # host) loses only its own answer.
-PATCHING_SH = SH_HELPERS + r"""
+PATCHING_SH = PRELUDE + r"""
 echo "@@now $(date +%s)"
 lastrpm() { rpm -qa --qf '%{INSTALLTIME} %{NAME}-%{VERSION}-%{RELEASE}\n' | sort -n | tail -n 1; }
 if have apt-get; then
   echo "@@manager apt"
   echo "@@section metadata"
-  mt /var/lib/apt/lists/*_InRelease /var/lib/apt/lists/*_Release /var/lib/apt/lists/*_Packages* /var/lib/apt/periodic/update-success-stamp
+  qmtimes /var/lib/apt/lists/*_InRelease /var/lib/apt/lists/*_Release /var/lib/apt/lists/*_Packages* /var/lib/apt/periodic/update-success-stamp
   echo "@@rc 0"
-  echo "@@section last_change"; mt /var/lib/dpkg/status; echo "@@rc 0"
-  sec dpkg_log tail -n 1 /var/log/dpkg.log
-  sec updates apt-get -s -o Debug::NoLocking=1 dist-upgrade
+  echo "@@section last_change"; qmtimes /var/lib/dpkg/status; echo "@@rc 0"
+  qrun dpkg_log tail -n 1 /var/log/dpkg.log
+  qrun updates apt-get -s -o Debug::NoLocking=1 dist-upgrade
 elif have dnf; then
   echo "@@manager dnf"
-  echo "@@section metadata"; mt /var/cache/dnf/*/repodata/repomd.xml /var/cache/libdnf5/*/repodata/repomd.xml; echo "@@rc 0"
-  sec last_install lastrpm
-  sec updates dnf -C check-update
-  sec security dnf -C -q updateinfo list --security
+  echo "@@section metadata"; qmtimes /var/cache/dnf/*/repodata/repomd.xml /var/cache/libdnf5/*/repodata/repomd.xml; echo "@@rc 0"
+  qrun last_install lastrpm
+  qrun updates dnf -C check-update
+  qrun security dnf -C -q updateinfo list --security
 elif have yum; then
   echo "@@manager yum"
-  echo "@@section metadata"; mt /var/cache/yum/*/*/*/repomd.xml; echo "@@rc 0"
-  sec last_install lastrpm
-  sec updates yum -C check-update
-  sec security yum -C updateinfo list security
+  echo "@@section metadata"; qmtimes /var/cache/yum/*/*/*/repomd.xml; echo "@@rc 0"
+  qrun last_install lastrpm
+  qrun updates yum -C check-update
+  qrun security yum -C updateinfo list security
 elif have zypper; then
   echo "@@manager zypper"
-  echo "@@section metadata"; mt /var/cache/zypp/raw/*/repodata/repomd.xml; echo "@@rc 0"
-  sec last_install lastrpm
-  sec updates zypper --non-interactive --no-refresh list-updates
-  sec security zypper --non-interactive --no-refresh list-patches --category security
+  echo "@@section metadata"; qmtimes /var/cache/zypp/raw/*/repodata/repomd.xml; echo "@@rc 0"
+  qrun last_install lastrpm
+  qrun updates zypper --non-interactive --no-refresh list-updates
+  qrun security zypper --non-interactive --no-refresh list-patches --category security
 else
   echo "@@missing apt-get"; echo "@@missing dnf"; echo "@@missing yum"; echo "@@missing zypper"
 fi
 """
 
-REBOOT_SH = SH_HELPERS + r"""
+REBOOT_SH = PRELUDE + r"""
 echo "@@now $(date +%s)"
 echo "@@kernel $(uname -r)"
 echo "@@section boot"
@@ -64,13 +65,13 @@ echo "@@rc 0"
 for f in /var/run/reboot-required /run/reboot-required /var/run/reboot-needed /run/reboot-needed; do
   [ -e "$f" ] && echo "@@flag $f"
 done
-dump /var/run/reboot-required.pkgs
+qdump /var/run/reboot-required.pkgs
 if have dnf; then
-  sec needs_restarting dnf --disablerepo='*' needs-restarting -r
+  qrun needs_restarting dnf --disablerepo='*' needs-restarting -r
 elif have needs-restarting; then
-  sec needs_restarting needs-restarting -r
+  qrun needs_restarting needs-restarting -r
 elif have zypper; then
-  sec needs_rebooting zypper --non-interactive needs-rebooting
+  qrun needs_rebooting zypper --non-interactive needs-rebooting
 else
   echo "@@missing needs-restarting"
 fi
@@ -95,7 +96,7 @@ ADVISORY = re.compile(r"^[A-Z][A-Za-z0-9]*-[A-Za-z0-9:-]+$")
 NO_REPOSITORIES = ("No repositories defined", "There are no enabled repos", "There are no enabled repositories")
 
 
-def _status(block: Block | None, ok: tuple[int, ...]) -> tuple[str, str | None]:
+def _status(block: CommandFrame | None, ok: tuple[int, ...]) -> tuple[str, str | None]:
     if block is None:
         return "not_run", None
     if block.rc is None:
@@ -115,7 +116,7 @@ def _is_security_origin(origin: str) -> bool:
     return archive.endswith("-security") or label.lower().startswith("debian-security")
 
 
-def _parse_apt(block: Block, unparsed: list[str]) -> tuple[list[PendingUpdate], list[str]]:
+def _parse_apt(block: CommandFrame, unparsed: list[str]) -> tuple[list[PendingUpdate], list[str]]:
     updates: list[PendingUpdate] = []
     kept: list[str] = []
     in_kept = False
@@ -147,7 +148,7 @@ def _nevra_name(nevra: str) -> str:
     return parts[0] if len(parts) == 3 else nevra
 
 
-def _parse_check_update(block: Block, unparsed: list[str]) -> list[PendingUpdate]:
+def _parse_check_update(block: CommandFrame, unparsed: list[str]) -> list[PendingUpdate]:
     """`dnf/yum check-update`: `name.arch  version  repo` rows; long names wrap to two lines."""
     updates: list[PendingUpdate] = []
     carry = ""
@@ -170,7 +171,7 @@ def _parse_check_update(block: Block, unparsed: list[str]) -> list[PendingUpdate
     return updates
 
 
-def _parse_updateinfo(block: Block, unparsed: list[str]) -> list[PendingUpdate]:
+def _parse_updateinfo(block: CommandFrame, unparsed: list[str]) -> list[PendingUpdate]:
     """`dnf updateinfo list --security` / `yum updateinfo list security`:
     `RHSA-2024:1234 Important/Sec. openssl-libs-1:3.0.7-25.el9_3.x86_64`."""
     out: list[PendingUpdate] = []
@@ -188,7 +189,7 @@ def _parse_updateinfo(block: Block, unparsed: list[str]) -> list[PendingUpdate]:
     return out
 
 
-def _zypper_table(block: Block, unparsed: list[str]) -> list[dict[str, str]]:
+def _zypper_table(block: CommandFrame, unparsed: list[str]) -> list[dict[str, str]]:
     """Rows of a zypper table as {lower-case column name: cell}."""
     rows: list[dict[str, str]] = []
     header: list[str] | None = None
@@ -210,7 +211,7 @@ def _zypper_table(block: Block, unparsed: list[str]) -> list[dict[str, str]]:
     return rows
 
 
-def _metadata(block: Block | None, unparsed: list[str]) -> list[FileTime]:
+def _metadata(block: CommandFrame | None, unparsed: list[str]) -> list[FileTime]:
     files = []
     for line in block.lines if block else []:
         stamp, _, path = line.partition(" ")
@@ -221,16 +222,16 @@ def _metadata(block: Block | None, unparsed: list[str]) -> list[FileTime]:
     return files
 
 
-def _last_change(marked: Marked, manager: str) -> tuple[int | None, str | None]:
+def _last_change(frames: Frames, manager: str) -> tuple[int | None, str | None]:
     if manager == "apt":
-        block = marked.section("last_change")
+        block = frames.commands.get("last_change")
         stamp = block.lines[0].partition(" ")[0] if block and block.lines else ""
-        log = marked.section("dpkg_log")
+        log = frames.commands.get("dpkg_log")
         last_log = log.lines[-1][:200] if log and log.rc == 0 and log.lines else None
         if stamp.isdigit():
             return int(stamp), "mtime of /var/lib/dpkg/status" + (f"; last dpkg.log line: {last_log}" if last_log else "")
         return None, None
-    block = marked.section("last_install")
+    block = frames.commands.get("last_install")
     if block and block.rc == 0 and block.lines:
         stamp, _, package = block.lines[-1].partition(" ")
         if stamp.isdigit():
@@ -239,12 +240,12 @@ def _last_change(marked: Marked, manager: str) -> tuple[int | None, str | None]:
 
 
 def parse_patching(text: str) -> Patching:
-    marked = read_marked(text)
-    unparsed = list(marked.stray)
-    manager = marked.value("manager") or "unknown"
+    frames = split_frames(text)
+    unparsed = list(frames.stray)
+    manager = frames.value("manager") or "unknown"
     if manager not in ("apt", "dnf", "yum", "zypper"):
         manager = "unknown"
-    updates_block, security_block = marked.section("updates"), marked.section("security")
+    updates_block, security_block = frames.commands.get("updates"), frames.commands.get("security")
     updates: list[PendingUpdate] = []
     kept: list[str] = []
     security_status, security_error = "not_run", None
@@ -279,12 +280,12 @@ def parse_patching(text: str) -> Patching:
                                                  severity=row.get("severity")))
     else:
         updates_status, updates_error = "not_run", None
-    last_change, last_source = _last_change(marked, manager)
+    last_change, last_source = _last_change(frames, manager)
     return Patching(
-        now=as_int(marked.value("now")), manager=manager, updates_status=updates_status, updates_error=updates_error,
+        now=as_int(frames.value("now")), manager=manager, updates_status=updates_status, updates_error=updates_error,
         updates=tuple(u for u in updates if u.name), security_status=security_status, security_error=security_error,
-        kept_back=tuple(kept), metadata_files=tuple(_metadata(marked.section("metadata"), unparsed)),
-        last_change=last_change, last_change_source=last_source, missing=marked.args("missing"),
+        kept_back=tuple(kept), metadata_files=tuple(_metadata(frames.commands.get("metadata"), unparsed)),
+        last_change=last_change, last_change_source=last_source, missing=frames.args("missing"),
         unparsed_lines=cap_lines(unparsed))
 
 
@@ -300,7 +301,7 @@ def _merge_security(updates: list[PendingUpdate], security: list[PendingUpdate])
 
 
 # -- reboot --------------------------------------------------------------------------------------
-def _kernel_names(block: Block | None) -> list[str]:
+def _kernel_names(block: CommandFrame | None) -> list[str]:
     names = []
     for line in block.lines if block else []:
         name = line.strip()
@@ -324,12 +325,12 @@ def kernel_flavour(release: str) -> str:
 
 
 def parse_reboot(text: str) -> RebootStatus:
-    marked = read_marked(text)
-    unparsed = list(marked.stray)
-    running = marked.value("kernel") or None
-    kernels, source = _kernel_names(marked.section("boot")), "boot"
+    frames = split_frames(text)
+    unparsed = list(frames.stray)
+    running = frames.value("kernel") or None
+    kernels, source = _kernel_names(frames.commands.get("boot")), "boot"
     if not kernels:
-        kernels, source = _kernel_names(marked.section("modules")), "modules"
+        kernels, source = _kernel_names(frames.commands.get("modules")), "modules"
     if not kernels:
         source = "none"
     kernels.sort(key=cmp_to_key(compare_versions))
@@ -339,10 +340,10 @@ def parse_reboot(text: str) -> RebootStatus:
     running_is_newest = None
     if running and newest:
         running_is_newest = compare_versions(running, newest) >= 0
-    pkgs = marked.first("file", "/var/run/reboot-required.pkgs")
-    verdict, tool, output = "missing" if marked.args("missing") else "not_run", None, ()
+    pkgs = frames.files.get("/var/run/reboot-required.pkgs")
+    verdict, tool, output = "missing" if frames.missing else "not_run", None, ()
     for name, tool_name in (("needs_restarting", "needs-restarting -r"), ("needs_rebooting", "zypper needs-rebooting")):
-        block = marked.section(name)
+        block = frames.commands.get(name)
         if block is None:
             continue
         tool, output = tool_name, cap_lines(block.lines, 20)
@@ -360,9 +361,9 @@ def parse_reboot(text: str) -> RebootStatus:
         else:
             verdict = "error"
     return RebootStatus(
-        now=as_int(marked.value("now")), running_kernel=running, installed_kernels=tuple(kernels),
+        now=as_int(frames.value("now")), running_kernel=running, installed_kernels=tuple(kernels),
         kernels_source=source, newest_kernel=newest, running_is_newest=running_is_newest,
-        reboot_required_flag=bool(marked.all("flag")),
+        reboot_required_flag=bool(frames.values.get("flag")),
         reboot_required_packages=tuple(sorted({p.strip() for p in (pkgs.lines if pkgs else []) if p.strip()})),
         needs_restarting=verdict, needs_restarting_tool=tool, needs_restarting_output=output,
         unparsed_lines=cap_lines(unparsed))

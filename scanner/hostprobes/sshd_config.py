@@ -22,14 +22,14 @@ import shlex
 
 from scanner.facts.sshd_config import SshdConfig, SshMatchBlock, SshSetting
 from scanner.hostprobes import Probe
-from scanner.hostprobes.packages import SH_HELPERS, Block, cap_lines, read_marked
+from scanner.hostprobes.frames import PRELUDE, CommandFrame, cap_lines, split_frames
 
 # walk FILE DEPTH: print FILE, then every file its Include lines name (globs expanded by the
 # shell, relative paths under /etc/ssh, as sshd resolves them), depth first, to a depth of 16.
-WALK_SH = SH_HELPERS + r"""
+WALK_SH = PRELUDE + r"""
 walk() {
   if [ "$2" -gt 16 ]; then echo "@@toodeep $1"; return 0; fi
-  _file "$1" || return 0
+  qfile "$1" || return 0
   sed 's/^/|/' "$1"
   sed -n 's/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]=][[:space:]=]*//p' "$1" | while read -r pats; do
     for p in $pats; do
@@ -47,8 +47,8 @@ for c in sshd /usr/sbin/sshd /usr/local/sbin/sshd; do
 done
 if [ -n "$SSHD" ]; then
   echo "@@sshd $SSHD"
-  sec version "$SSHD" -V
-  sec test "$SSHD" -T
+  qrun version "$SSHD" -V
+  qrun test "$SSHD" -T
 else
   echo "@@missing sshd"
 fi
@@ -147,7 +147,7 @@ class _Reader:
                 target[keyword] = old.model_copy(update={"values": old.values + setting.values})
 
 
-def _from_sshd_t(block: Block) -> dict[str, list[str]]:
+def _from_sshd_t(block: CommandFrame) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for line in block.lines:
         keyword, _, value = line.strip().partition(" ")
@@ -156,7 +156,7 @@ def _from_sshd_t(block: Block) -> dict[str, list[str]]:
     return out
 
 
-def _sshd_t_usable(block: Block | None) -> tuple[dict[str, list[str]] | None, str | None]:
+def _sshd_t_usable(block: CommandFrame | None) -> tuple[dict[str, list[str]] | None, str | None]:
     if block is None:
         return None, "sshd -T not run"
     values = _from_sshd_t(block) if block.rc == 0 else {}
@@ -168,19 +168,19 @@ def _sshd_t_usable(block: Block | None) -> tuple[dict[str, list[str]] | None, st
 
 
 def parse_sshd_config(text: str) -> SshdConfig:
-    marked = read_marked(text)
-    binary = marked.value("sshd")
-    version_block = marked.section("version")
+    frames = split_frames(text)
+    binary = frames.value("sshd")
+    version_block = frames.commands.get("version")
     version_text = "\n".join(version_block.lines) if version_block else ""
     vm = VERSION_RE.search(version_text)
     version = (int(vm.group(1)), int(vm.group(2))) if vm else None
-    files = {b.arg: b.lines for b in marked.all("file")}
-    known = set(files) | set(marked.args("denied")) | set(marked.args("nofile"))
-    main = marked.value("main")
+    files = {path: frame.lines for path, frame in frames.files.items()}
+    known = set(files) | set(frames.denied) | set(frames.args("nofile"))
+    main = frames.value("main")
     reader = _Reader(files, known)
     if main:
         reader.read(main)
-    dump, sshd_t_error = _sshd_t_usable(marked.section("test"))
+    dump, sshd_t_error = _sshd_t_usable(frames.commands.get("test"))
     if dump is not None:
         settings = {k: SshSetting(values=tuple(v), source="sshd -T",
                                   location=reader.configured[k].location if k in reader.configured else None)
@@ -193,13 +193,13 @@ def parse_sshd_config(text: str) -> SshdConfig:
         source = "files"
     else:
         settings, source = {}, "none"
-    installed = True if binary else (False if marked.args("missing") else None)
+    installed = True if binary else (False if frames.missing else None)
     return SshdConfig(
         installed=installed, binary=binary, version=vm.group(0) if vm else None, effective_source=source,
         sshd_t_error=sshd_t_error if binary else None, settings=settings, configured=reader.configured,
         match_blocks=tuple(SshMatchBlock(**b) for b in reader.blocks), main_file=main,
-        files_read=tuple(files), files_denied=marked.args("denied"), files_missing=marked.args("nofile"),
-        unparsed_lines=cap_lines(reader.unparsed + marked.stray))
+        files_read=tuple(files), files_denied=tuple(frames.denied), files_missing=frames.args("nofile"),
+        unparsed_lines=cap_lines(reader.unparsed + frames.stray))
 
 
 PROBES = [
