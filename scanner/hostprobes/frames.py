@@ -288,18 +288,15 @@ class _Reader:
 def split_frames(text: str) -> Frames:
     """Cut a probe's output into frames (pure). Never raises on odd input.
 
-    A raw frame's text is split on newlines only, so it stays as the host had it; everything
-    else is split the way str.splitlines() does (a quoted line of a CRLF file loses its CR)."""
+    Lines are split on newlines only: a vertical tab, form feed, lone CR or U+2028 inside a data
+    line must not start a line of its own, which could then forge a marker. A raw frame's text
+    stays as the host had it; a quoted line of a CRLF file loses its CR."""
     reader = _Reader()
     for segment in text.split("\n"):
         if reader.raw is not None:
             reader.raw_line(segment)
-            continue
-        for line in segment.splitlines():
-            if reader.raw is not None:
-                reader.raw_line(line)
-            else:
-                reader.line(line)
+        else:
+            reader.line(segment.removesuffix("\r"))
     return reader.finish()
 
 
