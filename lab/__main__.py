@@ -1,11 +1,15 @@
-"""python3 -m lab up [--hosts N] | down | status [--json] | files | inventory [--hosts N]"""
+"""python3 -m lab up [--hosts N] [--with-hostile] | down | status [--json] | files | inventory [--hosts N]"""
 import argparse
 import json
+import os
+import secrets
 import sys
 
-from . import inventory, lifecycle
+from . import hostile, inventory, lifecycle
 from .hosts import DEFAULT_HOSTS, MAX_HOSTS, LabError, plan_hosts
-from .layout import LAB_EXPECTED, LAB_INVENTORY, LAB_WAIVERS
+from .layout import LAB_EXPECTED, LAB_INVENTORY, LAB_WAIVERS, STATE_DIR
+
+HOSTILE_SUDO_PASSWORD = STATE_DIR / "hostile-sudo.password"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -15,6 +19,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     up = commands.add_parser("up", help="bring the lab up (idempotent; grows, shrinks or repairs it)")
     up.add_argument("--hosts", type=int, default=DEFAULT_HOSTS,
                     help=f"number of hosts, 1-{MAX_HOSTS} (default {DEFAULT_HOSTS}: one per profile)")
+    up.add_argument("--with-hostile", action="store_true",
+                    help="also build the hostile and broken hosts of lab/hostile.py (.state/hostile.yaml)")
     commands.add_parser("down", help="remove every namespace, link, process and file of the lab")
     status = commands.add_parser("status", help="hosts, addresses and which daemons are alive")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -33,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "up":
             lifecycle.up(args.hosts, log=log)
+            if args.with_hostile:
+                up_hostile()
         elif args.command == "down":
             lifecycle.down(log=log)
         elif args.command == "status":
@@ -54,6 +62,16 @@ def main(argv: list[str] | None = None) -> int:
         print("lab: interrupted; `python3 -m lab down` removes whatever was started", file=sys.stderr)
         return 130
     return 0
+
+
+def up_hostile() -> None:
+    """The hostile hosts, with a fresh sudo password for hostile-sudo kept in a 0600 file."""
+    password = secrets.token_urlsafe(18)
+    fd = os.open(HOSTILE_SUDO_PASSWORD, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(password + "\n")
+    hostile.up(password, log=log)
+    log(f"hostile-sudo's sudo password for rsscan: in {HOSTILE_SUDO_PASSWORD}")
 
 
 if __name__ == "__main__":

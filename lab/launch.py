@@ -74,10 +74,11 @@ def init_output(host: LabHost) -> Path:
     return host_state(host.name) / "init.out"
 
 
-def start_host(host: LabHost, record: Record) -> None:
-    """Launch the host's init; record the launcher at once, then the init once it has forked."""
+def start_host(host: LabHost, record: Record, spec: dict | None = None) -> None:
+    """Launch the host's init (with its profile's spec unless given one); record the launcher at
+    once, then the init once it has forked."""
     spec_path = host_state(host.name) / "init.json"
-    spec_path.write_text(json.dumps(init_spec(host), indent=1))
+    spec_path.write_text(json.dumps(spec or init_spec(host), indent=1))
     launcher = detach(["ip", "netns", "exec", host.netns, "unshare", "--pid", "--fork",
                        "--mount-proc", "--uts", "--ipc", "--kill-child=SIGKILL",
                        PYTHON, "-I", "-S", str(HOSTINIT_SCRIPT), str(spec_path)],

@@ -133,15 +133,11 @@ def remove_other_hosts(record: Record, kept: set[str], log) -> None:
     if doomed:
         names = ", ".join(sorted(doomed)) if len(doomed) <= 8 else "…"
         log(f"removing {len(doomed)} host(s): {names}")
-    survivors = launch.stop_processes(list(doomed.values()))
-    if survivors:
-        raise LabError(f"processes of removed hosts still running: {[p.pid for p in survivors]}")
-    for name, entry in doomed.items():
-        netns.remove_host_network(entry["netns"], entry.get("veth"))
-        hostfiles.remove_host_files(name)
-        record.drop_host(name)
-    kept_namespaces = {f"{PREFIX}-{name}" for name in kept}
-    kept_veths = {record.hosts[name]["veth"] for name in kept}
+    remove_recorded_hosts(record, doomed)
+    # Side hosts (lab/hostile.py) are not this lab's to shrink: their network and files stay.
+    side = record.side_hosts
+    kept_namespaces = {f"{PREFIX}-{name}" for name in kept} | {entry["netns"] for entry in side.values()}
+    kept_veths = {record.hosts[name]["veth"] for name in kept} | {entry["veth"] for entry in side.values()}
     for namespace in netns.lab_namespaces():
         if namespace not in kept_namespaces:
             warn_unrecorded(namespace, log)
@@ -153,8 +149,19 @@ def remove_other_hosts(record: Record, kept: set[str], log) -> None:
         if directory.name not in kept_namespaces:
             shutil.rmtree(directory, ignore_errors=True)
     for directory in HOSTS_STATE_DIR.iterdir():
-        if directory.name not in kept:
+        if directory.name not in kept and directory.name not in side:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+def remove_recorded_hosts(record: Record, doomed: dict[str, dict]) -> None:
+    """End the recorded processes of these hosts, then delete their network, files and record."""
+    survivors = launch.stop_processes(list(doomed.values()))
+    if survivors:
+        raise LabError(f"processes of removed hosts still running: {[p.pid for p in survivors]}")
+    for name, entry in doomed.items():
+        netns.remove_host_network(entry["netns"], entry.get("veth"))
+        hostfiles.remove_host_files(name)
+        record.drop_host(name)
 
 
 def warn_unrecorded(namespace: str, log) -> None:
@@ -238,7 +245,7 @@ def remove_everything(log) -> int:
     entries, extras = [], []
     if PIDS_FILE.exists():
         record = Record()
-        entries = list(record.hosts.values())
+        entries = [*record.hosts.values(), *record.side_hosts.values()]
         extras = [record.collector] if record.collector else []
     survivors = launch.stop_processes(entries, extras)
     for namespace in netns.lab_namespaces():

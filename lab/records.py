@@ -15,6 +15,10 @@ import threading
 from . import procs
 from .layout import LOCK_FILE, PIDS_FILE, STATE_DIR
 
+# Hosts built beside the lab (lab/hostile.py) are recorded under their own key: `up`, which makes
+# the lab exactly its N hosts, leaves them alone, and `down` ends them with everything else.
+SIDE_HOSTS = "hostile"
+
 
 class Record:
     """The contents of pids.json; thread-safe (hosts are built in parallel)."""
@@ -28,6 +32,10 @@ class Record:
     @property
     def hosts(self) -> dict:
         return self.data["hosts"]
+
+    @property
+    def side_hosts(self) -> dict:
+        return self.data.get(SIDE_HOSTS, {})
 
     @property
     def collector(self) -> procs.ProcessId | None:
@@ -68,11 +76,13 @@ def host_processes(entry: dict) -> list[procs.ProcessId]:
 
 
 def recorded_processes() -> list[procs.ProcessId]:
-    """Every process pids.json names (hosts and collector); empty when there is no record."""
+    """Every process pids.json names (hosts, side hosts and collector); empty when there is no
+    record."""
     if not PIDS_FILE.exists():
         return []
     record = Record()
-    found = [proc for entry in record.hosts.values() for proc in host_processes(entry)]
+    entries = [*record.hosts.values(), *record.side_hosts.values()]
+    found = [proc for entry in entries for proc in host_processes(entry)]
     return found + ([record.collector] if record.collector else [])
 
 

@@ -8,6 +8,7 @@ from strings: a banner or an inventory name can only ever reach the page as esca
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 
 from checks.settings import load_thresholds
@@ -433,11 +435,21 @@ def _slug(value: str) -> str:
     return "".join(c if c.isascii() and c.isalnum() else "-" for c in value)[:80]
 
 
+# Control characters from a target (NUL, BEL, terminal escapes) are shown as \xNN, never passed on.
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def visible_controls(value: Any) -> Any:
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return CONTROL_CHARS.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return value
+
+
 def environment(texts: Texts) -> Environment:
     # autoescape=True, not select_autoescape: our templates end in .j2, which select_autoescape
-    # would leave unescaped.
+    # would leave unescaped. Every printed value also passes visible_controls.
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, finalize=visible_controls)
     env.globals.update(
         t=texts.t, title=texts.title, has_title=texts.has_title, remediation=texts.remediation, message=texts.message,
         status_label=texts.status, severity_label=texts.severity, evidence_rows=evidence_rows, plain=plain,

@@ -25,6 +25,7 @@ from reports.survey_form import render_survey_html
 from scanner import __version__, scanfile
 from scanner.collectors.base import ScanContext, ScanOptions
 from scanner.collectors.catalog import default_collectors
+from scanner.connect import take_secrets
 from scanner.diff import diff_scans
 from scanner.engine import Engine
 from scanner.i18n import DEFAULT_LANG, LANGS, default_catalog
@@ -86,15 +87,14 @@ def _raise_keyboard_interrupt(signum, frame):  # SIGTERM ends a scan the way Ctr
 
 
 def exit_code(scan: scanfile.ScanFile, fail_on: Severity) -> int:
-    if not scan.complete:
+    """Incomplete wins over gaps: when hosts could not be checked, the verdict cannot be relied on."""
+    unreachable = [h for h in scan.hosts.values()
+                   if any(o.outcome in (Outcome.UNREACHABLE, Outcome.TIMEOUT) for o in h.observations.values())]
+    if not scan.complete or unreachable:
         return EXIT_INCOMPLETE
     failing = [r for r in scan.all_results()
                if r.status == Status.FAIL and r.waiver is None and r.severity.rank >= fail_on.rank]
-    if failing:
-        return EXIT_GAPS
-    unreachable = [h for h in scan.hosts.values()
-                   if any(o.outcome in (Outcome.UNREACHABLE, Outcome.TIMEOUT) for o in h.observations.values())]
-    return EXIT_INCOMPLETE if unreachable else EXIT_OK
+    return EXIT_GAPS if failing else EXIT_OK
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -118,7 +118,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     progress = ConsoleProgress(err, enabled=not quiet)
     engine = Engine(registry, default_collectors(), load_thresholds(), progress=progress)
     ctx = ScanContext(loaded=loaded, options=ScanOptions(accept_new_host_keys=args.accept_new_host_keys,
-                                                         service_versions=args.service_versions or None))
+                                                         service_versions=args.service_versions or None),
+                      secrets=take_secrets(loaded))
     out = Path(args.output) if args.output else _default_output(Path(args.results_dir), loaded.path, utcnow())
 
     def checkpoint(partial: scanfile.ScanFile) -> None:
@@ -266,7 +267,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
 
     err = _stderr()
     loaded = _load_inventory_or_exit(args.inventory, err, args.lang)
-    rows = preflight(loaded, accept_new_host_keys=args.accept_new_host_keys)
+    rows = preflight(loaded, accept_new_host_keys=args.accept_new_host_keys, secrets=take_secrets(loaded))
     render_preflight(rows, Console(highlight=False), args.lang)
     return EXIT_OK if all(r.ready for r in rows) else EXIT_INCOMPLETE
 

@@ -10,21 +10,31 @@ from scanner.transport.local import LocalTransport
 from scanner.transport.ssh import SshTarget, SshTransport
 
 
-def _secret(env_name: str | None, what: str) -> str | None:
+def take_secrets(loaded: LoadedInventory) -> dict[str, str]:
+    """Move the secrets the inventory names out of the environment into memory, so that no child
+    process (nmap, sudo, ssh) inherits them. Called once by the command that runs the scan."""
+    names = set()
+    for host in loaded.inventory.hosts:
+        ssh = loaded.inventory.ssh_of(host)
+        names |= {ssh.key_passphrase_env, ssh.sudo_password_env} - {None}
+    return {name: os.environ.pop(name) for name in sorted(names) if name in os.environ}
+
+
+def _secret(env_name: str | None, what: str, secrets: dict[str, str] | None) -> str | None:
     if not env_name:
         return None
-    value = os.environ.get(env_name)
+    value = (secrets or {}).get(env_name, os.environ.get(env_name))
     if value is None:
         raise TransportError("auth_failed", f"{what}: environment variable {env_name} is not set")
     return value
 
 
-def sudo_password(loaded: LoadedInventory, host: Host) -> str | None:
-    return _secret(loaded.inventory.ssh_of(host).sudo_password_env, "sudo password")
+def sudo_password(loaded: LoadedInventory, host: Host, secrets: dict[str, str] | None = None) -> str | None:
+    return _secret(loaded.inventory.ssh_of(host).sudo_password_env, "sudo password", secrets)
 
 
 def transport_for(loaded: LoadedInventory, host: Host, address: str, *,
-                  accept_new_host_keys: bool = False) -> Transport | None:
+                  accept_new_host_keys: bool = False, secrets: dict[str, str] | None = None) -> Transport | None:
     """The host's transport, not yet connected; None for `transport: none`."""
     kind = loaded.inventory.transport_of(host)
     if kind == "none":
@@ -34,7 +44,7 @@ def transport_for(loaded: LoadedInventory, host: Host, address: str, *,
     ssh = loaded.inventory.ssh_of(host)
     target = SshTarget(
         address=address, port=ssh.port or 22, user=ssh.user, key_file=loaded.resolve(ssh.key),
-        key_passphrase=_secret(ssh.key_passphrase_env, "SSH key passphrase"),
+        key_passphrase=_secret(ssh.key_passphrase_env, "SSH key passphrase", secrets),
         known_hosts=loaded.resolve(ssh.known_hosts), proxy_jump=ssh.proxy_jump,
         connect_timeout=ssh.connect_timeout or loaded.inventory.scan.timeouts.connect)
     return SshTransport(target, accept_new_host_keys=accept_new_host_keys)

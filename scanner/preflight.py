@@ -80,7 +80,8 @@ def checks_left_unknown(missing_tools: list[str], privileged: bool | None) -> li
     return sorted(set(globs))
 
 
-def check_host(loaded: LoadedInventory, host: Host, address: str, accept_new_host_keys: bool) -> PreflightRow:
+def check_host(loaded: LoadedInventory, host: Host, address: str, accept_new_host_keys: bool,
+               secrets: dict[str, str] | None = None) -> PreflightRow:
     inv = loaded.inventory
     row = PreflightRow(host.name, inv.transport_of(host))
     if row.transport == "none":
@@ -88,7 +89,8 @@ def check_host(loaded: LoadedInventory, host: Host, address: str, accept_new_hos
         return row
     transport = None
     try:
-        transport = transport_for(loaded, host, address, accept_new_host_keys=accept_new_host_keys)
+        transport = transport_for(loaded, host, address, accept_new_host_keys=accept_new_host_keys,
+                                  secrets=secrets)
         result = transport.run(["sh", "-c", TOOLS_SCRIPT], timeout=inv.scan.timeouts.command)
         row.reachable = row.authenticated = True
         lines = result.stdout.splitlines()
@@ -97,7 +99,7 @@ def check_host(loaded: LoadedInventory, host: Host, address: str, accept_new_hos
         if is_root:
             row.privileged = True
         elif inv.ssh_of(host).become == "sudo":
-            argv, stdin = with_become(["true"], None, sudo_password(loaded, host))
+            argv, stdin = with_become(["true"], None, sudo_password(loaded, host, secrets))
             sudo = transport.run(argv, timeout=inv.scan.timeouts.command, stdin=stdin)
             row.privileged = sudo.ok
             if not sudo.ok:
@@ -117,7 +119,8 @@ def check_host(loaded: LoadedInventory, host: Host, address: str, accept_new_hos
     return row
 
 
-def preflight(loaded: LoadedInventory, accept_new_host_keys: bool = False) -> list[PreflightRow]:
+def preflight(loaded: LoadedInventory, accept_new_host_keys: bool = False,
+              secrets: dict[str, str] | None = None) -> list[PreflightRow]:
     inv = loaded.inventory
     resolved, unresolved = resolve_addresses(inv.hosts)
     rows: list[PreflightRow] = []
@@ -128,7 +131,7 @@ def preflight(loaded: LoadedInventory, accept_new_host_keys: bool = False) -> li
                 rows.append(PreflightRow(host.name, inv.transport_of(host), False, False, None, [],
                                          unresolved[host.name]))
                 continue
-            futures.append(pool.submit(check_host, loaded, host, resolved[host.name], accept_new_host_keys))
+            futures.append(pool.submit(check_host, loaded, host, resolved[host.name], accept_new_host_keys, secrets))
         rows += [f.result() for f in futures]
     order = {h.name: i for i, h in enumerate(inv.hosts)}
     return sorted(rows, key=lambda r: order[r.host])

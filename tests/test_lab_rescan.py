@@ -76,7 +76,8 @@ def scan(inventory: Path, out: Path, *extra: str) -> ScanFile:
                           cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, CI="true"),
                           timeout=SCAN_TIMEOUT)
     assert done.returncode in (0, 1), done.stderr  # gaps are expected; incomplete or bad input are not
-    assert done.stdout.split() == [str(out), str(out.with_suffix(".html"))]
+    assert done.stdout.split() == [str(out), str(out.with_suffix(".html")), str(out.with_suffix(".survey.html")),
+                                   str(out.with_suffix(".survey.docx"))]
     return load(out)
 
 

@@ -30,6 +30,7 @@ class ScanContext:
     options: ScanOptions
     stop: threading.Event = field(default_factory=threading.Event)
     addresses: dict[str, str] = field(default_factory=dict)  # host name -> IP, resolved once at planning
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)  # env name -> value (connect.take_secrets)
 
     @property
     def inventory(self):

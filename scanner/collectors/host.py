@@ -92,9 +92,12 @@ class HostCollector:
         transport: Transport | None = None
         try:
             transport = transport_for(ctx.loaded, host, ctx.address(host),
-                                      accept_new_host_keys=ctx.options.accept_new_host_keys)
+                                      accept_new_host_keys=ctx.options.accept_new_host_keys, secrets=ctx.secrets)
             data = self.gather(ctx, host, transport)
-            sink(host.name, observation(self.name, started, data=data))
+            # No probe's facts, and a reason why (cut off, sudo refused): the host was not observed.
+            failed = not data["parsed"] and bool(data["notes"])
+            sink(host.name, observation(self.name, started, Outcome.ERROR if failed else Outcome.OK,
+                                        "; ".join(data["notes"]) if failed else "", data))
         except TransportError as exc:
             sink(host.name, observation(self.name, started, Outcome(exc.outcome), str(exc)))
         except Exception as exc:  # never let one host stop the others
@@ -113,6 +116,7 @@ class HostCollector:
         plain = [p for p in self.probes if not (p.root and become)]
         elevated = [p for p in self.probes if p.root and become]
         runs: dict[str, ProbeRun] = {}
+        unframed: list[ProbeRun] = []  # scripts whose output held no probe at all, kept as evidence
         round_trips = 1
         notes: list[str] = []
         for group, privileged in ((plain, is_root), (elevated, True)):
@@ -121,10 +125,21 @@ class HostCollector:
             nonce = secrets.token_hex(8)
             argv, stdin = ["sh", "-s"], build_script(group, nonce).encode()
             if privileged and not is_root:
-                argv, stdin = with_become(argv, stdin, sudo_password(ctx.loaded, host))
-            result = transport.run(argv, timeout=budget, stdin=stdin, output_cap=sum(p.output_cap for p in group) + 65536)
+                argv, stdin = with_become(argv, stdin, sudo_password(ctx.loaded, host, ctx.secrets))
+            cap = sum(p.output_cap for p in group) + 65536
+            result = transport.run(argv, timeout=budget, stdin=stdin, output_cap=cap)
             round_trips += 1
             got = split_output(result.stdout, nonce, privileged)
+            if not got and (result.timed_out or result.truncated):
+                # Not one framed probe before the deadline or the cap: the remote shell ignored the
+                # script (broken, or hostile). Keep the start of what it sent; another script, with
+                # sudo or without, would fare no better, so none is sent.
+                limit = f"the deadline ({budget:g}s)" if result.timed_out else f"the output cap ({cap} bytes)"
+                notes.append(f"{'privileged' if privileged else 'unprivileged'} probe script: no probe output "
+                             f"before {limit}; the remote shell did not run the script, no other was sent")
+                unframed.append(ProbeRun("script", result.exit_status, round(result.seconds, 3), result.stdout,
+                                         True, privileged))
+                break
             if privileged and not is_root and not got:
                 notes.append(f"sudo failed: {result.stderr.strip()[:500] or 'no output'}")
                 # Fall back to the unprivileged view rather than losing these facts.
@@ -153,7 +168,7 @@ class HostCollector:
             "commands": [
                 {"name": r.name, "exit_status": r.exit_status, "seconds": r.seconds, "privileged": r.privileged,
                  "truncated": r.truncated or len(r.output) > KEPT_OUTPUT, "output": r.output[:KEPT_OUTPUT]}
-                for r in runs.values()
+                for r in [*runs.values(), *unframed]
             ],
             "parsed": parsed,
             "parse_errors": parse_errors,

@@ -12,10 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import queue
+import socket
+import ssl
 import threading
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from pathlib import Path
 from traceback import TracebackException
@@ -373,6 +377,70 @@ def trust_stores(ca_file: Path | None) -> list:
     return stores
 
 
+# -- the first answer to a ClientHello ----------------------------------------------------------
+# sslyze tries every protocol with several cipher lists, each waiting the full network timeout:
+# a port that accepts and never speaks costs it about a minute at 5 s. One ClientHello tells such
+# a port, and one that answers with bytes that are no TLS record, apart within one timeout; those
+# endpoints are not handed to sslyze at all. Anything that answers like TLS (a record or an alert),
+# refuses, or closes goes on to sslyze, which explains it in its own words.
+TLS_RECORD_TYPES = frozenset({20, 21, 22, 23})  # change_cipher_spec, alert, handshake, application_data
+SSL2_SERVER_HELLO = 4
+FIRST_BYTES_KEPT = 48
+
+
+def client_hello(server_name: str) -> bytes:
+    """The bytes of an ordinary ClientHello (with SNI unless the name is an address)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        ipaddress.ip_address(server_name)
+        sni = None
+    except ValueError:
+        sni = server_name or None
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname=sni)
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
+
+def answers_like_tls(head: bytes) -> bool:
+    """Whether the first bytes of an answer can start a TLS record (or an SSL 2.0 server hello)."""
+    if head[0] in TLS_RECORD_TYPES:
+        return len(head) < 2 or head[1] == 3
+    if head[0] & 0x80:  # SSL 2.0: two-byte length with the high bit set, then the message type
+        return len(head) < 3 or head[2] == SSL2_SERVER_HELLO
+    return False
+
+
+def precheck(plan: EndpointPlan, timeout: float) -> EndpointError | None:
+    """An error for an endpoint that is silent or not TLS; None when sslyze should scan it."""
+    try:
+        sock = socket.create_connection((plan.address, plan.port), timeout=timeout)
+    except OSError:
+        return None
+    head = b""
+    with sock:
+        try:
+            sock.sendall(client_hello(plan.server_name))
+            sock.settimeout(timeout)
+            head = sock.recv(FIRST_BYTES_KEPT)
+        except TimeoutError:
+            return EndpointError(reason="tls_handshake_failed",
+                                 detail=f"silent: {plan.address}:{plan.port} accepts connections but sent nothing "
+                                        f"within {timeout:g}s in answer to a TLS ClientHello")
+        except OSError:
+            return None
+    if not head or answers_like_tls(head):
+        return None
+    return EndpointError(reason="tls_handshake_failed",
+                         detail=f"not TLS: {plan.address}:{plan.port} answered a TLS ClientHello with bytes that "
+                                f"start no TLS record: {head!r}")
+
+
 _DONE = object()
 
 
@@ -413,6 +481,8 @@ class TlsCollector:
         """emit(plan, endpoint facts) as sslyze finishes each endpoint, then for the ones it did not."""
         scan = ctx.inventory.scan
         network_timeout = max(1, round(scan.timeouts.connect))
+        deadline = time.monotonic() + scan.timeouts.tls
+        todo = self._precheck(ctx, todo, network_timeout, deadline, emit)
         by_uuid, failed = {}, []
         for plan in todo:
             try:
@@ -431,7 +501,6 @@ class TlsCollector:
         # their own network timeouts; nothing they produce afterwards is read.
         threading.Thread(target=_run_scanner, args=(scanner, [r for _, r in by_uuid.values()], results),
                          name="tls-sslyze", daemon=True).start()
-        deadline = time.monotonic() + scan.timeouts.tls
         unfinished = EndpointError(reason="scan_error", detail="sslyze ended without a result for this endpoint")
         while by_uuid:
             if ctx.stop.is_set():
@@ -462,3 +531,34 @@ class TlsCollector:
             emit(plan, endpoint)
         for plan, _ in by_uuid.values():
             emit(plan, plan.endpoint(error=unfinished))
+
+    @staticmethod
+    def _precheck(ctx: ScanContext, todo: list[EndpointPlan], timeout: float, deadline: float,
+                  emit: Callable[[EndpointPlan, TlsEndpoint], None]) -> list[EndpointPlan]:
+        """Send one ClientHello to each endpoint that speaks TLS from the first byte, within the
+        phase's deadline; emit the silent and non-TLS ones with their error, return the rest
+        (STARTTLS endpoints, which need their protocol first, go on unchecked)."""
+        direct = [plan for plan in todo if plan.starttls is None]
+        if not direct or ctx.stop.is_set():
+            return todo
+        keep = [plan for plan in todo if plan.starttls is not None]
+        pool = ThreadPoolExecutor(max_workers=max(1, min(ctx.inventory.scan.concurrency, len(direct))),
+                                  thread_name_prefix="tls-precheck")
+        pending = {pool.submit(precheck, plan, timeout): plan for plan in direct}
+        try:
+            while pending and not ctx.stop.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                done, _ = wait_futures(pending, timeout=min(POLL_SECONDS, remaining), return_when=FIRST_COMPLETED)
+                for future in done:
+                    plan = pending.pop(future)
+                    error = future.exception() or future.result()
+                    if isinstance(error, EndpointError):
+                        emit(plan, plan.endpoint(error=error))
+                    else:  # answers like TLS, or a failure of our own: sslyze decides
+                        keep.append(plan)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        # Not checked by the deadline or an interruption: the main loop gives them its reason.
+        return keep + list(pending.values())

@@ -88,11 +88,9 @@ def _ssh_config_for(address: str) -> dict:
 class SshTransport:
     name = "ssh"
 
-    def __init__(self, target: SshTarget, *, accept_new_host_keys: bool = False,
-                 sudo_password: str | None = None):
+    def __init__(self, target: SshTarget, *, accept_new_host_keys: bool = False):
         self.target = target
         self.accept_new_host_keys = accept_new_host_keys
-        self._sudo_password = sudo_password
         self._clients: list[paramiko.SSHClient] = []
         self._client: paramiko.SSHClient | None = None
         self._lock = threading.Lock()
