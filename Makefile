@@ -9,7 +9,7 @@ HOSTS ?= 6
 # nmap, sshd/ssh, nginx, rsyslog, logrotate: real daemons and tools for the scanner and the lab;
 # chromium + poppler-utils: the report is opened and printed in a real browser by the tests.
 DEB_PACKAGES := nmap openssh-client openssh-server nginx rsyslog logrotate iproute2 nftables sudo openssl procps \
-	chromium poppler-utils ca-certificates
+	chromium fonts-dejavu-core poppler-utils ca-certificates
 
 .PHONY: install deps test demo scan lint lab-up lab-down lab-status bench clean
 

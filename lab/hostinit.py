@@ -38,14 +38,38 @@ def log(message: str) -> None:
         out.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}\n")
 
 
-def mount(*args: str) -> None:
+def mount(*args: str, pass_fds: tuple[int, ...] = ()) -> None:
     # -n: no /run/mount/utab bookkeeping (the first bind happens while /run is still the machine's)
-    subprocess.run(["mount", "-n", *args], check=True, stdin=subprocess.DEVNULL)
+    subprocess.run(["mount", "-n", *args], check=True, stdin=subprocess.DEVNULL, pass_fds=pass_fds)
+
+
+def pin(path: str, flags: int = os.O_PATH) -> int:
+    """An open descriptor for `path`, taken before any bind: when the lab lives under /tmp, /run
+    or /home, binding the host's own /tmp (…) hides the lab's files by path, not by descriptor."""
+    return os.open(path, flags)
 
 
 def bind_private_dirs(binds: list[list[str]]) -> None:
-    for source, target in binds:
-        mount("--bind", source, target)
+    sources = [pin(source, os.O_PATH | os.O_DIRECTORY) for source, _ in binds]
+    for fd, (_, target) in zip(sources, binds):
+        # -c: hand the kernel /proc/self/fd/N as it is; it follows the descriptor, not a path.
+        mount("-c", "--bind", f"/proc/self/fd/{fd}", target, pass_fds=(fd,))
+        os.close(fd)
+
+
+def pin_argv(argv: list[str], hidden: list[str]) -> tuple[list[str], tuple[int, ...]]:
+    """Replace files of `argv` that a bind will hide (a listener script inside the lab's folder)
+    by /dev/fd/N, with N opened now and inherited by the daemon."""
+    out, fds = [], []
+    for arg in argv:
+        if arg.startswith("/") and any(arg == h or arg.startswith(h.rstrip("/") + "/") for h in hidden) \
+                and os.path.isfile(arg):
+            fd = pin(arg, os.O_RDONLY)
+            os.set_inheritable(fd, True)
+            fds.append(fd)
+            arg = f"/dev/fd/{fd}"
+        out.append(arg)
+    return out, tuple(fds)
 
 
 def private_dev() -> None:
@@ -75,7 +99,7 @@ def start_daemon(spec: dict) -> subprocess.Popen:
     output = open(os.path.join(LOG_DIR, f"{spec['name']}.log"), "ab")
     process = subprocess.Popen(spec["argv"], stdin=subprocess.DEVNULL, stdout=output,
                                stderr=subprocess.STDOUT, env=DAEMON_ENV, cwd="/",
-                               start_new_session=True)
+                               start_new_session=True, pass_fds=spec.get("pass_fds", ()))
     output.close()
     log(f"started {spec['name']} pid {process.pid}: {' '.join(spec['argv'])}")
     return process
@@ -108,13 +132,15 @@ def wait_ready(specs: list[dict], address: str) -> list[str]:
     return problems
 
 
-def write_ready(path: str, problems: list[str]) -> None:
+def write_ready(folder_fd: int, name: str, problems: list[str]) -> None:
+    """The readiness report, written through a descriptor of its folder taken before the binds."""
     report = {"ok": not problems, "problems": problems,
               "daemons": {name: process.pid for name, process in daemons.items()}}
-    temporary = path + ".tmp"
-    with open(temporary, "w", encoding="utf-8") as out:
+    temporary = name + ".tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=folder_fd)
+    with open(fd, "w", encoding="utf-8") as out:
         json.dump(report, out)
-    os.replace(temporary, path)
+    os.replace(temporary, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
 
 
 def stop(signum, _frame) -> None:
@@ -145,18 +171,23 @@ def supervise() -> None:
 def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as spec_file:
         spec = json.load(spec_file)
+    ready_folder = pin(os.path.dirname(spec["ready_file"]), os.O_RDONLY | os.O_DIRECTORY)
+    ready_name = os.path.basename(spec["ready_file"])
     try:
-        boot(spec)
+        boot(spec, ready_folder, ready_name)
     except Exception as exc:   # report why the host could not boot, then let it die
-        write_ready(spec["ready_file"], [f"hostinit failed: {exc!r}"])
+        write_ready(ready_folder, ready_name, [f"hostinit failed: {exc!r}"])
         stop(signal.SIGTERM, None)
     supervise()
 
 
-def boot(spec: dict) -> None:
+def boot(spec: dict, ready_folder: int, ready_name: str) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, stop)
     socket.sethostname(spec["hostname"])
+    hidden = [target for _, target in spec["binds"]]
+    for daemon in spec["daemons"]:
+        daemon["argv"], daemon["pass_fds"] = pin_argv(daemon["argv"], hidden)
     bind_private_dirs(spec["binds"])
     os.makedirs(LOG_DIR, exist_ok=True)
     private_dev()
@@ -165,7 +196,7 @@ def boot(spec: dict) -> None:
     problems = wait_ready(spec["daemons"], spec["address"])
     for problem in problems:
         log(problem)
-    write_ready(spec["ready_file"], problems)
+    write_ready(ready_folder, ready_name, problems)
 
 
 if __name__ == "__main__":
