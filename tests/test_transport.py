@@ -187,3 +187,22 @@ def test_ssh_proxy_jump_goes_through_the_jump_host(tmp_path, client_key):
     finally:
         jump.stop()
         target.stop()
+
+
+def test_ssh_dropped_connection_is_reestablished_once(sshd, client_key, tmp_path):
+    kh = tmp_path / "known_hosts"
+    kh.write_text(sshd.known_hosts_line())
+    transport = SshTransport(target_for(sshd, client_key, kh))
+    try:
+        assert transport.run(["true"], timeout=5).ok
+        transport._client.get_transport().close()  # as if a middlebox dropped the connection
+        again = transport.run(["sh", "-c", "echo back"], timeout=5)
+        assert again.ok and again.stdout == "back\n"
+        # A server that is really gone is reported, not retried forever.
+        sshd.stop()
+        transport._client.get_transport().close()
+        with pytest.raises(TransportError) as info:
+            transport.run(["true"], timeout=5)
+        assert info.value.outcome == "unreachable"
+    finally:
+        transport.close()

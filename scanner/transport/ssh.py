@@ -200,13 +200,9 @@ class SshTransport:
     # -- commands ---------------------------------------------------------------------------
     def run(self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None,
             output_cap: int = DEFAULT_OUTPUT_CAP) -> CommandResult:
-        self.connect()
         started = time.monotonic()
         command = quote_argv(["env", "LC_ALL=C", "LANG=C", *argv])
-        try:
-            chan = self._client.get_transport().open_session(timeout=min(timeout, 30))
-        except (paramiko.SSHException, OSError, AttributeError) as exc:
-            raise TransportError("unreachable", f"SSH session could not be opened: {exc}") from None
+        chan = self._open_session(min(timeout, 30))
         out, err = CappedBuffer(output_cap), CappedBuffer(output_cap)
         timed_out = False
         try:
@@ -241,6 +237,22 @@ class SshTransport:
             chan.close()
         return CommandResult(tuple(argv), status, out.text(), err.text(), time.monotonic() - started,
                              timed_out=timed_out, truncated=out.truncated or err.truncated)
+
+    def _open_session(self, timeout: float) -> paramiko.Channel:
+        """A session channel on the host's connection. A connection found dead (the server or a
+        middlebox dropped it) is re-established once, with the same strict host-key checks."""
+        dead = (paramiko.SSHException, OSError, EOFError, AttributeError)
+        self.connect()
+        try:
+            return self._client.get_transport().open_session(timeout=timeout)
+        except dead:
+            self.close()
+        self.connect()
+        try:
+            return self._client.get_transport().open_session(timeout=timeout)
+        except dead as exc:
+            self.close()
+            raise TransportError("unreachable", f"SSH session could not be opened: {exc}") from None
 
     def close(self) -> None:
         for client in reversed(self._clients):
