@@ -31,7 +31,23 @@ def lab_scan(lab, tmp_path_factory) -> ScanFile:  # noqa: F811
     proc = subprocess.run([sys.executable, "-m", "scanner", "scan", str(lab.inventory), "-o", str(out)],
                           cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, CI="true"), timeout=900)
     assert proc.returncode in (0, 1), proc.stderr  # gaps are expected; incomplete (3) or bad input (2) are not
-    return load(out)
+    scan = load(out)
+    if os.environ.get("READYSCAN_RECORD_FIXTURES") == "1":
+        record_facts(scan)
+    return scan
+
+
+def record_facts(scan: ScanFile) -> None:
+    """Keep this scan's facts as tests/fixtures/lab/facts.json, which tests/test_lab_offline.py
+    judges without the lab (READYSCAN_RECORD_FIXTURES=1 pytest tests/test_lab_scan.py)."""
+    RECORDED.parent.mkdir(parents=True, exist_ok=True)
+    RECORDED.write_text(json.dumps({
+        "source": "recorded from the real lab (python3 -m lab up, 6 hosts) by tests/test_lab_scan.py with "
+                  "READYSCAN_RECORD_FIXTURES=1; judged offline by tests/test_lab_offline.py",
+        "scan_started": scan.started.isoformat(),
+        "observations": {name: {c: o.model_dump(mode="json") for c, o in record.observations.items()}
+                         for name, record in scan.hosts.items()},
+    }, indent=None, ensure_ascii=False), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -64,21 +80,6 @@ def test_hardened_host_has_no_failing_result(lab_scan, expected):
     assert any(spec.get("profile") == "hard" for spec in expected.values())
     problems = hardened_problems(results_by_host(lab_scan), expected)
     assert not problems, "\n".join(problems)
-
-
-def test_record_lab_facts_for_offline_tests(lab_scan):
-    """READYSCAN_RECORD_FIXTURES=1 keeps this scan's facts as tests/fixtures/lab/facts.json, which
-    tests/test_lab_offline.py judges without the lab."""
-    if os.environ.get("READYSCAN_RECORD_FIXTURES") != "1":
-        pytest.skip("set READYSCAN_RECORD_FIXTURES=1 to re-record the lab facts")
-    RECORDED.parent.mkdir(parents=True, exist_ok=True)
-    RECORDED.write_text(json.dumps({
-        "source": "recorded from the real lab (python3 -m lab up, 6 hosts) by tests/test_lab_scan.py with "
-                  "READYSCAN_RECORD_FIXTURES=1; judged offline by tests/test_lab_offline.py",
-        "scan_started": lab_scan.started.isoformat(),
-        "observations": {name: {c: o.model_dump(mode="json") for c, o in record.observations.items()}
-                         for name, record in lab_scan.hosts.items()},
-    }, indent=None, ensure_ascii=False), encoding="utf-8")
 
 
 def test_no_pass_without_a_successful_collector(lab_scan):
