@@ -44,7 +44,8 @@ TLS_KINDS = {"https", "smtps", "imaps", "pop3s", "ldaps", "ftps"}
 # Runs `argv`, then prints the peak RSS (KiB) of everything it started, from a clean process.
 MEASURE = ("import resource, subprocess, sys\n"
            "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode\n"
-           "print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+           "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+           "print(rc, u.ru_maxrss, u.ru_utime + u.ru_stime)\n")
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Sample:
     seconds: float
     peak_mb: float
     exit_code: int
+    cpu_s: float = 0.0  # user+system CPU of the measured tree on this machine (not the lab hosts')
 
 
 @dataclass
@@ -61,6 +63,7 @@ class SizeResult:
     runs: dict[str, list[Sample]] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
     round_trips: float = 0.0
+    probes_cut: int = 0  # host probes of the last full scan killed by their timeout (exit 124)
     rescan: list[Sample] = field(default_factory=list)
 
 
@@ -69,8 +72,8 @@ def measure(argv: list[str], cwd: Path = ROOT, stdin: bytes | None = None) -> Sa
     proc = subprocess.run([sys.executable, "-c", MEASURE, *argv], cwd=cwd, input=stdin,
                           capture_output=True, check=True)
     seconds = time.monotonic() - started
-    rc, kib = proc.stdout.decode().split()
-    return Sample(seconds, int(kib) / 1024, int(rc))
+    rc, kib, cpu = proc.stdout.decode().split()
+    return Sample(seconds, int(kib) / 1024, int(rc), float(cpu))
 
 
 def lab(*args: str) -> None:
@@ -109,6 +112,9 @@ def declare_one_gap(inventory_path: Path, out: Path) -> Path:
                                      "exposure": ["dmz"]})
             break
     copy = out / "inventory-fixed.yaml"
+    waivers = inventory_path.with_name(f"{inventory_path.stem}.waivers.yaml")
+    if waivers.exists():  # the same accepted risks, read beside the copy
+        (out / "inventory-fixed.waivers.yaml").write_bytes(waivers.read_bytes())
     for key in ("key", "known_hosts"):
         data["defaults"]["ssh"][key] = str(STATE / Path(data["defaults"]["ssh"][key]).name)
     data["scan"]["ca_bundle"] = str(STATE / "ca.pem")
@@ -143,6 +149,8 @@ def bench_size(count: int, reps: int, work: Path) -> SizeResult:
     trips = [r.observations["host"].data.get("round_trips", 0) for r in scan.hosts.values()
              if "host" in r.observations and r.observations["host"].data]
     result.round_trips = statistics.mean(trips) if trips else 0.0
+    result.probes_cut = sum(1 for r in scan.hosts.values() if "host" in r.observations and r.observations["host"].data
+                            for c in r.observations["host"].data.get("commands", []) if c.get("exit_status") == 124)
     fixed = declare_one_gap(inventory_path, work)
     for _ in range(reps):
         result.rescan.append(measure([*readyscan, "scan", str(fixed), "--rescan-failed",
@@ -173,13 +181,15 @@ def write_results(results: list[SizeResult], reps: int, path: Path) -> None:
         "resident set in the measured process tree. The SSH loop runs the host collector's script on "
         "each host one after another with the OpenSSH client (`sudo -n sh -s`), as an admin's loop would.",
         "",
-        "| hosts | TLS endpoints | readyscan | sslyze | nmap | SSH loop | readyscan peak |",
-        "|---|---|---|---|---|---|---|",
+        "| hosts | TLS endpoints | readyscan | sslyze | nmap | SSH loop | readyscan peak | sslyze peak "
+        "| readyscan CPU | probes cut off |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(f"| {r.hosts} | {r.endpoints} | " + " | ".join(
             fmt(stats(r.runs[name], "seconds"), "s") for name in ("readyscan", "sslyze", "nmap", "ssh_loop"))
-            + f" | {fmt(stats(r.runs['readyscan'], 'peak_mb'), 'MB')} |")
+            + f" | {fmt(stats(r.runs['readyscan'], 'peak_mb'), 'MB')} | {fmt(stats(r.runs['sslyze'], 'peak_mb'), 'MB')}"
+            f" | {fmt(stats(r.runs['readyscan'], 'cpu_s'), 's')} | {r.probes_cut} |")
     lines += ["", "| hosts | readyscan / sslyze | readyscan / slowest raw tool | readyscan / sum of raw tools "
                   "| rescan-failed / full | SSH round trips per host |", "|---|---|---|---|---|---|"]
     for r in results:
@@ -220,6 +230,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="readyscan-bench-") as tmp:
             for count in (int(s) for s in args.sizes.split(",")):
                 results.append(bench_size(count, args.reps, Path(tmp)))
+                write_results(results, args.reps, Path(args.out))  # a stopped run keeps what it measured
     finally:
         if not was_up:
             lab("down")

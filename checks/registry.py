@@ -69,8 +69,13 @@ class HostContext:
     settings: Any  # checks.data.Thresholds
     now: datetime
     _cache: dict[type, Any] = field(default_factory=dict)
+    # When a set: every (collector, part) the checks read; part "" is the whole observation.
+    # --rescan-failed uses it to gather again only what the checks that did not pass looked at.
+    reads: set[tuple[str, str]] | None = None
 
-    def observation(self, collector: str) -> Observation:
+    def observation(self, collector: str, part: str = "") -> Observation:
+        if self.reads is not None:
+            self.reads.add((collector, part))
         obs = self.observations.get(collector)
         if obs is None:
             raise MissingFacts(collector, Outcome.NOT_COLLECTED, f"{collector}: not collected")
@@ -80,9 +85,11 @@ class HostContext:
 
     def facts(self, model: type[F]) -> F:
         """The collector's data as its typed fact model (model.COLLECTOR names the collector)."""
+        part = getattr(model, "PART", "")
+        if self.reads is not None:
+            self.reads.add((model.COLLECTOR, part))
         if model not in self._cache:
-            data = self.observation(model.COLLECTOR).data
-            part = getattr(model, "PART", "")
+            data = self.observation(model.COLLECTOR, part).data
             if part:
                 if part not in data.get("parsed", {}):
                     reason = data.get("parse_errors", {}).get(part, "not gathered")

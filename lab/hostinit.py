@@ -51,7 +51,7 @@ def pin(path: str, flags: int = os.O_PATH) -> int:
 
 def bind_private_dirs(binds: list[list[str]]) -> None:
     sources = [pin(source, os.O_PATH | os.O_DIRECTORY) for source, _ in binds]
-    for fd, (_, target) in zip(sources, binds):
+    for fd, (_, target) in zip(sources, binds, strict=True):
         # -c: hand the kernel /proc/self/fd/N as it is; it follows the descriptor, not a path.
         mount("-c", "--bind", f"/proc/self/fd/{fd}", target, pass_fds=(fd,))
         os.close(fd)

@@ -132,9 +132,10 @@ def _table(doc: DocumentType, table: Table) -> DocxTable:
             c += hc.colspan
         _repeat_as_header(out.rows[r])
     first = len(table.header)
-    for r, row in enumerate(table.rows):
-        for c, value in enumerate(row):
-            cell = out.cell(first + r, c)
+    # Row by row: Table.cell() walks the whole grid on every call, which made a 100-host
+    # inventory's tables quadratic.
+    for out_row, row in zip(list(out.rows)[first:], table.rows, strict=False):
+        for cell, value in zip(out_row.cells, row, strict=False):
             if value.tick is not None:
                 _cell_text(cell, BOX_ON if value.tick else BOX_OFF, center=True, font=BOX_FONT,
                            color=INK if value.tick else None)

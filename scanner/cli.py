@@ -30,6 +30,7 @@ from scanner.diff import diff_scans
 from scanner.engine import Engine
 from scanner.i18n import DEFAULT_LANG, LANGS, default_catalog
 from scanner.inventory import InventoryError, load_inventory
+from scanner.memory import collect_and_release
 from scanner.model import Outcome, Severity, Status, utcnow
 from scanner.progress import ConsoleProgress
 from scanner.validation import ValidationFailed
@@ -135,6 +136,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
             scan = engine.scan(ctx, checks, waivers=waivers, previous=previous, checkpoint=checkpoint)
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
+    collect_and_release()  # the collectors' garbage, before the scan file and reports are built
     try:
         scanfile.save(scan, out)
     except scanfile.ScanFileError as exc:

@@ -12,19 +12,22 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from checks.registry import Check, HostContext, OrgContext, Registry
-from scanner.collectors.base import Collector, ScanContext, observation
+from scanner.collectors.base import Collector, PartialGather, ScanContext, observation
 from scanner.inventory import Host
 from scanner.model import Observation, Outcome, Result, Status, utcnow
 from scanner.scanfile import HostRecord, InventoryRecord, Phase, ScanFile
 from scanner.waivers import Waiver, apply_waivers
 
 INTERRUPT_GRACE_SECONDS = 5.0
-CHECKPOINT_SECONDS = 2.0
+CHECKPOINT_SECONDS = 2.0  # the shortest gap between two checkpoints
+# ...and at least this many times what the last one cost: judging and writing a 100-host scan
+# file takes seconds of the GIL, which the collectors' own Python (paramiko, sslyze) then lacks.
+CHECKPOINT_COST_FACTOR = 10.0
 
 
 class Progress(Protocol):
@@ -75,24 +78,57 @@ class _Store:
             self.count += 1
 
 
+@dataclass
+class _Judged:
+    observations: dict[str, Observation]
+    ctx: HostContext
+    results: list[Result]
+
+
+JudgeMemo = dict[str, _Judged]
+
+
+@dataclass
+class _ScanMemo:
+    """What one scan's successive assemblies share: each host's verdicts, and the stand-in
+    observations of collectors still running (the same object each time, so that a host whose
+    facts did not change is not judged again)."""
+
+    judged: JudgeMemo = field(default_factory=dict)
+    placeholders: dict[tuple[str, str, str], Observation] = field(default_factory=dict)
+
+
 def judge(registry: Registry, checks: list[Check], ctx_inventory, observations: dict[str, dict[str, Observation]],
-          settings, now: datetime) -> tuple[dict[str, list[Result]], list[Result]]:
-    """Run the selected checks over gathered facts. Pure: no network, usable offline."""
-    host_ctxs = {
-        h.name: HostContext(host=h, inventory=ctx_inventory, observations=observations.get(h.name, {}),
-                            settings=settings, now=now)
-        for h in ctx_inventory.hosts
-    }
-    per_host: dict[str, list[Result]] = {name: [] for name in host_ctxs}
+          settings, now: datetime, memo: JudgeMemo | None = None) -> tuple[dict[str, list[Result]], list[Result]]:
+    """Run the selected checks over gathered facts. Pure: no network, usable offline.
+
+    `memo` (one per scan: same checks, inventory, settings and `now`) keeps each host's verdicts
+    and parsed facts; a host is judged again only when one of its observations changed, so the
+    checkpoints of a long scan cost what arrived since the last one, not the whole scan again."""
+    memo = {} if memo is None else memo
+    host_checks = [c for c in checks if c.scope != "org"]
+    host_ctxs: dict[str, HostContext] = {}
+    per_host: dict[str, list[Result]] = {}
+    for h in ctx_inventory.hosts:
+        seen = observations.get(h.name, {})
+        done = memo.get(h.name)
+        if done is None or done.observations.keys() != seen.keys() or any(
+                done.observations[k] is not v for k, v in seen.items()):
+            hctx = HostContext(host=h, inventory=ctx_inventory, observations=seen, settings=settings, now=now)
+            results = [r for check in host_checks for r in registry.run_host_check(check, hctx)]
+            done = memo[h.name] = _Judged(dict(seen), hctx, results)
+        host_ctxs[h.name], per_host[h.name] = done.ctx, list(done.results)
     org: list[Result] = []
     org_ctx = OrgContext(inventory=ctx_inventory, hosts=host_ctxs, settings=settings, now=now)
     for check in checks:
         if check.scope == "org":
             org.extend(registry.run_org_check(check, org_ctx))
-        else:
-            for name, hctx in host_ctxs.items():
-                per_host[name].extend(registry.run_host_check(check, hctx))
     return per_host, org
+
+
+def _settled(result: Result) -> bool:
+    return result.status in (Status.PASS, Status.NOT_APPLICABLE, Status.INFO) or (
+        result.status == Status.FAIL and result.waiver is not None)
 
 
 class Engine:
@@ -122,6 +158,8 @@ class Engine:
         inv = ctx.inventory
         plan = self.rescan_plan(checks, inv, previous) if previous else {
             c.name: [h.name for h in inv.hosts] for c in self.plan(checks)}
+        if previous:
+            ctx.partial.update(self.rescan_parts(checks, inv, previous, plan))
         store = _Store(threading.Lock(), {})
         resolved, unresolved = resolve_addresses(inv.hosts)
         ctx.addresses.update(resolved)
@@ -146,31 +184,37 @@ class Engine:
             threads.append(thread)
             thread.start()
 
-        last_checkpoint, seen = time.monotonic(), -1
+        memo = _ScanMemo()
+        next_checkpoint, seen = time.monotonic() + CHECKPOINT_SECONDS, -1
         try:
             for thread in threads:
                 while thread.is_alive():
                     thread.join(timeout=0.2)
-                    if checkpoint and time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
+                    if checkpoint and time.monotonic() >= next_checkpoint:
                         with store.lock:
                             count = store.count
                         if count != seen:  # something new arrived: save the partial picture
+                            began = time.monotonic()
                             checkpoint(self.assemble(ctx, checks, started, store, previous, phases, waivers,
-                                                     "in progress"))
-                            last_checkpoint, seen = time.monotonic(), count
+                                                     "in progress", memo))
+                            ended = time.monotonic()
+                            next_checkpoint = ended + max(CHECKPOINT_SECONDS,
+                                                          CHECKPOINT_COST_FACTOR * (ended - began))
+                            seen = count
         except KeyboardInterrupt:
             incomplete_reason = "interrupted"
             ctx.stop.set()
             deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
             for thread in threads:
                 thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        return self.assemble(ctx, checks, started, store, previous, phases, waivers, incomplete_reason)
+        return self.assemble(ctx, checks, started, store, previous, phases, waivers, incomplete_reason, memo)
 
     def assemble(self, ctx: ScanContext, checks: list[Check], started: datetime, store: _Store,
                  previous: ScanFile | None, phases: dict[str, Phase], waivers: list[Waiver] | None,
-                 incomplete_reason: str | None) -> ScanFile:
+                 incomplete_reason: str | None, memo: _ScanMemo | None = None) -> ScanFile:
         """A scan file from the observations gathered so far, judged (pure but for the clock)."""
         inv = ctx.inventory
+        memo = memo or _ScanMemo()
         with store.lock:
             fresh = {h: dict(obs) for h, obs in store.by_host.items()}
         observations: dict[str, dict[str, Observation]] = {}
@@ -182,10 +226,13 @@ class Engine:
             for host in inv.hosts:
                 if collector.name not in observations[host.name]:
                     incomplete_reason = incomplete_reason or "collector did not finish"
-                    observations[host.name][collector.name] = observation(
-                        collector.name, started, Outcome.NOT_COLLECTED, incomplete_reason)
+                    key = (host.name, collector.name, incomplete_reason)
+                    if key not in memo.placeholders:
+                        memo.placeholders[key] = observation(collector.name, started, Outcome.NOT_COLLECTED,
+                                                             incomplete_reason)
+                    observations[host.name][collector.name] = memo.placeholders[key]
 
-        per_host, org = judge(self.registry, checks, inv, observations, self.settings, started)
+        per_host, org = judge(self.registry, checks, inv, observations, self.settings, started, memo.judged)
         everything, waiver_states = apply_waivers(org + [r for rs in per_host.values() for r in rs],
                                                   waivers or [], started.date())
         org = [r for r in everything if not r.host]
@@ -205,8 +252,9 @@ class Engine:
         )
 
     def rescan_plan(self, checks: list[Check], inv, previous: ScanFile) -> dict[str, list[str]]:
-        """Collector -> hosts to gather again: where a check needing it did not pass (pure)."""
-        settled = {Status.PASS, Status.NOT_APPLICABLE, Status.INFO}
+        """Collector -> hosts to gather again: where a check needing it did not pass (pure). An
+        accepted risk (a failure under an active waiver) counts as settled: a full scan
+        re-checks those."""
         by_id = {c.id: c for c in checks}
         plan: dict[str, set[str]] = {}
         for host in inv.hosts:
@@ -217,13 +265,41 @@ class Engine:
                 continue
             for result in record.results:
                 check = by_id.get(result.check_id)
-                if check is not None and result.status not in settled:
+                if check is not None and not _settled(result):
                     for name in check.requires:
                         plan.setdefault(name, set()).add(host.name)
             for collector in self.plan(checks):  # a check added since: its facts were never gathered
                 if collector.name not in record.observations:
                     plan.setdefault(collector.name, set()).add(host.name)
         return {name: sorted(hosts) for name, hosts in sorted(plan.items())}
+
+    def rescan_parts(self, checks: list[Check], inv, previous: ScanFile,
+                     plan: dict[str, list[str]]) -> dict[tuple[str, str], PartialGather]:
+        """(collector, host) -> the parts of the previous observation that the checks which did
+        not pass read, for collectors that gather by parts (pure: the checks are run again over
+        the previous facts to see what they read). A host is absent, and gathered whole, when
+        its previous observation was not ok or a check read it as a whole."""
+        by_id = {c.id: c for c in checks}
+        hosts = {h.name: h for h in inv.hosts}
+        out: dict[tuple[str, str], PartialGather] = {}
+        for name, host_names in plan.items():
+            if not getattr(self.collectors[name], "gathers_parts", False):
+                continue
+            for host_name in host_names:
+                record = previous.hosts.get(host_name)
+                obs = record.observations.get(name) if record else None
+                if obs is None or obs.outcome != Outcome.OK or host_name not in hosts:
+                    continue
+                hctx = HostContext(host=hosts[host_name], inventory=inv, observations=record.observations,
+                                   settings=self.settings, now=previous.started, reads=set())
+                for result in record.results:
+                    check = by_id.get(result.check_id)
+                    if check is not None and name in check.requires and not _settled(result):
+                        self.registry.run_host_check(check, hctx)
+                parts = {part for collector, part in hctx.reads if collector == name}
+                if parts and "" not in parts:
+                    out[(name, host_name)] = PartialGather(frozenset(parts), obs)
+        return out
 
     def _run_collector(self, collector: Collector, ctx: ScanContext, hosts: list[Host], store: _Store,
                        phases: dict[str, Phase]) -> None:

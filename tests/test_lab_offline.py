@@ -58,3 +58,28 @@ def test_recording_observed_every_collector_on_every_host(registry):
     for host, observations in recorded["observations"].items():
         assert needed <= set(observations), (host, needed - set(observations))
         assert all(o["outcome"] == "ok" for o in observations.values()), host
+
+
+def test_judging_as_facts_arrive_reaches_the_same_verdicts_as_judging_once(registry):
+    """The engine's checkpoints judge with a memo, one collector's facts at a time; the verdicts
+    must be those of one judgement over everything, and an unchanged host is not judged again."""
+    recorded = json.loads(RECORDED.read_text(encoding="utf-8")) if RECORDED.exists() else pytest.skip("none")
+    inventory = load_inventory(ROOT / "lab" / "inventory.yaml").inventory
+    observations = {host: {c: Observation.model_validate(o) for c, o in obs.items()}
+                    for host, obs in recorded["observations"].items()}
+    started = datetime.fromisoformat(recorded["scan_started"])
+    checks = list(registry)
+    once, org_once = judge(registry, checks, inventory, observations, load_thresholds(), started)
+
+    memo: dict = {}
+    arrived: dict[str, dict[str, Observation]] = {host: {} for host in observations}
+    for collector in sorted({c for obs in observations.values() for c in obs}):
+        for host, obs in observations.items():
+            arrived[host][collector] = obs[collector]
+        judge(registry, checks, inventory, arrived, load_thresholds(), started, memo)
+    contexts = {host: memo[host].ctx for host in memo}
+    per_host, org = judge(registry, checks, inventory, arrived, load_thresholds(), started, memo)
+    assert all(memo[host].ctx is contexts[host] for host in memo)  # nothing changed: nothing re-judged
+    dump = lambda rs: [r.model_dump(mode="json") for r in rs]  # noqa: E731
+    assert {h: dump(rs) for h, rs in per_host.items()} == {h: dump(rs) for h, rs in once.items()}
+    assert dump(org) == dump(org_once)

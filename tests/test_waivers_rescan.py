@@ -135,3 +135,57 @@ def test_rescan_failed_regathers_only_what_did_not_pass(tmp_path):
     assert second.hosts["here"].observations["host"] == first.hosts["here"].observations["host"]
     assert second.hosts["gone"].observations["host"].started > first.hosts["gone"].observations["host"].started
     assert {r.check_id for r in second.all_results()} == {r.check_id for r in first.all_results()}
+
+
+def test_merge_parts_keeps_the_probes_not_run_again_and_says_so():
+    from scanner.collectors.host import merge_parts
+    previous = {"parsed": {"patching": {"old": 1}, "sshd_config": {"old": 2}, "accounts": {"old": 3}},
+                "parse_errors": {"auditd": "no output"},
+                "commands": [{"name": "patching"}, {"name": "sshd_config"}, {"name": "accounts"}],
+                "round_trips": 3, "notes": ["old note"]}
+    fresh = {"parsed": {"sshd_config": {"new": 2}}, "parse_errors": {"auditd": "still none"},
+             "commands": [{"name": "sshd_config"}, {"name": "auditd"}], "round_trips": 2, "notes": []}
+    merged = merge_parts(previous, fresh, frozenset({"sshd_config", "auditd"}))
+    assert merged["parsed"] == {"patching": {"old": 1}, "sshd_config": {"new": 2}, "accounts": {"old": 3}}
+    assert merged["parse_errors"] == {"auditd": "still none"}
+    assert [c["name"] for c in merged["commands"]] == ["patching", "accounts", "sshd_config", "auditd"]
+    assert merged["kept_from_previous"] == ["accounts", "patching"]
+    assert merged["round_trips"] == 2 and merged["notes"] == []
+
+
+def test_rescan_gathers_only_the_probes_the_unsettled_checks_read(tmp_path):
+    """A first scan of this machine (local transport); then a rescan where the only unsettled
+    host check is the SSH configuration one: only the sshd_config probe runs again, the other
+    probes' facts are carried over, and waived failures count as settled."""
+    inv_path = tmp_path / "inv.yaml"
+    inv_path.write_text(INVENTORY.replace("  - {name: gone, address: 127.0.0.1, zone: dmz, transport: ssh, ssh: {port: 21097}}\n", ""),
+                        encoding="utf-8")
+    loaded = load_inventory(inv_path)
+    registry = default_registry()
+    checks = registry.select(["patch.*", "ssh.config.*"])
+    engine = Engine(registry, default_collectors(), load_thresholds())
+    first = engine.scan(ScanContext(loaded=loaded, options=ScanOptions()), checks)
+    results = first.hosts["here"].results
+    # Pretend every patch.* check passed or is an accepted risk, and one ssh_config check failed.
+    forced = []
+    for r in results:
+        if r.check_id.startswith("patch."):
+            forced.append(r.model_copy(update={"status": Status.FAIL, "waiver": {"approver": "x"}}))
+        elif r.check_id == "ssh.config.root_login":
+            forced.append(r.model_copy(update={"status": Status.FAIL, "waiver": None}))
+        else:
+            forced.append(r.model_copy(update={"status": Status.PASS}))
+    assert any(r.check_id == "ssh.config.root_login" for r in forced)
+    first.hosts["here"].results = forced
+    plan = engine.rescan_plan(checks, loaded.inventory, first)
+    assert plan == {"host": ["here"]}
+    parts = engine.rescan_parts(checks, loaded.inventory, first, plan)
+    assert parts[("host", "here")].parts == frozenset({"sshd_config"})
+
+    second = engine.scan(ScanContext(loaded=loaded, options=ScanOptions()), checks, previous=first)
+    data = second.hosts["here"].observations["host"].data
+    assert [c["name"] for c in data["commands"] if c["name"] == "sshd_config"] == ["sshd_config"]
+    assert "patching" in data["kept_from_previous"] and "sshd_config" not in data["kept_from_previous"]
+    assert data["parsed"]["patching"] == first.hosts["here"].observations["host"].data["parsed"]["patching"]
+    fresh = {c["name"] for c in data["commands"]} - set(data["kept_from_previous"])
+    assert fresh == {"sshd_config"}

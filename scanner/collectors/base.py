@@ -24,6 +24,12 @@ class ScanOptions:
     quiet: bool = False
 
 
+@dataclass(frozen=True)
+class PartialGather:
+    parts: frozenset[str]
+    previous: Observation
+
+
 @dataclass
 class ScanContext:
     loaded: LoadedInventory
@@ -31,6 +37,9 @@ class ScanContext:
     stop: threading.Event = field(default_factory=threading.Event)
     addresses: dict[str, str] = field(default_factory=dict)  # host name -> IP, resolved once at planning
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # env name -> value (connect.take_secrets)
+    # --rescan-failed: (collector, host) -> the parts to gather again, for collectors that can
+    # gather part of a host (`gathers_parts = True`); the rest comes from the previous scan.
+    partial: dict[tuple[str, str], PartialGather] = field(default_factory=dict)
 
     @property
     def inventory(self):

@@ -37,14 +37,16 @@ def build_script(probes: list[Probe], nonce: str) -> str:
     """One POSIX sh script running every probe, each framed by markers carrying `nonce`, so
     output from a target cannot forge a frame. Snippets read nothing from our stdin."""
     lines = [
-        "T=''; command -v timeout >/dev/null 2>&1 && T='timeout " + str(PROBE_TIMEOUT) + "'",
+        # Also closes the probes' own raw frames (hostprobes/frames.py), for the same reason.
+        f"RS_TAG={nonce}; export RS_TAG",
+        "T=''; command -v timeout >/dev/null 2>&1 && T=timeout",
         "now() { date +%s%N 2>/dev/null; }",
     ]
     for probe in probes:
         snippet = shlex.quote(probe.script)
         lines += [
             f"printf '\\n@@{nonce}@@ BEGIN {probe.name} %s\\n' \"$(now)\"",
-            f"{{ $T sh -c {snippet} </dev/null 2>&1; printf '\\n@@{nonce}@@ RC %s\\n' \"$?\"; }}"
+            f"{{ ${{T:+$T {probe.timeout}}} sh -c {snippet} </dev/null 2>&1; printf '\\n@@{nonce}@@ RC %s\\n' \"$?\"; }}"
             f" | head -c {probe.output_cap}",
             f"printf '\\n@@{nonce}@@ END {probe.name} %s\\n' \"$(now)\"",
         ]
@@ -68,8 +70,24 @@ def split_output(text: str, nonce: str, privileged: bool) -> dict[str, ProbeRun]
     return runs
 
 
+def merge_parts(previous: dict, fresh: dict, parts: frozenset[str]) -> dict:
+    """A host observation's data after gathering only `parts` again (pure): those probes' facts,
+    errors and commands from `fresh`, every other probe's kept from `previous` and named in
+    `kept_from_previous`, so the evidence says which facts are older."""
+    def older(section: dict) -> dict:
+        return {k: v for k, v in section.items() if k not in parts}
+
+    merged = dict(fresh)
+    merged["parsed"] = older(previous.get("parsed", {})) | fresh["parsed"]
+    merged["parse_errors"] = older(previous.get("parse_errors", {})) | fresh["parse_errors"]
+    merged["commands"] = [c for c in previous.get("commands", []) if c.get("name") not in parts] + fresh["commands"]
+    merged["kept_from_previous"] = sorted(older(previous.get("parsed", {})) | older(previous.get("parse_errors", {})))
+    return merged
+
+
 class HostCollector:
     name = "host"
+    gathers_parts = True  # one probe is one part: --rescan-failed runs only the probes it needs
 
     def __init__(self, probes: ProbeSet | None = None):
         self.probes = probes or default_probes()
@@ -93,9 +111,12 @@ class HostCollector:
         try:
             transport = transport_for(ctx.loaded, host, ctx.address(host),
                                       accept_new_host_keys=ctx.options.accept_new_host_keys, secrets=ctx.secrets)
-            data = self.gather(ctx, host, transport)
+            partial = ctx.partial.get((self.name, host.name))
+            data = self.gather(ctx, host, transport, partial.parts if partial else None)
             # No probe's facts, and a reason why (cut off, sudo refused): the host was not observed.
             failed = not data["parsed"] and bool(data["notes"])
+            if partial and not failed:
+                data = merge_parts(partial.previous.data, data, partial.parts)
             sink(host.name, observation(self.name, started, Outcome.ERROR if failed else Outcome.OK,
                                         "; ".join(data["notes"]) if failed else "", data))
         except TransportError as exc:
@@ -106,15 +127,17 @@ class HostCollector:
             if transport is not None:
                 transport.close()
 
-    def gather(self, ctx: ScanContext, host: Host, transport: Transport) -> dict:
+    def gather(self, ctx: ScanContext, host: Host, transport: Transport, only: frozenset[str] | None = None) -> dict:
+        """Run the probes (those named in `only`, when given) and parse their output."""
+        probes = [p for p in self.probes if only is None or p.name in only]
         inv = ctx.inventory
         timeout = inv.ssh_of(host).command_timeout or inv.scan.timeouts.command
-        budget = max(timeout, PROBE_TIMEOUT * 2)
+        budget = max(timeout, 2 * max((p.timeout for p in probes), default=PROBE_TIMEOUT))
         who = transport.run(["id", "-u"], timeout=timeout)
         is_root = who.stdout.strip() == "0"
         become = inv.ssh_of(host).become == "sudo" and not is_root
-        plain = [p for p in self.probes if not (p.root and become)]
-        elevated = [p for p in self.probes if p.root and become]
+        plain = [p for p in probes if not (p.root and become)]
+        elevated = [p for p in probes if p.root and become]
         runs: dict[str, ProbeRun] = {}
         unframed: list[ProbeRun] = []  # scripts whose output held no probe at all, kept as evidence
         round_trips = 1
@@ -159,7 +182,7 @@ class HostCollector:
             runs.update(split_output(again.stdout, nonce, is_root))
             notes.append(f"asked again for {len(lost)} probe(s) whose output was missing")
         parsed, parse_errors = {}, {}
-        for probe in self.probes:
+        for probe in probes:
             run = runs.get(probe.name)
             if run is None:
                 parse_errors[probe.name] = "no output (cut off or not run)"

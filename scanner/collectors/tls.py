@@ -61,6 +61,7 @@ from scanner.facts.tls import (
     Vulnerabilities,
 )
 from scanner.inventory import Host
+from scanner.memory import collect_and_release
 from scanner.model import Outcome, utcnow
 
 # Services that start TLS at once, and those that upgrade a plain session (sslyze's enum names).
@@ -75,6 +76,11 @@ IMPLICIT_TLS_PORTS = frozenset({465, 636, 990, 993, 995})
 PER_SERVER_CONNECTIONS = 3
 NETWORK_RETRIES = 1
 POLL_SECONDS = 0.2
+# sslyze's refused handshakes (most of a cipher-suite scan) leave reference cycles through their
+# exceptions' tracebacks that hold nassl's OpenSSL objects until a full collection; Python's own
+# schedule runs one too rarely. Measured on the 25-host lab, TLS only: 292 MB peak without, and
+# 110 MB freed by the first gc.collect() at the end.
+GC_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -502,7 +508,11 @@ class TlsCollector:
         threading.Thread(target=_run_scanner, args=(scanner, [r for _, r in by_uuid.values()], results),
                          name="tls-sslyze", daemon=True).start()
         unfinished = EndpointError(reason="scan_error", detail="sslyze ended without a result for this endpoint")
+        next_gc = time.monotonic() + GC_SECONDS
         while by_uuid:
+            if time.monotonic() >= next_gc:
+                collect_and_release()
+                next_gc = time.monotonic() + GC_SECONDS
             if ctx.stop.is_set():
                 unfinished = EndpointError(reason="interrupted", detail="the scan was interrupted")
                 break

@@ -21,6 +21,7 @@ class Probe:
     parse: Callable[[str], BaseModel]  # pure: raw output -> typed facts
     root: bool = False  # sees more as root: run under sudo when `become: sudo`
     output_cap: int = 256 * 1024
+    timeout: int = 30  # seconds, killed after (coreutils timeout on the host, where it exists)
 
 
 class ProbeSet:

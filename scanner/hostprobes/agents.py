@@ -23,7 +23,7 @@ PROCESSES_SCRIPT = shell(f"""\
 if ps -e -o pid= -o uid= -o comm= >/dev/null 2>&1; then
   printf '@@kv source ps\\n'
   run names ps -e -o pid= -o uid= -o comm=
-  printf '\\n@@cmd args\\n'; ps -e -o pid= -o args= 2>/dev/null | {_ARGS_AWK}; printf '\\n@@rc args 0\\n'
+  printf '\\n@@cmd args\\n'; ps -e -o pid= -o args= 2>/dev/null | {_ARGS_AWK}; endcmd args 0
 else
   printf '@@kv source proc\\n'
   printf '\\n@@cmd names\\n'
@@ -32,13 +32,13 @@ else
     u=$(awk '/^Uid:/ {{print $2}}' "$d/status" 2>/dev/null)
     printf '%s %s %s\\n' "${{d#/proc/}}" "${{u:--}}" "$c"
   done
-  printf '\\n@@rc names 0\\n'
+  endcmd names 0
   printf '\\n@@cmd args\\n'
   for d in /proc/[0-9]*; do
     a=$(tr '\\000' ' ' < "$d/cmdline" 2>/dev/null | cut -c1-400)
     [ -n "$a" ] && printf '%s %s\\n' "${{d#/proc/}}" "$a"
   done | {_ARGS_AWK}
-  printf '\\n@@rc args 0\\n'
+  endcmd args 0
 fi
 grep -q '^[^ ]* /proc proc .*hidepid=\\([12]\\|invisible\\|noaccess\\)' /proc/mounts 2>/dev/null && printf '@@kv hidepid yes\\n'
 printf '@@kv init %s\\n' "$(cat /proc/1/comm 2>/dev/null)"

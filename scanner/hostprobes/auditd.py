@@ -9,7 +9,6 @@ from scanner.hostprobes.frames import as_int, cap, permission_refused, shell, sp
 
 AUDITD_SCRIPT = shell("""\
 dump /etc/audit/auditd.conf
-[ -d /etc/audit ] && [ ! -r /etc/audit/auditd.conf ] && [ -e /etc/audit/auditd.conf ] || true
 run status auditctl -s
 run rules auditctl -l
 command -v auditd >/dev/null 2>&1 && printf '@@kv binary %s\\n' "$(command -v auditd)"

@@ -6,9 +6,12 @@ The collector's own markers (with a nonce) separate one probe's output from the 
 two forms, and the reader takes both:
 
 - A *raw frame* keeps text as the host had it, between an opening and a closing marker:
-  `@@file MTIME PATH` … `@@end` for a configuration file (secrets masked on the host, before
-  anything leaves it), `@@cmd NAME` … `@@rc NAME STATUS` for a command. A line of the text
-  that reads `@@end` (or `@@rc NAME …`) would end its frame early.
+  `@@file MTIME PATH` … `@@end TAG` for a configuration file (secrets masked on the host, before
+  anything leaves it), `@@cmd NAME` … `@@rc NAME STATUS TAG` for a command. TAG is the scan's
+  random nonce (`RS_TAG`, set by the host collector, announced by `@@tag TAG` before anything
+  else): a file on the target was written before the scan and cannot guess it, so a line
+  reading `@@end` cannot close its frame early. Output without `@@tag` (recordings made before
+  the tag existed) closes on the untagged markers.
 - A *quoted block* prefixes every data line with `|`, so a target can never forge a marker (its
   text always starts with `|`): `@@file PATH` for a file, `@@section NAME` … `@@rc STATUS` for a
   command. A block runs up to the next marker.
@@ -66,8 +69,9 @@ REDACT_SED = " ".join([
 # Raw frames:
 #   dump FILE...        each regular file, masked and cut at 128 KiB: @@file MTIME PATH … @@end,
 #                       or @@denied PATH; files that do not exist are skipped
-#   run NAME CMD...     @@cmd NAME, CMD's output (stdout+stderr), @@rc NAME STATUS; @@missing NAME
-#                       when CMD is not installed
+#   run NAME CMD...     @@cmd NAME, CMD's output (stdout+stderr), @@rc NAME STATUS TAG; @@missing
+#                       NAME when CMD is not installed
+#   endcmd NAME STATUS  the closing marker of a command frame opened by hand (`@@cmd NAME`)
 #   stats FILE...       @@stat MTIME SIZE PATH for each regular file
 # Quoted blocks:
 #   qfile FILE          @@file PATH (true) for a readable file, else @@nofile / @@denied (false);
@@ -85,16 +89,17 @@ dump() {{
     if [ -r "$f" ]; then
       printf '\n@@file %s %s\n' "$(mtime "$f")" "$f"
       head -c 131072 "$f" | redact
-      printf '\n@@end\n'
+      printf '\n@@end%s\n' "${{RS_TAG:+ $RS_TAG}}"
     else
       printf '\n@@denied %s\n' "$f"
     fi
   done
 }}
+endcmd() {{ printf '\n@@rc %s %s%s\n' "$1" "$2" "${{RS_TAG:+ $RS_TAG}}"; }}
 run() {{
   n=$1; shift
   if have "$1"; then
-    printf '\n@@cmd %s\n' "$n"; "$@" 2>&1; printf '\n@@rc %s %s\n' "$n" "$?"
+    printf '\n@@cmd %s\n' "$n"; "$@" 2>&1; endcmd "$n" "$?"
   else
     printf '\n@@missing %s\n' "$n"
   fi
@@ -105,6 +110,7 @@ qdump() {{ for _f in "$@"; do qfile "$_f" && sed 's/^/|/' "$_f"; done; }}
 qdumpc() {{ for _f in "$@"; do qfile "$_f" && sed -e '/^[[:space:]]*#/d' -e '/^[[:space:]]*$/d' -e 's/^/|/' "$_f"; done; }}
 qrun() {{ _n=$1; shift; echo "@@section $_n"; _o=$("$@" 2>&1); _r=$?; [ -n "$_o" ] && printf '%s\n' "$_o" | sed 's/^/|/'; echo "@@rc $_r"; }}
 qmtimes() {{ for _f in "$@"; do [ -e "$_f" ] && printf '|%s %s\n' "$(stat -c %Y "$_f" 2>/dev/null || date -r "$_f" +%s)" "$_f"; done; return 0; }}
+if [ -n "${{RS_TAG:-}}" ]; then printf '@@tag %s\n' "$RS_TAG"; fi
 """
 
 
@@ -198,6 +204,7 @@ _RAW_FILE = re.compile(r"^(\d*|-)(?: (.*))?$")
 class _Reader:
     def __init__(self) -> None:
         self.frames = Frames()
+        self.tag: str | None = None  # the closing markers' nonce, once `@@tag` announced it
         self.raw: FileFrame | CommandFrame | None = None  # the raw frame being read
         self.quoted: list[str] | None = None  # where `|` lines go: the lines of the open quoted block
         self.last_section: CommandFrame | None = None  # what a quoted `@@rc STATUS` closes
@@ -206,11 +213,13 @@ class _Reader:
         m = _MARKER.match(line)
         kind, rest = (m.group(1), m.group(2) or "") if m else (None, "")
         if isinstance(self.raw, FileFrame):
-            closed = kind == "end"
+            closed = kind == "end" and (self.tag is None or rest == self.tag)
         else:
-            closed = kind == "rc" and rest.split(" ")[0] == self.raw.name
+            words = rest.split(" ")
+            closed = kind == "rc" and words[0] == self.raw.name and (
+                self.tag is None or (len(words) == 3 and words[2] == self.tag))
             if closed:
-                self.raw.rc = as_int(rest.rsplit(" ", 1)[-1], signed=False)
+                self.raw.rc = as_int(words[1] if self.tag else words[-1], signed=False)
         if not closed:
             self.raw.lines.append(line)
             return
@@ -236,6 +245,11 @@ class _Reader:
             return
         kind, rest = m.group(1), m.group(2) or ""
         arg = rest.strip()
+        if kind == "tag":
+            # Only as the very first marker: the prelude prints it before any target text.
+            if not f.markers and self.tag is None and arg:
+                self.tag = arg
+            return
         if kind == "end":
             return  # a raw frame's end with no frame open
         if kind == "rc":

@@ -289,9 +289,30 @@ def parse_patching(text: str) -> Patching:
         unparsed_lines=cap_lines(unparsed))
 
 
+SEVERITY_RANK = {"critical": 4, "important": 3, "moderate": 2, "low": 1}
+
+
+def _one_per_package(security: list[PendingUpdate]) -> list[PendingUpdate]:
+    """dnf lists a package once per advisory that updates it (Rocky 8: kernel under RLSA-2022:5564
+    and RLSA-2022:5819): one entry per package, its newest version, every advisory named, the
+    highest severity kept."""
+    out: dict[str, PendingUpdate] = {}
+    for s in security:
+        old = out.get(s.name)
+        if old is None:
+            out[s.name] = s
+            continue
+        newest = s if compare_versions(s.available or "", old.available or "") > 0 else old
+        advisories = dict.fromkeys(a for u in (old, s) for a in (u.advisory or "").split(", ") if a)
+        severity = max((old.severity, s.severity), key=lambda v: SEVERITY_RANK.get((v or "").lower(), 0))
+        out[s.name] = newest.model_copy(update={"advisory": ", ".join(advisories), "severity": severity})
+    return list(out.values())
+
+
 def _merge_security(updates: list[PendingUpdate], security: list[PendingUpdate]) -> list[PendingUpdate]:
     """Flag the pending updates an advisory covers; keep advisories for packages check-update
     did not list (it may have failed) as their own entries."""
+    security = _one_per_package(security)
     by_name = {s.name: s for s in security}
     merged = [u.model_copy(update={"security": True, "advisory": by_name[u.name].advisory,
                                    "severity": by_name[u.name].severity}) if u.name in by_name else u
@@ -371,6 +392,8 @@ def parse_reboot(text: str) -> RebootStatus:
 
 PROBES = [
     # root: dnf and yum keep their cache per user, so only root sees the system's cache.
-    Probe("patching", PATCHING_SH, parse_patching, root=True, output_cap=1024 * 1024),
+    # apt's resolver or dnf's metadata load costs seconds of CPU; on a slow or busy host (or 100
+    # lab hosts sharing 2 cores: 32 of 100 hit a 30 s limit) it needs far longer than the rest.
+    Probe("patching", PATCHING_SH, parse_patching, root=True, output_cap=1024 * 1024, timeout=180),
     Probe("patching_reboot", REBOOT_SH, parse_reboot),
 ]
