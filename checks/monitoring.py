@@ -2,14 +2,16 @@
 (XI.3.6.1, XI.2.2), recognised from checks/data/products.yaml.
 
 This module also holds the product table and the "installed / running" reading of it that the
-malware and firewall checks share.
+malware and firewall checks share. The table a check sees is the data file's rows plus the rules
+the inventory declares under `products:` (products whose names no public documentation gives),
+each marked `declared_in_inventory`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,6 +21,9 @@ from scanner.facts.agents import AgentFiles, Process, Processes
 from scanner.facts.logging import LogShippers
 from scanner.facts.packages import Packages
 from scanner.model import Severity, Status
+
+if TYPE_CHECKING:
+    from scanner.inventory import Inventory
 
 Role = Literal["antimalware", "edr", "hids", "ids", "ips", "siem", "log_shipper", "management"]
 
@@ -52,6 +57,7 @@ class Product(_Data):
     shipper: str | None = None
     source: str
     note: str | None = None
+    declared_in_inventory: bool = False  # a rule from the inventory's `products:`, not from the data file
 
     @property
     def detectable(self) -> bool:
@@ -78,7 +84,31 @@ class ProductTable(_Data):
 
 @lru_cache(maxsize=1)
 def products() -> ProductTable:
+    """The data file's table alone (checks/data/products.yaml)."""
     return load_data("products", ProductTable)  # type: ignore[return-value]
+
+
+DECLARED_NOTE = ("declared in the inventory (products:): recognised only by its processes, exe_prefixes and "
+                 "packages; its install paths and signature files are not read")
+
+
+def declared_products(inventory: Inventory) -> list[Product]:
+    """The inventory's `products:` rules as table rows."""
+    return [Product(id=rule.id, name=rule.name, roles=list(rule.roles), processes=list(rule.processes),
+                    exe_prefixes=list(rule.exe_prefixes), packages=list(rule.packages),
+                    active=None if rule.active is None else list(rule.active), source=rule.source,
+                    note=DECLARED_NOTE, declared_in_inventory=True)
+            for rule in inventory.products]
+
+
+def product_table(inventory: Inventory | None) -> ProductTable:
+    """The table a host check sees: the data file's rows, then the inventory's rules (merged per
+    call: the cached data file is never changed)."""
+    table = products()
+    declared = declared_products(inventory) if inventory is not None else []
+    if not declared:
+        return table
+    return table.model_copy(update={"products": [*table.products, *declared]})
 
 
 @dataclass
@@ -104,9 +134,13 @@ class ProductState:
                 or (p.exe and any(p.exe.startswith(x) for x in self.product.exe_prefixes))]
 
     def evidence(self) -> dict:
-        return {"product": self.product.name, "packages": self.packages, "paths": self.paths,
-                "processes": [f"{p.name} (pid {p.pid})" for p in self.processes[:10]],
-                "source": self.product.source}
+        out = {"product": self.product.name, "packages": self.packages, "paths": self.paths,
+               "processes": [f"{p.name} (pid {p.pid})" for p in self.processes[:10]],
+               "source": self.product.source}
+        if self.product.declared_in_inventory:
+            out["declared_in_inventory"] = True
+            out["inventory_rule"] = f"products: {self.product.id}"
+        return out
 
 
 def installed_packages(ctx: HostContext) -> dict[str, str] | None:
@@ -130,7 +164,7 @@ def product_states(ctx: HostContext, roles: tuple[str, ...]) -> list[ProductStat
     pkgs = installed_packages(ctx) or {}
     files = agent_files(ctx)
     states = []
-    for product in products().with_role(*roles):
+    for product in product_table(ctx.inventory).with_role(*roles):
         states.append(ProductState(
             product=product,
             packages={p: pkgs[p] for p in product.packages if p in pkgs},
@@ -145,8 +179,20 @@ def process_view(ctx: HostContext) -> dict:
             "process_source": procs.source}
 
 
-def undetectable(roles: tuple[str, ...]) -> list[str]:
-    return [p.name for p in products().with_role(*roles) if not p.detectable]
+def undetectable(roles: tuple[str, ...], ctx: HostContext | None = None) -> list[str]:
+    table = product_table(ctx.inventory if ctx is not None else None)
+    return [p.name for p in table.with_role(*roles) if not p.detectable]
+
+
+def none_found_evidence(ctx: HostContext, roles: tuple[str, ...]) -> dict:
+    """Evidence of a "none found": the products with one of `roles` looked for (the table's and the
+    inventory's), those that cannot be recognised, and which came from the inventory."""
+    candidates = product_table(ctx.inventory).with_role(*roles)
+    out: dict = {"looked_for": [p.name for p in candidates if p.detectable], "not_detectable": undetectable(roles, ctx)}
+    declared = [f"{p.name} (products: {p.id})" for p in candidates if p.declared_in_inventory]
+    if declared:
+        out["declared_in_inventory"] = declared
+    return out
 
 
 def judge_agents(ctx: HostContext, roles: tuple[str, ...]) -> Verdict:
@@ -165,8 +211,7 @@ def judge_agents(ctx: HostContext, roles: tuple[str, ...]) -> Verdict:
                       evidence={**view, "installed": [s.evidence() for s in stopped]})
     if not ctx.facts(Processes).complete:
         return verdict(Status.UNKNOWN, "process_view_limited", evidence=view)
-    looked_for = [p.name for p in products().with_role(*roles) if p.detectable]
-    return failed("none", evidence={**view, "looked_for": looked_for, "not_detectable": undetectable(roles)})
+    return failed("none", evidence={**view, **none_found_evidence(ctx, roles)})
 
 
 def register(registry: Registry) -> None:

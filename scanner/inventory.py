@@ -12,10 +12,12 @@ import ipaddress
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from scanner.validation import Issue, ValidationFailed, read_text, validate_text
 
@@ -99,6 +101,79 @@ class Solutions(Strict):
     db_firewall: Declaration | None = None  # XI.3.6.4
     pam: Declaration | None = None  # XI.3.6.5
     other: Declaration | None = None  # XI.3.6.6
+
+
+# The roles of the security-product table (checks/monitoring.py Role; a test keeps them equal).
+ProductRole = Literal["antimalware", "edr", "hids", "ids", "ips", "siem", "log_shipper", "management"]
+PRODUCT_ID_RE = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+# A process name: the kernel's comm (15 characters) or argv[0]'s base name. No globs: a rule
+# must name the product's own processes, never match everything.
+PROCESS_NAME_RE = re.compile(r"^[^\s/*?\[\]]{1,255}$")
+PACKAGE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._~-]{0,127}$")
+# Directories every host's ordinary programs live in: a product cannot be recognised by them.
+SHARED_DIRS = frozenset({
+    "/usr/bin/", "/usr/sbin/", "/usr/lib/", "/usr/lib64/", "/usr/libexec/", "/usr/share/", "/usr/local/bin/",
+    "/usr/local/sbin/", "/usr/local/lib/", "/usr/local/", "/var/lib/", "/run/user/",
+})
+# The product table's file: read as data (its row ids), the scanner does not import the checks.
+PRODUCT_TABLE = Path(__file__).resolve().parent.parent / "checks" / "data" / "products.yaml"
+
+
+@lru_cache(maxsize=1)
+def table_product_ids() -> frozenset[str]:
+    """Ids of the rows of checks/data/products.yaml, which inventory rules must not reuse."""
+    data = yaml.safe_load(PRODUCT_TABLE.read_text(encoding="utf-8"))
+    return frozenset(str(row["id"]) for row in data.get("products", []))
+
+
+class ProductRule(Strict):
+    """A security product the unit runs and the product table cannot recognise (no public
+    documentation of its process or package names): how to recognise it on a host, as the unit
+    verified it. The host checks treat it like a row of checks/data/products.yaml."""
+
+    id: str = Field(pattern=PRODUCT_ID_RE)
+    name: str = Field(min_length=1, max_length=200)
+    roles: list[ProductRole] = Field(min_length=1, max_length=8)
+    processes: list[str] = Field(default_factory=list, max_length=50)
+    exe_prefixes: list[str] = Field(default_factory=list, max_length=20)
+    packages: list[str] = Field(default_factory=list, max_length=50)
+    active: list[str] | None = Field(default=None, max_length=50)  # processes meaning "protecting"
+    source: str = Field(min_length=1, max_length=1000)  # who verified the rule, and how
+
+    @field_validator("processes", "active")
+    @classmethod
+    def _processes(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or []:
+            if not PROCESS_NAME_RE.match(name):
+                raise ValueError(f"'{name[:80]}' is not a process name (no spaces, '/' or wildcards)")
+        return value
+
+    @field_validator("exe_prefixes")
+    @classmethod
+    def _exe_prefixes(cls, value: list[str]) -> list[str]:
+        for prefix in value:
+            parts = prefix.split("/")
+            if not prefix.startswith("/") or not prefix.endswith("/"):
+                raise ValueError(f"'{prefix[:80]}' must be an absolute path ending in /")
+            if any(p in (".", "..") for p in parts) or "//" in prefix or not PROCESS_NAME_RE.match(prefix.replace("/", "x")):
+                raise ValueError(f"'{prefix[:80]}' must be a plain path (no '..', '//', spaces or wildcards)")
+            if len(parts) < 4 or prefix in SHARED_DIRS:  # "/opt/" or "/usr/bin/" would take in any program
+                raise ValueError(f"'{prefix}' is shared by other programs: name the product's own directory")
+        return value
+
+    @field_validator("packages")
+    @classmethod
+    def _packages(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not PACKAGE_NAME_RE.match(name):
+                raise ValueError(f"'{name[:80]}' is not a dpkg/rpm package name")
+        return value
+
+    @model_validator(mode="after")
+    def _detectable(self) -> ProductRule:
+        if not (self.processes or self.exe_prefixes or self.packages):
+            raise ValueError("give at least one of processes, exe_prefixes, packages")
+        return self
 
 
 PopulationService = Literal["authentication", "id_suggestion", "lookup"]
@@ -278,6 +353,7 @@ class Inventory(Strict):
     inspection_date: dt.date | None = None
     policies: Policies = Field(default_factory=Policies)
     solutions: Solutions = Field(default_factory=Solutions)
+    products: list[ProductRule] = Field(default_factory=list, max_length=200)  # local detection rules
     systems: list[System] = Field(default_factory=list)
     survey_form: SurveyForm | None = None  # sections I (attachments), X, XII, XIII and the signatures
     zones: dict[str, str] | None = None  # zone name -> description; when given, every zone used must be here
@@ -354,6 +430,18 @@ def _cross_checks(inv: Inventory) -> list[tuple[tuple[Any, ...], str]]:
         for j, ref in enumerate(decl.hosts if decl else []):
             if ref not in names:
                 problems.append((("solutions", field_name, "hosts", j), f"unknown host '{ref}'"))
+    table_ids = table_product_ids() if inv.products else frozenset()
+    rule_ids: dict[str, int] = {}
+    for i, rule in enumerate(inv.products):
+        if rule.id in table_ids:
+            problems.append((("products", i, "id"), f"'{rule.id}' is a row of the product table "
+                             "(checks/data/products.yaml): choose another id"))
+        elif rule.id in rule_ids:
+            problems.append((("products", i, "id"), f"product id '{rule.id}' already used by products[{rule_ids[rule.id]}]"))
+        rule_ids.setdefault(rule.id, i)
+        for j, name in enumerate(rule.active or []):
+            if name not in rule.processes:
+                problems.append((("products", i, "active", j), f"'{name}' is not listed under processes"))
     if inv.zones is not None:
         known = set(inv.zones) | {"internet", "any"}
 

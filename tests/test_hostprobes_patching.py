@@ -4,6 +4,7 @@ and a real run of the probes on this Debian 12 host through LocalTransport."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, timedelta
 from functools import cmp_to_key
 
@@ -357,3 +358,30 @@ def test_real_run_on_this_debian_host(registry, catalog):
     assert {r.check_id for r in results} == {c.id for c in registry.select(["patch.*"])}
     assert all(r.status != Status.ERROR for r in results), [(r.check_id, r.message) for r in results]
     assert_rendered(catalog, results)
+
+
+def test_the_apt_probe_writes_no_package_cache_on_the_host(tmp_path):
+    """Run as root over a missing binary cache, `apt-get -s` writes /var/cache/apt/pkgcache.bin
+    unless told not to. An apt configuration that enables the cache files in a folder of ours
+    (this machine's image disables them) shows the probe leaves that folder empty."""
+    import os
+    import subprocess
+
+    from scanner.hostprobes.patching import PATCHING_SH
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip("needs root and apt-get")
+    cache, parts = tmp_path / "cache", tmp_path / "parts"
+    cache.mkdir()
+    parts.mkdir()
+    conf = tmp_path / "apt.conf"
+    conf.write_text(f'Dir::Etc::parts "{parts}";\nDir::Cache "{cache}";\n'
+                    'Dir::Cache::pkgcache "pkgcache.bin";\nDir::Cache::srcpkgcache "srcpkgcache.bin";\n')
+    env = {"PATH": os.environ["PATH"], "LC_ALL": "C", "APT_CONFIG": str(conf)}
+    # The same apt configuration without the probe's options does write there: the check can fail.
+    subprocess.run(["apt-get", "-s", "-o", "Debug::NoLocking=1", "check"], env=env, capture_output=True, timeout=120)
+    assert sorted(p.name for p in cache.iterdir()) == ["pkgcache.bin", "srcpkgcache.bin"]
+    for p in cache.iterdir():
+        p.unlink()
+    out = subprocess.run(["sh", "-c", PATCHING_SH], env=env, capture_output=True, text=True, timeout=300).stdout
+    assert list(cache.iterdir()) == []
+    assert parse_patching(out).updates_status == "ok"

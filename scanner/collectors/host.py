@@ -132,7 +132,11 @@ class HostCollector:
         probes = [p for p in self.probes if only is None or p.name in only]
         inv = ctx.inventory
         timeout = inv.ssh_of(host).command_timeout or inv.scan.timeouts.command
-        budget = max(timeout, 2 * max((p.timeout for p in probes), default=PROBE_TIMEOUT))
+        # One script's deadline: room for its slowest probe twice over, never less than the
+        # command timeout, and never more than the inventory allows one host (scan.timeouts.host):
+        # a shell that swallows the script must not hold the scan for the probes' sum.
+        budget = min(inv.scan.timeouts.host,
+                     max(timeout, 2 * max((p.timeout for p in probes), default=PROBE_TIMEOUT)))
         who = transport.run(["id", "-u"], timeout=timeout)
         is_root = who.stdout.strip() == "0"
         become = inv.ssh_of(host).become == "sudo" and not is_root

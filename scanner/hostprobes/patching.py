@@ -1,9 +1,13 @@
 """Patch-level probes: pending (security) updates from the package manager's existing cache,
 the cache's age, the last package change, and whether a reboot is pending.
 
-Read-only: nothing is refreshed. apt runs as a simulation with locking off
-(`apt-get -s -o Debug::NoLocking=1`), dnf and yum run cache-only (`-C`), zypper runs with
-`--no-refresh`; a stale or missing cache is reported as such, never fixed.
+Read-only: nothing is refreshed. apt runs as a simulation with locking off and its binary cache
+files disabled (`apt-get -s -o Debug::NoLocking=1 -o Dir::Cache::pkgcache= -o
+Dir::Cache::srcpkgcache=`: run as root over a stale or missing cache, apt-get -s otherwise writes
+a new /var/cache/apt/pkgcache.bin, seen on Debian 12); dnf and yum run cache-only (`-C`), zypper
+runs with `--no-refresh`; a stale or missing cache is reported as such, never fixed. dnf, yum and
+zypper still append to their own logs under /var/log when run as root; they have no switch
+against it.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ if have apt-get; then
   echo "@@rc 0"
   echo "@@section last_change"; qmtimes /var/lib/dpkg/status; echo "@@rc 0"
   qrun dpkg_log tail -n 1 /var/log/dpkg.log
-  qrun updates apt-get -s -o Debug::NoLocking=1 dist-upgrade
+  qrun updates apt-get -s -o Debug::NoLocking=1 -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= dist-upgrade
 elif have dnf; then
   echo "@@manager dnf"
   echo "@@section metadata"; qmtimes /var/cache/dnf/*/repodata/repomd.xml /var/cache/libdnf5/*/repodata/repomd.xml; echo "@@rc 0"
