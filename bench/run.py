@@ -208,6 +208,9 @@ def write_results(results: list[SizeResult], reps: int, path: Path) -> None:
     for r in results:
         lines.append(f"| {r.hosts} | " + " | ".join(f"{r.phases.get(p, float('nan')):.1f}"
                                                     for p in sorted(results[-1].phases)) + " |")
+    notes = ROOT / "bench" / "notes.md"  # the reading of the figures, written by hand, kept across runs
+    if notes.exists():
+        lines += ["", notes.read_text(encoding="utf-8").rstrip()]
     lines += ["", "Raw samples:", "", "```json",
               json.dumps([{"hosts": r.hosts, "runs": {k: [vars(s) for s in v] for k, v in r.runs.items()},
                            "rescan": [vars(s) for s in r.rescan], "phases": r.phases} for r in results],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -459,8 +460,13 @@ def environment(texts: Texts) -> Environment:
     return env
 
 
-def render_html(scan: ScanFile, *, lang: str = "vi", previous: ScanFile | None = None) -> str:
-    """The whole report as one HTML document (vi by default, or en)."""
+def stream_html(scan: ScanFile, *, lang: str = "vi", previous: ScanFile | None = None) -> Iterator[str]:
+    """The whole report as one HTML document (vi by default, or en), in pieces as the template
+    produces them: a 100-host report is tens of MB, which need not be held whole."""
     texts = Texts.for_lang(lang)
     report = build_report(scan, lang=lang, previous=previous)
-    return environment(texts).get_template("report.html.j2").render(r=report, lang=lang)
+    return environment(texts).get_template("report.html.j2").generate(r=report, lang=lang)
+
+
+def render_html(scan: ScanFile, *, lang: str = "vi", previous: ScanFile | None = None) -> str:
+    return "".join(stream_html(scan, lang=lang, previous=previous))

@@ -8,9 +8,11 @@ to stderr. Exit codes: 0 no failing check at or above --fail-on, 1 gaps found, 2
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -18,10 +20,7 @@ from rich.console import Console
 
 from checks import default_registry
 from checks.settings import load_thresholds
-from reports.docx_export import render_docx
-from reports.formats import print_summary, render_csv, render_junit
-from reports.html import render_html
-from reports.survey_form import render_survey_html
+from reports.formats import print_summary
 from scanner import __version__, scanfile
 from scanner.collectors.base import ScanContext, ScanOptions
 from scanner.collectors.catalog import default_collectors
@@ -30,7 +29,7 @@ from scanner.diff import diff_scans
 from scanner.engine import Engine
 from scanner.i18n import DEFAULT_LANG, LANGS, default_catalog
 from scanner.inventory import InventoryError, load_inventory
-from scanner.memory import collect_and_release
+from scanner.memory import collect_and_release, release
 from scanner.model import Outcome, Severity, Status, utcnow
 from scanner.progress import ConsoleProgress
 from scanner.validation import ValidationFailed
@@ -126,6 +125,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     def checkpoint(partial: scanfile.ScanFile) -> None:
         try:
             scanfile.save(partial, out)
+            release()
         except scanfile.ScanFileError:
             pass  # the final save reports it; a checkpoint must not stop the scan
 
@@ -216,15 +216,24 @@ def _load_scan_or_exit(path: str, err: Console) -> scanfile.ScanFile:
         raise SystemExit(EXIT_INPUT) from None
 
 
-RENDERERS = {"html": render_html, "csv": render_csv, "junit": render_junit,
-             "survey-html": render_survey_html, "survey-docx": render_docx}
+# Renderer modules are imported when a report is written, not at start: python-docx, lxml and the
+# Jinja environment would otherwise sit in memory through the scan (about 25 MB at its peak).
+RENDERERS = {"html": ("reports.html", "stream_html"), "csv": ("reports.formats", "render_csv"),
+             "junit": ("reports.formats", "render_junit"),
+             "survey-html": ("reports.survey_form", "render_survey_html"),
+             "survey-docx": ("reports.docx_export", "render_docx")}
 SUFFIXES = {"html": ".html", "csv": ".csv", "junit": ".junit.xml", "survey-html": ".survey.html",
             "survey-docx": ".survey.docx"}
 
 
-def render_format(fmt: str, scan: scanfile.ScanFile, lang: str, previous: scanfile.ScanFile | None) -> bytes:
-    render = RENDERERS[fmt]
-    rendered = render(scan, lang=lang, previous=previous) if fmt == "html" else render(scan, lang=lang)
+def render_format(fmt: str, scan: scanfile.ScanFile, lang: str,
+                  previous: scanfile.ScanFile | None) -> bytes | Iterator[bytes]:
+    """The rendered document; the HTML report comes in pieces, written as they are made."""
+    module, name = RENDERERS[fmt]
+    render = getattr(importlib.import_module(module), name)
+    if fmt == "html":
+        return (piece.encode("utf-8") for piece in render(scan, lang=lang, previous=previous))
+    rendered = render(scan, lang=lang)
     return rendered if isinstance(rendered, bytes) else rendered.encode("utf-8")
 
 

@@ -81,8 +81,7 @@ class _Store:
 @dataclass
 class _Judged:
     observations: dict[str, Observation]
-    ctx: HostContext
-    results: list[Result]
+    results: list[Result]  # not the host's parsed facts: at 100 hosts they would stay in memory
 
 
 JudgeMemo = dict[str, _Judged]
@@ -102,22 +101,23 @@ def judge(registry: Registry, checks: list[Check], ctx_inventory, observations: 
           settings, now: datetime, memo: JudgeMemo | None = None) -> tuple[dict[str, list[Result]], list[Result]]:
     """Run the selected checks over gathered facts. Pure: no network, usable offline.
 
-    `memo` (one per scan: same checks, inventory, settings and `now`) keeps each host's verdicts
-    and parsed facts; a host is judged again only when one of its observations changed, so the
-    checkpoints of a long scan cost what arrived since the last one, not the whole scan again."""
+    `memo` (one per scan: same checks, inventory, settings and `now`) keeps each host's verdicts;
+    a host is judged again only when one of its observations changed, so the checkpoints of a
+    long scan cost what arrived since the last one, not the whole scan again."""
     memo = {} if memo is None else memo
     host_checks = [c for c in checks if c.scope != "org"]
     host_ctxs: dict[str, HostContext] = {}
     per_host: dict[str, list[Result]] = {}
     for h in ctx_inventory.hosts:
         seen = observations.get(h.name, {})
+        hctx = host_ctxs[h.name] = HostContext(host=h, inventory=ctx_inventory, observations=seen,
+                                               settings=settings, now=now)
         done = memo.get(h.name)
         if done is None or done.observations.keys() != seen.keys() or any(
                 done.observations[k] is not v for k, v in seen.items()):
-            hctx = HostContext(host=h, inventory=ctx_inventory, observations=seen, settings=settings, now=now)
             results = [r for check in host_checks for r in registry.run_host_check(check, hctx)]
-            done = memo[h.name] = _Judged(dict(seen), hctx, results)
-        host_ctxs[h.name], per_host[h.name] = done.ctx, list(done.results)
+            done = memo[h.name] = _Judged(dict(seen), results)
+        per_host[h.name] = list(done.results)
     org: list[Result] = []
     org_ctx = OrgContext(inventory=ctx_inventory, hosts=host_ctxs, settings=settings, now=now)
     for check in checks:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -75,14 +76,15 @@ class ScanFileError(Exception):
     pass
 
 
-def write_atomic(path: Path, payload: bytes, mode: int = 0o600) -> None:
-    """Replace `path` with `payload` all at once, or not at all."""
+def write_atomic(path: Path, payload: bytes | Iterable[bytes], mode: int = 0o600) -> None:
+    """Replace `path` with `payload` (bytes, or pieces of it) all at once, or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
+            for piece in [payload] if isinstance(payload, bytes) else payload:
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

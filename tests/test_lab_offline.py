@@ -77,9 +77,9 @@ def test_judging_as_facts_arrive_reaches_the_same_verdicts_as_judging_once(regis
         for host, obs in observations.items():
             arrived[host][collector] = obs[collector]
         judge(registry, checks, inventory, arrived, load_thresholds(), started, memo)
-    contexts = {host: memo[host].ctx for host in memo}
+    judged = {host: memo[host].results for host in memo}
     per_host, org = judge(registry, checks, inventory, arrived, load_thresholds(), started, memo)
-    assert all(memo[host].ctx is contexts[host] for host in memo)  # nothing changed: nothing re-judged
+    assert all(memo[host].results is judged[host] for host in memo)  # nothing changed: nothing re-judged
     dump = lambda rs: [r.model_dump(mode="json") for r in rs]  # noqa: E731
     assert {h: dump(rs) for h, rs in per_host.items()} == {h: dump(rs) for h, rs in once.items()}
     assert dump(org) == dump(org_once)
