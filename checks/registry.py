@@ -86,10 +86,8 @@ class HostContext:
     def facts(self, model: type[F]) -> F:
         """The collector's data as its typed fact model (model.COLLECTOR names the collector)."""
         part = getattr(model, "PART", "")
-        if self.reads is not None:
-            self.reads.add((model.COLLECTOR, part))
+        data = self.observation(model.COLLECTOR, part).data  # also records the read
         if model not in self._cache:
-            data = self.observation(model.COLLECTOR, part).data
             if part:
                 if part not in data.get("parsed", {}):
                     reason = data.get("parse_errors", {}).get(part, "not gathered")

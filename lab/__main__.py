@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             hosts = plan_hosts(DEFAULT_HOSTS)
             LAB_INVENTORY.write_text(inventory.inventory_text(hosts, state_prefix=".state/"))
             LAB_EXPECTED.write_text(inventory.expected_text(hosts))
-            LAB_WAIVERS.write_text(inventory.waivers_text(hosts))
+            LAB_WAIVERS.write_text(inventory.waivers_text())
             log(f"wrote {LAB_INVENTORY}, {LAB_EXPECTED} and {LAB_WAIVERS}")
         elif args.command == "inventory":
             print(inventory.inventory_text(plan_hosts(args.hosts), state_prefix=".state/"), end="")

@@ -223,7 +223,7 @@ def write_shared_files(hosts: list[LabHost], record: Record) -> None:
     KNOWN_HOSTS.write_text("\n".join(known_hosts) + "\n")
     HOSTS_FILE.write_text("".join(names))
     STATE_INVENTORY.write_text(inventory.inventory_text(hosts, state_prefix=""))
-    STATE_WAIVERS.write_text(inventory.waivers_text(hosts))
+    STATE_WAIVERS.write_text(inventory.waivers_text())
     firewall_loaded = all(not entry.get("firewall", "").startswith("skipped")
                           for entry in record.hosts.values())
     STATE_EXPECTED.write_text(inventory.expected_text(hosts, firewall_loaded))

@@ -372,7 +372,7 @@ def test_host_firewalls_default_deny_and_restrict_management(lab):
 def test_committed_inventory_and_expectations_come_from_the_generator():
     assert layout.LAB_INVENTORY.read_text() == lab_inventory.inventory_text(DEFAULT_HOSTS, ".state/")
     assert layout.LAB_EXPECTED.read_text() == lab_inventory.expected_text(DEFAULT_HOSTS)
-    assert layout.LAB_WAIVERS.read_text() == lab_inventory.waivers_text(DEFAULT_HOSTS)
+    assert layout.LAB_WAIVERS.read_text() == lab_inventory.waivers_text()
 
 
 def resolved(document: dict, folder: Path) -> dict:

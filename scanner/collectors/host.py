@@ -20,7 +20,6 @@ from scanner.model import Outcome, utcnow
 from scanner.transport.base import Transport, TransportError, with_become
 
 KEPT_OUTPUT = 64 * 1024  # raw output kept as evidence per probe
-PROBE_TIMEOUT = 30
 
 
 @dataclass(frozen=True)
@@ -136,7 +135,7 @@ class HostCollector:
         # command timeout, and never more than the inventory allows one host (scan.timeouts.host):
         # a shell that swallows the script must not hold the scan for the probes' sum.
         budget = min(inv.scan.timeouts.host,
-                     max(timeout, 2 * max((p.timeout for p in probes), default=PROBE_TIMEOUT)))
+                     max(timeout, 2 * max((p.timeout for p in probes), default=0)))
         who = transport.run(["id", "-u"], timeout=timeout)
         is_root = who.stdout.strip() == "0"
         become = inv.ssh_of(host).become == "sudo" and not is_root
