@@ -44,7 +44,7 @@ def _evidence_json(r: Result) -> str:
     return text if len(text) <= EVIDENCE_CAP else text[:EVIDENCE_CAP] + f"… [{len(text)}]"
 
 
-def _cell(value: str) -> str:
+def csv_cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
@@ -59,7 +59,7 @@ def render_csv(scan: ScanFile, *, lang: str = "vi") -> str:
         row = (r.host, record.address if record else "", record.zone if record else "", r.check_id,
                texts.title(r.check_id), r.target, r.status.value, r.severity.value, " ".join(r.survey_items),
                texts.message(r), _evidence_json(r), (r.waiver or {}).get("expires", ""))
-        writer.writerow([_cell(str(v)) for v in row])
+        writer.writerow([csv_cell(str(v)) for v in row])
     return out.getvalue()
 
 

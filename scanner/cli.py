@@ -64,17 +64,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _listing_format(args: argparse.Namespace):
+    from reports.listing import choose_format
+
+    return choose_format(args.format, sys.stdout.isatty())
+
+
 def cmd_checks(args: argparse.Namespace) -> int:
-    from rich.table import Table
+    from reports.listing import Column, Listing, emit
 
     catalog, registry = default_catalog(), default_registry()
-    table = Table(title=_t("checks_title", args.lang, count=len(registry)))
-    for column in ("id", "survey", "severity", "title"):
-        table.add_column(_t(f"col_{column}", args.lang))
-    for check in registry.select(args.checks):
-        table.add_row(check.id, ", ".join(check.survey_items), check.severity.value,
-                      catalog.text(f"{check.id}.title", args.lang))
-    Console(highlight=False).print(table)
+    selected = registry.select(args.checks)
+    if not selected:
+        _stderr().print(_t("no_checks_match", args.lang, patterns=" ".join(args.checks)), style="red", markup=False)
+        return EXIT_INPUT
+    label = {"id": "col_id", "survey_items": "col_survey", "severity": "col_severity", "title": "col_title"}
+    listing = Listing(
+        kind="checks", title=_t("checks_title", args.lang, count=len(selected)),
+        columns=tuple(Column(key, _t(text, args.lang), keep_whole=key == "id") for key, text in label.items()),
+        rows=tuple({"id": c.id, "survey_items": list(c.survey_items), "severity": c.severity.value,
+                    "title": catalog.text(f"{c.id}.title", args.lang)} for c in selected))
+    emit(listing, _listing_format(args), Console(highlight=False), sys.stdout.write)
     return EXIT_OK
 
 
@@ -251,25 +261,44 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+DIFF_KINDS = ("regressed", "new", "fixed", "unverified", "still_failing")
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
-    from rich.table import Table
-    from rich.text import Text
+    from reports.listing import Column, Listing, emit
 
     err = _stderr()
     old, new = _load_scan_or_exit(args.old, err), _load_scan_or_exit(args.new, err)
     changes = diff_scans(old, new)
     catalog = default_catalog()
-    table = Table(title=_t("diff_title", args.lang))
-    for column in ("change", "host", "id", "target", "title"):
-        table.add_column(_t(f"col_{column}", args.lang))
-    for kind in ("regressed", "new", "fixed", "unverified", "still_failing"):
+    rows = []
+    for kind in DIFF_KINDS:
         for change in getattr(changes, kind):
-            table.add_row(_t(f"diff_{kind}", args.lang), Text(change.host or "—"), change.check_id,
-                          Text(change.target), catalog.text(f"{change.check_id}.title", args.lang))
+            before, after = change.before, change.after
+            rows.append({"change": kind, "host": change.host, "check_id": change.check_id, "target": change.target,
+                         "severity": change.result.severity.value,
+                         "before": before.status.value if before else None,
+                         "after": after.status.value if after else None,
+                         "title": catalog.text(f"{change.check_id}.title", args.lang)})
     for kind in ("hosts_added", "hosts_gone"):
-        for host in getattr(changes, kind):
-            table.add_row(_t(f"diff_{kind}", args.lang), Text(host), "", "", "")
-    Console(highlight=False).print(table)
+        rows += [{"change": kind, "host": host} for host in getattr(changes, kind)]
+
+    def change_label(kind: str) -> str:
+        return _t(f"diff_{kind}", args.lang)
+
+    shown = ("change", "host", "check_id", "target", "title")
+    label = {"change": "col_change", "host": "col_host", "check_id": "col_id", "target": "col_target",
+             "severity": "col_severity", "before": "col_before", "after": "col_after", "title": "col_title"}
+    fmt = _listing_format(args)
+    listing = Listing(
+        kind="changes", title=_t("diff_title", args.lang),
+        columns=tuple(Column(key, _t(text, args.lang), keep_whole=key == "check_id",
+                             shown=change_label if key == "change" else None)
+                      for key, text in label.items() if fmt != "table" or key in shown),
+        rows=tuple(rows),
+        summary={"old": args.old, "new": args.new, "inventory_changed": changes.inventory_changed,
+                 "counts": {kind: len(getattr(changes, kind)) for kind in (*DIFF_KINDS, "hosts_added", "hosts_gone")}})
+    emit(listing, fmt, Console(highlight=False), sys.stdout.write)
     return EXIT_GAPS if changes.new or changes.regressed else EXIT_OK
 
 
@@ -296,7 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inventory")
     p.set_defaults(func=cmd_validate)
 
-    p = with_lang(sub.add_parser("checks", help="list the check catalog"))
+    def with_listing_format(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--format", choices=("table", "json", "csv"),
+                       help="default: a table on a terminal, JSON when the output is a pipe or a file")
+        return p
+
+    p = with_listing_format(with_lang(sub.add_parser("checks", help="list the check catalog")))
     p.add_argument("checks", nargs="*", help="id globs, e.g. 'tls.*'")
     p.set_defaults(func=cmd_checks)
 
@@ -324,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="default: the scan file's name with the format's suffix")
     p.set_defaults(func=cmd_report)
 
-    p = with_lang(sub.add_parser("diff", help="what changed between two scans"))
+    p = with_listing_format(with_lang(sub.add_parser("diff", help="what changed between two scans")))
     p.add_argument("old")
     p.add_argument("new")
     p.set_defaults(func=cmd_diff)

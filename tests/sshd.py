@@ -13,6 +13,15 @@ from pathlib import Path
 import pytest
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+# sshd's privilege-separation directory (compiled in). systemd creates it when ssh.service starts
+# (RuntimeDirectory=sshd); on a machine where sshd never ran it is missing, and `sshd -T`, `-t`
+# and `-D` all exit 255 with "Missing privilege separation directory: /run/sshd".
+PRIVSEP_DIR = Path("/run/sshd")
+
+
+def ensure_privsep_dir() -> None:
+    """What ssh.service does before sshd starts: every test that runs sshd calls this first."""
+    PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
 
 
 def need_root_sshd() -> None:
@@ -65,7 +74,7 @@ def start_sshd(workdir: Path, port: int, authorized_keys: list[Path], *, address
                extra: str = "") -> Sshd:
     need_root_sshd()
     workdir.mkdir(parents=True, exist_ok=True)
-    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
+    ensure_privsep_dir()
     host_key = keygen(workdir / "host_ed25519")
     auth = workdir / "authorized_keys"
     auth.write_text("".join(k.with_suffix(".pub").read_text() for k in authorized_keys))

@@ -25,8 +25,7 @@ from scanner.inventory import load_inventory
 from scanner.model import Outcome, Status
 from scanner.scanfile import ScanFileError, load
 from scanner.transport.local import LocalTransport
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
 
 
 class SilentListener:

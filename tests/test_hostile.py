@@ -40,8 +40,8 @@ from scanner.collectors.tls import answers_like_tls, client_hello
 from scanner.inventory import parse_inventory
 from scanner.model import Outcome, Status
 from scanner.scanfile import ScanFile, load
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.labfixture", "tests.hostilefixture"]   # the fixtures `lab`, `hostile_lab`
 
 HOSTILE_HOSTS = [name for name in hostile.BY_NAME if name != "hostile-sudo"]   # sudo: test_secrets.py

@@ -18,8 +18,8 @@ from scanner.hostprobes.sshd_config import PROBES, WALK_SH, parse_sshd_config, s
 from scanner.model import Severity, Status
 from scanner.transport.local import LocalTransport
 from tests.fixtures.hostprobes import assert_rendered, judge_host, load, one, run_probes
+from tests.sshd import PRIVSEP_DIR, SSHD, ensure_privsep_dir
 
-SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 needs_root_sshd = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists(SSHD),
                                      reason="sshd -T needs root and an installed sshd")
 
@@ -215,6 +215,7 @@ def test_file_reading_agrees_with_sshd_t(tmp_path):
     main.write_text(f"# written by the test\nInclude {tmp_path}/conf.d/*.conf\nPermitRootLogin yes\n"
                     "PasswordAuthentication no\nChallengeResponseAuthentication no\nUsePAM yes\n"
                     "ClientAliveCountMax 2\nClientAliveInterval 5m\n")
+    ensure_privsep_dir()
     walked = LocalTransport().run(["sh", "-c", WALK_SH + f'\necho "@@main {main}"\nwalk "{main}" 0\n'], timeout=30)
     cfg = parse_sshd_config(walked.stdout)
     assert cfg.files_read == (str(main), *(str(tmp_path / "conf.d" / n) for n in
@@ -238,6 +239,8 @@ def test_file_reading_agrees_with_sshd_t(tmp_path):
 
 
 def test_real_run_on_this_host(registry, catalog):
+    if os.geteuid() == 0:
+        ensure_privsep_dir()  # as a running sshd's host has it (see the test below for one without)
     cfg = parse_sshd_config(run_probes(PROBES)["sshd_config"])
     assert cfg.installed and cfg.main_file == "/etc/ssh/sshd_config" and "/etc/ssh/sshd_config" in cfg.files_read
     assert cfg.effective_source == ("sshd -T" if os.geteuid() == 0 else "files")
@@ -246,6 +249,21 @@ def test_real_run_on_this_host(registry, catalog):
     results = judge_host(registry, "ssh.config.*", cfg)
     assert len(results) == 7 and all(r.status in (Status.PASS, Status.FAIL) for r in results)
     assert_rendered(catalog, results)
+
+
+@needs_root_sshd
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux) for a private /run")
+def test_real_run_where_sshd_never_ran_reads_the_files():
+    """A host with openssh-server installed but never started has no /run/sshd, so `sshd -T`
+    refuses to run even as root: the probe must fall back to reading the files, and say why.
+    The probe runs in a private mount namespace with an empty /run, so the machine's own /run
+    is untouched."""
+    empty_run = ("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                 f"mount -t tmpfs -o mode=0755 readyscan-test /run && test ! -e {PRIVSEP_DIR} && exec sh -s")
+    cfg = parse_sshd_config(run_probes(PROBES, shell=empty_run)["sshd_config"])
+    assert cfg.installed and cfg.effective_source == "files"
+    assert "privilege separation directory" in cfg.sshd_t_error.lower()
+    assert cfg.get("permitrootlogin") is not None and cfg.unparsed_lines == ()
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root to drop to nobody")

@@ -5,13 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from scanner.inventory import InventoryError, load_inventory, parse_inventory
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
 
 MINIMAL = """\
 organization:

@@ -3,15 +3,13 @@ messages; never a traceback, and an alias bomb is refused."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scanner.inventory import Inventory, InventoryError, parse_inventory
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = (ROOT / "inventories" / "example.yaml").read_text(encoding="utf-8")
 EXAMPLE_LINES = EXAMPLE.splitlines(keepends=True)
 

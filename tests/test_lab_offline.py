@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 import yaml
@@ -17,8 +16,8 @@ from scanner.inventory import load_inventory
 from scanner.model import Observation
 from scanner.waivers import apply_waivers, load_waivers
 from tests.labexpect import expectation_problems, hardened_problems
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 RECORDED = ROOT / "tests" / "fixtures" / "lab" / "facts.json"
 
 

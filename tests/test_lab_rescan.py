@@ -33,9 +33,9 @@ from reports.html import render_html
 from scanner.diff import ScanDiff, diff_scans
 from scanner.scanfile import ScanFile, load
 from tests.labfixture import lab  # noqa: F401  (the session fixture)
+from tests.paths import ROOT
 from tests.test_report_html import Page
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.lab
 
 DECLARED_HOST, DECLARED_PORT = "exposed-01", 8080

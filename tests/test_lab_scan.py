@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -19,8 +18,8 @@ from scanner.model import Outcome, Status
 from scanner.scanfile import ScanFile, load
 from tests.labexpect import expectation_problems, hardened_problems
 from tests.labfixture import lab  # noqa: F401  (the session fixture)
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 RECORDED = ROOT / "tests" / "fixtures" / "lab" / "facts.json"
 pytestmark = pytest.mark.lab
 

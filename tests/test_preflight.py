@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +13,6 @@ from scanner.inventory import load_inventory
 from scanner.preflight import checks_left_unknown, classify_sudo_error, preflight
 from tests.sshd import keygen, start_sshd
 from tests.test_engine import SilentListener
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_rules_for_missing_tools_and_root():
@@ -79,3 +76,4 @@ def test_preflight_on_the_lab_uses_sudo(lab):  # noqa: F811
 
 
 from tests.labfixture import lab  # noqa: E402,F401
+from tests.paths import ROOT  # noqa: E402

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,8 @@ from scanner.collectors.catalog import default_collectors
 from scanner.engine import Engine, judge
 from scanner.inventory import load_inventory
 from scanner.scanfile import ScanFile, ScanFileError, load, save, write_atomic
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "docs" / "scanfile.schema.json"
 
 

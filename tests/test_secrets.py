@@ -30,8 +30,8 @@ from cryptography.hazmat.primitives import serialization
 from lab import layout, procs
 from scanner.model import Outcome
 from scanner.scanfile import ScanFile, load
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.labfixture", "tests.hostilefixture"]   # the fixtures `lab`, `hostile_lab`
 pytestmark = pytest.mark.lab
 

@@ -35,6 +35,7 @@ from scanner.engine import judge
 from scanner.facts.sshserver import Identification, SshServers
 from scanner.inventory import LoadedInventory, parse_inventory
 from scanner.model import Observation, Outcome, Status
+from tests.sshd import ensure_privsep_dir
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sshserver"
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
@@ -93,7 +94,7 @@ def start_sshd(workdir: Path, port: int, options: dict[str, str]) -> subprocess.
     config = workdir / "sshd_config"
     config.write_text(f"Port {port}\nListenAddress 127.0.0.1\n" + "".join(f"HostKey {k}\n" for k in keys)
                       + "PidFile none\nUsePAM no\nStrictModes no\nLogLevel ERROR\n")
-    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
+    ensure_privsep_dir()
     argv = [SSHD, "-D", "-e", "-f", str(config)] + [a for k, v in options.items() for a in ("-o", f"{k}={v}")]
     log = open(workdir / "sshd.log", "wb")  # noqa: SIM115 (sshd writes to it until stopped)
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)

@@ -6,7 +6,6 @@ import importlib
 import pkgutil
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -27,13 +26,10 @@ from scanner.survey import (
     retention_answer,
     validate_mapping,
 )
+from tests.paths import ROOT, survey_seed
 
-ROOT = Path(__file__).resolve().parent.parent
 SCANS = ROOT / "tests" / "fixtures" / "scans"
-SEED_NAME = "000_e24e0ee95724823f.txt"
-# The survey form lives in shared/ beside the work tree (CI puts a copy beside its clone).
-SEEDS = [ROOT.parent / "shared" / "seeds" / SEED_NAME, Path("/work/shared/seeds") / SEED_NAME]
-# The XI ids of /work/shared/docs/survey.md: the backbone of every report; they never change.
+# The XI ids of shared/docs/survey.md: the backbone of every report; they never change.
 XI_IDS = ["XI.1", "XI.2.1.1", "XI.2.1.2", "XI.2.1.3", "XI.2.1.4", "XI.2.1.5", "XI.2.1.6", "XI.2.2", "XI.2.3",
           "XI.2.4", "XI.3.1", "XI.3.3.1", "XI.3.3.2", "XI.3.3.3", "XI.3.4", "XI.3.5", "XI.3.6.1", "XI.3.6.2",
           "XI.3.6.3", "XI.3.6.4", "XI.3.6.5", "XI.3.6.6", "XI.4"]
@@ -60,10 +56,7 @@ def test_xi_items_are_the_documented_ids_in_the_forms_order(survey):
 
 
 def test_vietnamese_labels_are_the_forms_own_words(survey):
-    seed = next((p for p in SEEDS if p.is_file()), None)
-    if seed is None:
-        pytest.skip(f"survey form {SEED_NAME} not found beside the work tree ({', '.join(map(str, SEEDS))})")
-    form = re.sub(r"\s+", " ", seed.read_text(encoding="utf-8"))
+    form = re.sub(r"\s+", " ", survey_seed().read_text(encoding="utf-8"))
     labels = [i.vi for i in survey.items] + [g.vi for g in survey.groups] + [
         r.vi for i in survey.items for r in i.rows] + [o for i in survey.items for o in i.options]
     missing = [label for label in labels if re.sub(r"\s+", " ", label) not in form]
@@ -72,10 +65,7 @@ def test_vietnamese_labels_are_the_forms_own_words(survey):
 
 def test_the_form_check_rejects_a_label_that_is_not_in_the_form(survey):
     # The check above must be able to fail: a paraphrase is not the form's wording.
-    seed = next((p for p in SEEDS if p.is_file()), None)
-    if seed is None:
-        pytest.skip("survey form not found")
-    assert "Chính sách hạ tầng mạng" not in seed.read_text(encoding="utf-8")
+    assert "Chính sách hạ tầng mạng" not in survey_seed().read_text(encoding="utf-8")
 
 
 # -- the mapping -----------------------------------------------------------------------------------

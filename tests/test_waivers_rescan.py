@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,7 @@ from scanner.model import Message, Outcome, Result, Severity, Status
 from scanner.scanfile import load
 from scanner.validation import ValidationFailed
 from scanner.waivers import Waiver, apply_waivers, load_waivers
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
 
 INVENTORY = """\
 organization: {name: Test}

@@ -44,8 +44,8 @@ from checks.settings import load_thresholds
 from scanner.collectors.base import ScanContext, ScanOptions
 from scanner.inventory import Inventory, LoadedInventory, load_inventory, parse_inventory
 from scanner.model import Observation, Outcome, Result, Status
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
 PORT_RANGE = range(23000, 24000)
 _handed_out: set[int] = set()

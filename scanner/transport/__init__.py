@@ -1,0 +1,1 @@
+"""Transports: how a host runs the read-only probe script (local, SSH)."""
