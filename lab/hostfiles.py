@@ -75,7 +75,7 @@ def make_private_dirs(host: LabHost, account: ScanAccount) -> None:
         (state / name).mkdir(parents=True, exist_ok=True)
         os.chmod(state / name, 0o755)
     os.chmod(state / "tmp", 0o1777)
-    for sub in ("run/sshd", "run/lock", "run/nginx", "run/lab", "log/nginx", "log/apt",
+    for sub in ("run/sshd", "run/lock", "run/nginx", "run/lab", "run/vsftpd/empty", "log/nginx", "log/apt",
                 "spool/rsyslog", "www/html"):
         (state / sub).mkdir(parents=True, exist_ok=True)
     os.chmod(state / "run/sshd", 0o755)   # sshd refuses a privsep dir writable by others
@@ -106,6 +106,8 @@ def write_etc_overlay(host: LabHost, account: ScanAccount) -> list[Path]:
         write_nginx(host, etc, prof)
     if listener_certificate(host.profile):
         write_listener_tls(host, etc)
+    if prof.get("ftp"):
+        write(etc / "vsftpd.conf", render.vsftpd_conf(host, prof["ftp"]))
     write_logging(host, etc, prof)
     if prof["firewall"]:
         write(etc / "nftables.conf", render.nftables_conf(host, prof["firewall"]), 0o755)

@@ -101,10 +101,13 @@ def init_spec(host: LabHost) -> dict:
     daemons = [{"name": "sshd", "argv": ["/usr/sbin/sshd", "-D", "-f", "/etc/ssh/sshd_config"],
                 "ports": [22]}]
     if prof["web"]:
-        ports = ([80] if prof["web"]["http"] else []) + [v["port"] for v in prof["web"]["https"]]
+        ports = (([80] if prof["web"]["http"] else []) + [v["port"] for v in prof["web"]["https"]]
+                 + list(prof["web"].get("plain", [])))
         daemons.append({"name": "nginx", "ports": ports,
                         "argv": ["/usr/sbin/nginx", "-c", "/etc/nginx/nginx.conf",
                                  "-e", "/var/log/nginx/error.log", "-g", "daemon off;"]})
+    if prof.get("ftp"):
+        daemons.append({"name": "vsftpd", "ports": [21], "argv": ["/usr/sbin/vsftpd", "/etc/vsftpd.conf"]})
     if prof["logging"]["rsyslog"]:
         daemons.append({"name": "rsyslogd", "paths": ["/dev/log"],
                         "argv": ["/usr/sbin/rsyslogd", "-n", "-i", "/run/rsyslogd.pid",

@@ -208,6 +208,7 @@ def nginx_conf(host: LabHost, web: dict) -> str:
     temp_paths = "".join(f"    {kind}_temp_path /run/nginx/{kind};\n" for kind in TEMP_PATHS)
     servers = [nginx_http_server(host, web["http"])] if web["http"] else []
     servers += [nginx_https_server(host, vhost, web["headers"]) for vhost in web["https"]]
+    servers += [nginx_http_server(host, "content", port) for port in web.get("plain", [])]
     return (header("/etc/nginx/nginx.conf", host)
             + "user www-data;\n"
             + "worker_processes 1;\n"
@@ -227,14 +228,14 @@ def nginx_conf(host: LabHost, web: dict) -> str:
             + "}\n")
 
 
-def nginx_http_server(host: LabHost, mode: str) -> str:
+def nginx_http_server(host: LabHost, mode: str, port: int = 80) -> str:
     if mode == "redirect":
         body = "        return 301 https://$host$request_uri;\n"
     else:
         body = ("        root /var/www/html;\n        index index.html;\n"
                 "        location / {\n            try_files $uri $uri/ =404;\n        }\n")
     return ("    server {\n"
-            "        listen 80 default_server;\n"
+            f"        listen {port} default_server;\n"
             f"        server_name {host.fqdn};\n"
             + body + "    }\n")
 
@@ -263,6 +264,21 @@ def index_html(host: LabHost) -> str:
             f"<title>{host.fqdn}</title></head>"
             f"<body><h1>{host.name}</h1><p>Máy chủ thử nghiệm readyscan ({host.profile}).</p>"
             f"</body></html>\n")
+
+
+# --- ftp ------------------------------------------------------------------------------------------
+def vsftpd_conf(host: LabHost, ftp: dict) -> str:
+    """vsftpd standalone in the foreground (hostinit.py is its supervisor). No anonymous access and
+    no writes; local logins go through PAM, where every lab account's password is disabled, so
+    nobody can log in: the lab needs the protocol's answers, never a transfer."""
+    return (header("/etc/vsftpd.conf", host)
+            + "listen=YES\nlisten_ipv6=NO\nbackground=NO\n"
+            + f"listen_address={host.address}\nlisten_port=21\n"
+            + "anonymous_enable=NO\nlocal_enable=YES\nwrite_enable=NO\n"
+            + f"ssl_enable={'YES' if ftp['tls'] else 'NO'}\n"
+            + "secure_chroot_dir=/run/vsftpd/empty\npam_service_name=vsftpd\n"
+            + "xferlog_enable=YES\nvsftpd_log_file=/var/log/vsftpd.log\n"
+            + f"ftpd_banner=Máy chủ nhận hồ sơ {host.name}\n")
 
 
 # --- logging ----------------------------------------------------------------------------------

@@ -17,25 +17,33 @@ def by_check(results: Iterable[Result]) -> dict[str, list[Result]]:
     return out
 
 
+def selected(results: dict[str, list[Result]], key: str) -> tuple[str, list[Result]]:
+    """(check id, its results) for an expectation key: `check.id`, or `check.id@8080/tcp` for the
+    results of one target only."""
+    check_id, at, target = key.partition("@")
+    got = results.get(check_id, [])
+    return check_id, [r for r in got if r.target == target] if at else got
+
+
 def expectation_problems(results_by_host: dict[str, list[Result]], expected: dict,
                          registry: Registry) -> tuple[list[str], set[str]]:
     """(problems, expected check ids not registered yet) for every host of expected.yaml."""
     problems, missing = [], set()
     for host, spec in expected.items():
         results = by_check(results_by_host.get(host, []))
-        for check_id in spec.get("fail") or []:
+        for key in spec.get("fail") or []:
+            check_id, got = selected(results, key)
             if check_id not in registry:
                 missing.add(check_id)
-            elif Status.FAIL not in [r.status for r in results.get(check_id, [])]:
-                problems.append(f"{host}: {check_id} should fail, got "
-                                f"{[r.status.value for r in results.get(check_id, [])]}")
-        for check_id in spec.get("pass") or []:
+            elif Status.FAIL not in [r.status for r in got]:
+                problems.append(f"{host}: {key} should fail, got {[r.status.value for r in got]}")
+        for key in spec.get("pass") or []:
+            check_id, got = selected(results, key)
             if check_id not in registry:
                 missing.add(check_id)
                 continue
-            got = results.get(check_id, [])
             if not got or any(r.status not in (Status.PASS, Status.NOT_APPLICABLE) for r in got):
-                problems.append(f"{host}: {check_id} should pass, got "
+                problems.append(f"{host}: {key} should pass, got "
                                 f"{[(r.status.value, r.target, r.message.key if r.message else '') for r in got]}")
     return problems, missing
 
