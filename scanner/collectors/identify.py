@@ -81,7 +81,9 @@ def escape(data: bytes, cap: int = BANNER_KEPT) -> str:
 
 
 def _text(data: bytes, cap: int = TEXT_KEPT) -> str:
-    return escape(data.strip(), cap)
+    """A text field (header, title, version) as UTF-8, control characters as \\xNN, capped."""
+    text = data.strip().decode("utf-8", errors="replace")
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text[:cap])[:cap]
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,11 @@ def classify_pg_sslrequest(data: bytes) -> Heard | None:
     if data in (b"S", b"N"):
         return Heard("postgresql", access="auth_required" if data == b"S" else "")
     return None
+
+
+def plain_to_tls_port(data: bytes) -> bool:
+    """nginx answers a clear-text request on a TLS port with a clear-text 400 saying so."""
+    return data.startswith(b"HTTP/1.1 400") and b"sent to HTTPS port" in data
 
 
 def looks_like_tls(data: bytes) -> bool:
@@ -436,8 +443,9 @@ def _ask_http(s: _Session) -> ServiceAnswer:
             return _ask_one(s, "redis_ping")
         if redis is not None:
             return answer(got, redis, s.asked)
-        return _from_http(s, got) or _unrecognised(s, got)
-    # A TLS alert, or closed without a word: maybe a TLS port. Ask again over TLS.
+        if not plain_to_tls_port(got.data):
+            return _from_http(s, got) or _unrecognised(s, got)
+    # A TLS alert, closed without a word, or an HTTPS server's complaint: ask again over TLS.
     secured = s.ask("https", http_request(s.address, s.port, "/"), use_tls=True)
     if secured is None or (secured.failure and not secured.data):
         return _unanswered(s)
