@@ -230,16 +230,43 @@ def facts_fixture(name: str) -> dict:
     return doc["facts"]
 
 
+RECORDINGS = Path(__file__).resolve().parent / "fixtures" / "identify" / "recordings.json"
+
+
+def recorded_answer(name: str) -> dict:
+    """The identification answer recorded from a real server (tests/fixtures/identify/record.py)."""
+    doc = next(r for r in json.loads(RECORDINGS.read_text()) if r["name"] == name)
+    assert doc["source"]
+    return doc["answer"]
+
+
+def answered(facts: dict, answers: dict[int, str]) -> dict:
+    """The facts with the recorded answer `answers[port]` on those TCP ports."""
+    ports = [dict(p, answer=recorded_answer(answers[p["port"]])) if p["proto"] == "tcp" and p["port"] in answers
+             else p for p in facts["ports"]]
+    return dict(facts, ports=ports)
+
+
+# What answers on the risky host's open TCP ports, as recorded from real servers and the lab's
+# stand-ins. 2375 (Docker) has no recording: nothing here runs a Docker API.
+RISKY_HOST_ANSWERS = {23: "lab-telnet", 3306: "lab-mysql", 6379: "redis-open", 5432: "lab-postgres"}
+
+
 def test_checks_on_a_risky_host_from_the_dmz(registry, catalog):
     inv = inventory(ZONED)
-    results = run_checks(registry, inv, {"db": {"ports": ok(facts_fixture("risky-db-host"))}})["db"]
+    facts = answered(facts_fixture("risky-db-host"), RISKY_HOST_ANSWERS)
+    results = run_checks(registry, inv, {"db": {"ports": ok(facts)}})["db"]
     assert_messages_exist(catalog, results)
     assert statuses(results, "ports.undeclared_open") == {"2375/tcp": "fail", "3306/tcp": "fail", "6379/tcp": "fail"}
-    assert statuses(results, "ports.risky_exposed") == {"23/tcp": "fail", "2375/tcp": "fail", "3306/tcp": "fail",
+    # What answers decides: telnet's login prompt, a MySQL handshake, Redis answering PING, a
+    # PostgreSQL server. 2375 answered nothing here: a port number alone is not a failure.
+    assert statuses(results, "ports.risky_exposed") == {"23/tcp": "fail", "2375/tcp": "unknown", "3306/tcp": "fail",
                                                         "6379/tcp": "fail", "5432/tcp": "fail"}
     severities = {r.target: r.severity.value for r in results if r.check_id == "ports.risky_exposed"}
-    assert severities["2375/tcp"] == "critical" and severities["6379/tcp"] == "critical"
+    assert severities["6379/tcp"] == "critical"
     assert severities["23/tcp"] == "high"  # declared and allowed from here, but telnet is never acceptable
+    redis = next(r for r in results if r.check_id == "ports.risky_exposed" and r.target == "6379/tcp")
+    assert redis.evidence["basis"] == "answer" and redis.evidence["identification"]["banner"] == "+PONG\\r\\n"
     undeclared = next(r for r in results if r.check_id == "ports.undeclared_open" and r.target == "3306/tcp")
     assert undeclared.evidence["service"] == "mysql" and undeclared.evidence["state"] == "open"
     # 22 open to the dmz though declared for mgmt; 8443 declared for app is filtered: the firewall holds.
@@ -256,9 +283,24 @@ def test_checks_on_a_risky_host_from_the_dmz(registry, catalog):
     assert set(reached.survey_items) == {"XI.3.1", "XI.2.1.3", "XI.3.6.4"}
 
 
+def test_port_numbers_alone_are_not_failures(registry, catalog):
+    """The same host from a scan file without identification (older, or interrupted): every
+    risky row is only a port-number guess, so nothing fails and each says what is missing."""
+    inv = inventory(ZONED)
+    results = run_checks(registry, inv, {"db": {"ports": ok(facts_fixture("risky-db-host"))}})["db"]
+    assert_messages_exist(catalog, results)
+    risky = {r.target: (r.status.value, r.message.key) for r in results if r.check_id == "ports.risky_exposed"}
+    assert risky == {t: ("unknown", "not_identified_absent") for t in
+                     ("23/tcp", "2375/tcp", "3306/tcp", "6379/tcp", "5432/tcp")}
+    # Undeclared database ports: unknown; the declared database (5432, kind db) is judged as declared.
+    assert statuses(results, "ports.zone_violation.database") == {"5432/tcp": "fail", "3306/tcp": "unknown",
+                                                                  "6379/tcp": "unknown"}
+
+
 def test_zone_checks_need_from_zone(registry, catalog):
     inv = inventory(ZONED.replace("from_zone: dmz, ", ""))
-    results = run_checks(registry, inv, {"db": {"ports": ok(facts_fixture("risky-db-host"))}})["db"]
+    facts = answered(facts_fixture("risky-db-host"), RISKY_HOST_ANSWERS)
+    results = run_checks(registry, inv, {"db": {"ports": ok(facts)}})["db"]
     assert_messages_exist(catalog, results)
     for check_id in ("ports.zone_violation", "ports.zone_violation.database", "ports.zone_violation.jump_host"):
         (result,) = [r for r in results if r.check_id == check_id]
@@ -269,7 +311,8 @@ def test_zone_checks_need_from_zone(registry, catalog):
 
 def test_allowed_database_passes_and_scanner_in_management_zone(registry, catalog):
     inv = inventory(ZONED.replace("from_zone: dmz", "from_zone: app"))
-    results = run_checks(registry, inv, {"db": {"ports": ok(facts_fixture("risky-db-host"))}})["db"]
+    facts = answered(facts_fixture("risky-db-host"), RISKY_HOST_ANSWERS)
+    results = run_checks(registry, inv, {"db": {"ports": ok(facts)}})["db"]
     assert_messages_exist(catalog, results)
     assert statuses(results, "ports.risky_exposed")["5432/tcp"] == "pass"
     assert statuses(results, "ports.zone_violation.database")["5432/tcp"] == "pass"

@@ -1,7 +1,8 @@
 """The port scan: ONE nmap run for all hosts (per address family), through python-nmap.
 
 Planning is pure (which ports, which arguments), the XML parser is pure (facts from nmap's own
-output), and only `run_nmap` touches the network. python-nmap's result dict drops what a check
+output), and only `run_nmap` (and, after it, identification of what answers on each open TCP
+port: collectors/identify.py) touches the network. python-nmap's result dict drops what a check
 needs (the "extraports" groups where a closed declared port usually hides, and the per-host
 `timedout` flag), so the facts come from the XML nmap wrote, which python-nmap keeps.
 """
@@ -20,7 +21,16 @@ from pathlib import Path
 import nmap
 
 from scanner.collectors.base import ScanContext, Sink, observation
-from scanner.facts.ports import ExtraPorts, ExtraReason, HostPortScan, PortFact, format_port_spec, parse_port_spec
+from scanner.collectors.identify import PortToAsk, identify_all
+from scanner.facts.ports import (
+    ExtraPorts,
+    ExtraReason,
+    HostPortScan,
+    PortFact,
+    ServiceAnswer,
+    format_port_spec,
+    parse_port_spec,
+)
 from scanner.inventory import Host
 from scanner.model import Outcome, utcnow
 
@@ -236,11 +246,17 @@ def interpret(result: dict, xml: bytes, command_line: str) -> RunOutcome:
     return out
 
 
+Answers = dict[tuple[str, int], ServiceAnswer]
+
+
 def host_facts(address: str, host: NmapHost, plan: dict[str, list[int]], run: NmapRun, command_line: str,
-               service_versions: bool, notes: list[str]) -> HostPortScan:
+               service_versions: bool, notes: list[str], answers: Answers | None = None) -> HostPortScan:
+    answers = answers or {}
+    facts = tuple(p.model_copy(update={"answer": answers[(address, p.port)]})
+                  if p.proto == "tcp" and (address, p.port) in answers else p for p in host.ports)
     return HostPortScan(
         address=address, scanned={proto: format_port_spec(ports) for proto, ports in plan.items()},
-        methods=dict(run.scan_types), service_versions=service_versions, ports=host.ports,
+        methods=dict(run.scan_types), service_versions=service_versions, ports=facts,
         extraports=host.extraports, command_line=command_line, nmap_version=run.version, notes=tuple(notes))
 
 
@@ -301,7 +317,9 @@ class PortsCollector:
 
     def _report(self, ctx: ScanContext, started: datetime, by_address: dict[str, list[Host]],
                 plan: dict[str, list[int]], result: RunOutcome, versions: bool, notes: list[str], sink: Sink) -> None:
-        judged = host_outcomes(result, list(by_address), plan, versions, notes)
+        answers = {} if ctx.stop.is_set() else identify_all(
+            ports_to_identify(result, list(by_address)), ctx.inventory.scan.concurrency, ctx.stop)
+        judged = host_outcomes(result, list(by_address), plan, versions, notes, answers)
         for address, group in by_address.items():
             outcome, detail, data = judged[address]
             if ctx.stop.is_set():
@@ -310,8 +328,21 @@ class PortsCollector:
                 sink(h.name, observation(self.name, started, outcome, detail, data))
 
 
+def ports_to_identify(result: RunOutcome, addresses: list[str]) -> list[PortToAsk]:
+    """The open TCP ports of the hosts nmap finished, with nmap's name for each (pure)."""
+    if result.run is None or result.outcome != Outcome.OK:
+        return []
+    todo = []
+    for address in addresses:
+        host = result.run.hosts.get(address)
+        if host is None or host.timed_out:
+            continue
+        todo += [PortToAsk(address, p.port, p.service) for p in host.ports if p.proto == "tcp" and p.is_open]
+    return todo
+
+
 def host_outcomes(result: RunOutcome, addresses: list[str], plan: dict[str, list[int]], versions: bool,
-                  notes: list[str]) -> dict[str, tuple[Outcome, str, dict]]:
+                  notes: list[str], answers: Answers | None = None) -> dict[str, tuple[Outcome, str, dict]]:
     """Per scanned address: (outcome, detail, facts as JSON). Pure. Facts are kept whenever nmap
     reported the host, even when the outcome is not OK, as evidence of what was seen."""
     out = {}
@@ -320,7 +351,8 @@ def host_outcomes(result: RunOutcome, addresses: list[str], plan: dict[str, list
         data: dict = {"command_line": result.command_line} if result.command_line else {}
         if result.run and host:
             data = host_facts(address, host, plan, result.run, result.command_line, versions,
-                              notes + [f"nmap warning: {w}" for w in result.warnings]).model_dump(mode="json")
+                              notes + [f"nmap warning: {w}" for w in result.warnings],
+                              answers).model_dump(mode="json")
         if result.outcome != Outcome.OK:
             out[address] = (result.outcome, result.detail, data)
         elif host is None:

@@ -3,6 +3,10 @@
 nmap lists the ports it found interesting one by one and folds the rest into "extraports"
 groups (e.g. 997 closed). A declared port that is closed usually lives in such a group, so the
 groups are kept and `state_of()` answers for any scanned port, not just the listed ones.
+
+Without -sV, nmap's service name is a guess from the port number. Each open TCP port therefore
+also carries `answer`: what the port said to a few harmless questions (collectors/identify.py).
+Scan files written before identification existed have no `answer` and still load.
 """
 
 from __future__ import annotations
@@ -47,6 +51,55 @@ def format_port_spec(ports: Iterable[int]) -> str:
     return ",".join(out)
 
 
+# What identification can name (collectors/identify.py). Checks refer to these names in their
+# data files; the list keeps a typo there from silently matching nothing.
+PROTOCOLS = ("telnet", "ssh", "ftp", "smtp", "pop3", "imap", "mysql", "postgresql", "redis", "memcached",
+             "vnc", "rsync", "http", "tls")
+AnswerOutcome = Literal[
+    "identified",  # the answer names a protocol (`protocol`)
+    "unrecognised",  # the port answered, in a way we do not recognise (`banner` keeps the start)
+    "silent",  # connected, but nothing came back to any question within the time allowed
+    "refused",  # the connection was refused or reset (the port closed since nmap saw it open)
+    "timeout",  # the connection could not be made in time
+    "error",  # anything else: `detail` says what
+    "interrupted",  # the scan was stopped first
+]
+Access = Literal[
+    "",  # not known / does not apply
+    "open",  # answered without credentials (redis +PONG, memcached VERSION, an HTTP 200)
+    "auth_required",  # asks for credentials (redis -NOAUTH, HTTP 401, a login page)
+    "denied",  # refuses this client whatever it sends (redis -DENIED, mysql 'Host not allowed', HTTP 403)
+]
+
+
+class HttpAnswer(Frozen):
+    """What an HTTP request of identification got back (every string is the target's, capped)."""
+
+    path: str = "/"
+    tls: bool = False
+    status: int
+    server: str = ""
+    title: str = ""
+    realm: str = ""  # WWW-Authenticate realm
+    headers: dict[str, str] = {}  # the few headers identification reads (x-jenkins, api-version, ...)
+
+
+class ServiceAnswer(Frozen):
+    """What answered on one open TCP port, and which question made it say so."""
+
+    outcome: AnswerOutcome
+    protocol: str = ""  # one of PROTOCOLS when identified
+    product: str = ""  # when the answer names one: jenkins, tomcat_manager, webmin, docker, ...
+    version: str = ""  # as the server states it, capped
+    access: Access = ""
+    tls: bool = False  # the deciding answer came over TLS
+    probe: str = ""  # the question whose answer decided: banner, redis_ping, http, https, ...
+    probes: tuple[str, ...] = ()  # every question asked, in order
+    banner: str = ""  # the start of the deciding answer, non-printable bytes as \xNN, capped
+    http: tuple[HttpAnswer, ...] = ()
+    detail: str = ""
+
+
 class PortFact(Frozen):
     port: int
     proto: Proto
@@ -57,6 +110,7 @@ class PortFact(Frozen):
     product: str = ""
     version: str = ""
     extrainfo: str = ""
+    answer: ServiceAnswer | None = None  # open TCP ports: what identification heard (None: not tried)
 
     @property
     def target(self) -> str:
