@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import random
 import shutil
 import socket
 import struct
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -23,6 +25,7 @@ from scanner.collectors.identify import (
     classify_http,
     classify_mysql,
     classify_redis,
+    classify_syst,
     identify_port,
 )
 from scanner.collectors.ports import PortsCollector
@@ -40,7 +43,7 @@ from tests.test_ports import (
     run_checks,
     statuses,
 )
-from tests.tlsservers import RawServer, free_port
+from tests.tlsservers import Nginx, RawServer, TestPki, free_port, stop_process, wait_for_port
 
 RECORDINGS = json.loads((Path(__file__).resolve().parent / "fixtures" / "identify" / "recordings.json").read_text())
 needs_redis = pytest.mark.skipif(not Redis.available(), reason="redis-server is not installed (Debian redis-server)")
@@ -317,3 +320,50 @@ def test_answers_survive_the_scan_file_round_trip():
     facts = HostPortScan.model_validate(scan_with({8080: "nginx-plain", 6379: "redis-open"}))
     again = HostPortScan.model_validate_json(facts.model_dump_json())
     assert again == facts and again.ports[0].answer.http[0].server == "nginx/1.22.1"
+
+
+VSFTPD = shutil.which("vsftpd") or "/usr/sbin/vsftpd"
+
+
+@pytest.mark.skipif(not Path(VSFTPD).exists() or os.geteuid() != 0, reason="needs vsftpd (make install) and root")
+def test_real_vsftpd_with_its_own_banner_is_ftp(tmp_path):
+    """vsftpd greeting with a custom ftpd_banner that names neither FTP nor SMTP (as the lab's
+    legacy host and many agencies' servers do): SYST after the 220 tells FTP from SMTP."""
+    port = free_port()
+    (tmp_path / "empty").mkdir()
+    conf = tmp_path / "vsftpd.conf"
+    conf.write_text(f"listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port={port}\nbackground=NO\n"
+                    "anonymous_enable=NO\nlocal_enable=YES\nwrite_enable=NO\nssl_enable=NO\n"
+                    f"secure_chroot_dir={tmp_path / 'empty'}\npam_service_name=vsftpd\nxferlog_enable=NO\n"
+                    "ftpd_banner=Chào mừng đến máy chủ nhận hồ sơ\n", encoding="utf-8")
+    proc = subprocess.Popen([VSFTPD, str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        got = identify_port("127.0.0.1", port, "ftp", threading.Event())
+    finally:
+        stop_process(proc)
+    assert got.outcome == "identified" and got.protocol == "ftp", got
+    assert got.probes == ("banner", "ftp_syst") and "Ch\\xc3\\xa0o" in got.banner
+
+
+def test_a_custom_220_greeting_that_refuses_syst_stays_unidentified():
+    # Postfix's answer to an unknown command: SMTP, or at least not FTP; no guess is made.
+    assert classify_syst(b"220 mail.example.vn\r\n502 5.5.2 Error: command not recognized\r\n") is None
+    assert classify_syst(b"220 x\r\n215 UNIX Type: L8\r\n").protocol == "ftp"
+    assert classify_syst(b"220 x\r\n530 Please login with USER and PASS.\r\n").protocol == "ftp"
+
+
+def test_a_server_speaking_only_tls_1_0_is_still_identified(tmp_path):
+    """Identification is not the TLS checks: a site left on TLS 1.0/1.1 must still be named."""
+    port = free_port()
+    pki = TestPki(tmp_path / "pki")
+    cert = pki.issue("old", sans=("old.test",))
+    nginx = Nginx(tmp_path, [f"server {{ listen 127.0.0.1:{port} ssl; ssl_protocols TLSv1 TLSv1.1; "
+                             f'ssl_ciphers "ALL:@SECLEVEL=0"; ssl_certificate {cert.cert}; '
+                             f"ssl_certificate_key {cert.key}; location / {{ return 200 'old portal'; }} }}"], [port])
+    nginx.start()
+    try:
+        got = identify_port("127.0.0.1", port, "https-alt", threading.Event())
+    finally:
+        nginx.stop()
+    assert got.outcome == "identified" and got.tls and got.protocol in ("http", "https"), got

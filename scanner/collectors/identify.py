@@ -28,6 +28,7 @@ import ssl
 import struct
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,6 +49,10 @@ HINTED_PROBES = {"redis": "redis_ping", "memcache": "memcached_version", "memcac
                  "postgresql": "pg_sslrequest"}
 REDIS_PING = b"PING\r\n"
 MEMCACHED_VERSION = b"version\r\n"
+# RFC 959 §4.1.3: SYST names the system type (reply 215). Asked after a 220 greeting that names
+# neither FTP nor SMTP (a custom banner such as vsftpd's ftpd_banner): SMTP servers refuse the
+# command (500/502), FTP servers answer 215, or 530 "login with USER and PASS" before a login.
+FTP_SYST = b"SYST\r\n"
 PG_SSLREQUEST = struct.pack("!II", 8, 80877103)  # PostgreSQL protocol docs, 55.2.10 "SSL Session Encryption"
 TOMCAT_MANAGER_PATH = "/manager/html"
 
@@ -124,13 +129,31 @@ def classify_greeting(data: bytes) -> Heard | None:
             return Heard("smtp", version=_text(first))
         if b"FTP" in upper:
             return Heard("ftp", version=_text(first))
-        return None  # a 220 greeting that names neither: FTP and SMTP both greet so
+        return None  # a 220 greeting that names neither: FTP and SMTP both greet so (see FTP_SYST)
     mysql = classify_mysql(data)
     if mysql is not None:
         return mysql
     if LOGIN_PROMPT.search(data.rstrip(b"\x00")):
         return Heard("telnet")  # a login prompt without option negotiation (busybox, network gear)
     return None
+
+
+FTP_LOGIN_FIRST = re.compile(rb"^530[ -].*\bUSER\b.*\bPASS\b", re.IGNORECASE)
+
+
+def classify_syst(data: bytes) -> Heard | None:
+    """The answer to SYST sent after a bare 220 greeting: FTP when it is an FTP reply."""
+    lines = data.split(b"\r\n")
+    greeting = lines[0]
+    for line in lines[1:]:
+        if line.startswith(b"215 ") or FTP_LOGIN_FIRST.match(line):
+            return Heard("ftp", version=_text(greeting))
+    return None
+
+
+def syst_complete(data: bytes) -> bool:
+    """The greeting and one reply have arrived (the server keeps the connection open)."""
+    return data.count(b"\r\n") >= 2 and not data.split(b"\r\n")[-2][3:4] == b"-"
 
 
 def classify_mysql(data: bytes) -> Heard | None:
@@ -283,12 +306,18 @@ _TLS_CONTEXT: ssl.SSLContext | None = None
 
 
 def tls_context() -> ssl.SSLContext:
-    """No verification, any protocol version the library allows: identification only."""
+    """No verification, TLS 1.0 and up at OpenSSL's lowest security level: identification only
+    (a server that speaks only old TLS is still a server whose product must be named; its weak
+    TLS is the TLS checks' finding)."""
     global _TLS_CONTEXT
     if _TLS_CONTEXT is None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+        with warnings.catch_warnings():  # ssl.TLSVersion.TLSv1 is deprecated, and still needed here
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+        context.set_ciphers("ALL:@SECLEVEL=0")
         _TLS_CONTEXT = context
     return _TLS_CONTEXT
 
@@ -409,6 +438,8 @@ def _identify(s: _Session, hint: str) -> ServiceAnswer:
         return _unanswered(s)  # refused or timed out: the port is not there to ask
     if greeting.data:
         heard = classify_greeting(greeting.data)
+        if heard is None and greeting.data[:4] in (b"220 ", b"220-"):
+            return _ask_one(s, "ftp_syst")
         return answer(greeting, heard, s.asked) if heard else _unrecognised(s, greeting)
     probe = HINTED_PROBES.get(hint.lower(), "http")
     if probe == "http":
@@ -421,6 +452,7 @@ QUESTIONS: dict[str, tuple[bytes, Callable[[bytes], bool], Callable[[bytes], Hea
     "redis_ping": (REDIS_PING, line_complete, classify_redis),
     "memcached_version": (MEMCACHED_VERSION, line_complete, classify_memcached),
     "pg_sslrequest": (PG_SSLREQUEST, byte_complete, classify_pg_sslrequest),
+    "ftp_syst": (FTP_SYST, syst_complete, classify_syst),
 }
 
 
