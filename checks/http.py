@@ -94,6 +94,9 @@ def endpoint_evidence(endpoint: HttpEndpoint) -> dict[str, Any]:
         if endpoint.retried_unverified:
             evidence["retried_unverified"] = True
             evidence["tls_verify_error"] = endpoint.tls_verify_error
+            # "legacy_tls": the answer was read over TLS 1.0+/security level 0 because the server
+            # completes no handshake at today's settings (the TLS checks' finding).
+            evidence["tls_fallback"] = endpoint.tls_fallback or "unverified"
     return evidence
 
 

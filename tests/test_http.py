@@ -419,3 +419,42 @@ def test_texts_are_complete_and_remediation_is_concrete(registry, catalog):
         assert "always;" in catalog.text("http.hsts.remediation", lang)
         assert "server_tokens off;" in catalog.text("http.version_disclosure.remediation", lang)
         assert "ServerTokens Prod" in catalog.text("http.version_disclosure.remediation", lang)
+
+
+def test_a_site_speaking_only_tls_1_0_and_1_1_still_has_its_headers_judged(tmp_path, catalog, registry):
+    """Issue 12 item 4: before, the verified handshake failed (TLSV1_ALERT_PROTOCOL_VERSION) and
+    every HTTP check on the endpoint said error. Now the response is read over a permissive
+    client, the facts say so, and the missing headers are findings; the old TLS itself is the TLS
+    checks' finding."""
+    pki = TestPki(tmp_path / "pki")
+    cert = pki.issue("old", sans=(FQDN,))
+    port = free_port()
+    nginx = Nginx(tmp_path / "nginx", [
+        f"server {{ listen 127.0.0.1:{port} ssl; server_name {FQDN}; server_tokens on; "
+        f'ssl_protocols TLSv1 TLSv1.1; ssl_ciphers "ALL:@SECLEVEL=0"; '
+        f"ssl_certificate {cert.cert}; ssl_certificate_key {cert.key}; location / {{ return 200 'old portal'; }} }}"],
+        [port]).start()
+    try:
+        loaded = write_inventory(tmp_path / "old.yaml", [
+            {"name": "old", "address": "127.0.0.1", "fqdn": FQDN, "zone": "dmz",
+             "services": [{"port": port, "kind": "https"}]}],
+            {"ca_bundle": str(pki.ca_path), "timeouts": {"connect": 2, "http": 3}})
+        observations = collect(HttpCollector(), loaded)
+    finally:
+        nginx.stop()
+    endpoint = HttpEndpoint.model_validate(observations["old"].data["endpoints"][0])
+    assert endpoint.error is None and endpoint.get is not None and endpoint.get.status == 200
+    assert endpoint.tls_fallback == "legacy_tls" and endpoint.tls_verified is False
+    assert "VERSION" in (endpoint.tls_verify_error or "").upper()  # the refused handshake, kept as evidence
+    results = judge_host(registry, "http.*", loaded.inventory, "old", {"http": observations["old"]}, utcnow())
+    got = by_check(results, f"{port}/tcp")
+    assert {"http.hsts", "http.csp", "http.frame_options", "http.content_type_options",
+            "http.version_disclosure"} <= failing(got)
+    assert not [r for r in got.values() if r.status == Status.ERROR]
+    assert got["http.hsts"].evidence["tls_fallback"] == "legacy_tls"
+    assert_messages_resolve(results, catalog)
+
+
+def test_a_garbage_tls_port_is_still_an_error_after_the_permissive_retry(live, servers):
+    endpoint = endpoint_of(live, servers, "garbage")
+    assert endpoint.error is not None and endpoint.error.reason == "tls_error" and endpoint.get is None

@@ -3,9 +3,11 @@ one requests.Session.
 
 We connect to the address planned for the host (`ctx.address`) and send the host's fqdn as the
 Host header and, over https, as SNI and the name the certificate must match, so the fqdn is never
-looked up. Certificates are verified (inventory CA bundle + system/certifi roots); only when
-verification fails (already a TLS finding) is that endpoint probed again without it, to read its
-headers, and the facts say so. Redirects are not followed; bodies are read up to a cap; each
+looked up. Certificates are verified (inventory CA bundle + system/certifi roots); when
+verification fails, or the handshake fails at today's TLS settings (a server offering only TLS
+1.0/1.1 or weak suites), both already TLS findings, that endpoint is probed again without
+verification (and, for the handshake, with a permissive client: TLS 1.0+, security level 0) to
+read its headers, and the facts say which retry it took. Redirects are not followed; bodies are read up to a cap; each
 endpoint has a time budget, so a server that drips bytes cannot hold the scan.
 """
 
@@ -88,18 +90,37 @@ def server_name(host_header: str) -> str:
     return host_header.rsplit(":", 1)[0]
 
 
+def legacy_tls_context() -> ssl.SSLContext:
+    """A client that still completes a handshake with a server stuck on TLS 1.0/1.1, weak suites
+    or small DH keys: OpenSSL 3 refuses those above security level 0. Never verifies: it reads
+    headers of a server whose TLS is already a finding, nothing is trusted over it."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with warnings.catch_warnings():  # ssl.TLSVersion.TLSv1 is deprecated, and exactly what is needed
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    context.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0)
+    return context
+
+
 class PinnedAddressAdapter(HTTPAdapter):
     """The URL carries the address to connect to; the Host header carries the name for SNI and
     certificate matching. Verified and unverified requests use separate SSL contexts (urllib3
-    sets verify_mode on the context it is given)."""
+    sets verify_mode on the context it is given); a `legacy` adapter's unverified context is
+    the permissive one."""
 
-    def __init__(self, ca_file: Path | None):
+    def __init__(self, ca_file: Path | None, legacy: bool = False):
         self.verified_context = ssl.create_default_context()
         if ca_file is not None:
             self.verified_context.load_verify_locations(cafile=str(ca_file))
-        self.unverified_context = ssl.create_default_context()
-        self.unverified_context.check_hostname = False
-        self.unverified_context.verify_mode = ssl.CERT_NONE
+        if legacy:
+            self.unverified_context = legacy_tls_context()
+        else:
+            self.unverified_context = ssl.create_default_context()
+            self.unverified_context.check_hostname = False
+            self.unverified_context.verify_mode = ssl.CERT_NONE
         super().__init__(max_retries=0)
 
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
@@ -110,13 +131,13 @@ class PinnedAddressAdapter(HTTPAdapter):
         return host_params, pool_kwargs
 
 
-def make_session(ca_file: Path | None) -> requests.Session:
+def make_session(ca_file: Path | None, legacy: bool = False) -> requests.Session:
     # The unverified retry is deliberate and recorded in the facts; urllib3's warning about it
     # would only be noise on stderr.
     warnings.filterwarnings("ignore", category=InsecureRequestWarning)
     session = requests.Session()
     session.trust_env = False  # no proxies or .netrc from the environment: talk to the target only
-    adapter = PinnedAddressAdapter(ca_file)
+    adapter = PinnedAddressAdapter(ca_file, legacy)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -177,15 +198,29 @@ def read_response(response: requests.Response, deadline: float) -> HttpResponse:
                         body_truncated=truncated or len(text) > BODY_KEPT)
 
 
+def tls_fallback_for(exc: BaseException) -> tuple[str, BaseException] | None:
+    """Which retry a failed https GET deserves, with the error that calls for it: "unverified"
+    for a certificate that did not verify, "legacy_tls" for a handshake today's client settings
+    refuse; None for everything else (timeouts, refusals, resets keep their own error)."""
+    if (verify_error := _caused_by(exc, ssl.SSLCertVerificationError)) is not None:
+        return "unverified", verify_error
+    if _caused_by(exc, TimeoutError) or isinstance(exc, requests.exceptions.Timeout):
+        return None
+    if (handshake_error := _caused_by(exc, ssl.SSLError)) is not None:
+        return "legacy_tls", handshake_error
+    return None
+
+
 def probe_endpoint(session: requests.Session, plan: HttpPlan, timeout: tuple[float, float],
-                   deadline: float) -> HttpEndpoint:
+                   deadline: float, legacy_session: requests.Session | None = None) -> HttpEndpoint:
     marker = secrets.token_hex(8)
+    through = session
 
     def send(method: str, verify: bool) -> HttpResponse:
         headers = {"Host": plan.host_header, "User-Agent": USER_AGENT, "Accept": "*/*", "Connection": "close"}
         if method == "TRACE":
             headers[TRACE_MARKER] = marker
-        response = session.request(method, plan.url, headers=headers, timeout=timeout, verify=verify,
+        response = through.request(method, plan.url, headers=headers, timeout=timeout, verify=verify,
                                    allow_redirects=False, stream=True)
         return read_response(response, deadline)
 
@@ -194,12 +229,16 @@ def probe_endpoint(session: requests.Session, plan: HttpPlan, timeout: tuple[flo
     try:
         get = send("GET", verify=True)
     except Exception as exc:
-        verify_error = _caused_by(exc, ssl.SSLCertVerificationError) if plan.kind == "https" else None
-        if verify_error is None:
+        fallback = tls_fallback_for(exc) if plan.kind == "https" else None
+        if fallback is None or (fallback[0] == "legacy_tls" and legacy_session is None):
             return plan.endpoint(error=probe_error(exc))
-        # The certificate problem is a TLS finding already; read the headers anyway, unverified.
-        tls = {"tls_verified": False, "tls_verify_error": cap(verify_error), "retried_unverified": True}
+        # The certificate or the old TLS is a TLS finding already: read the headers anyway.
+        kind, cause = fallback
+        tls = {"tls_verified": False, "tls_verify_error": cap(cause), "retried_unverified": True,
+               "tls_fallback": kind}
         verify = False
+        if kind == "legacy_tls":
+            through = legacy_session
         try:
             get = send("GET", verify=False)
         except Exception as retry_exc:
@@ -273,10 +312,10 @@ class HttpCollector:
         timeouts = ctx.inventory.scan.timeouts
         timeout = (min(timeouts.connect, timeouts.http), timeouts.http)
         budget = timeouts.http * REQUESTS_PER_ENDPOINT + 1
-        session = make_session(ca_file)
+        session, legacy_session = make_session(ca_file), make_session(ca_file, legacy=True)
 
         def job(plan: HttpPlan) -> Callable[[], HttpEndpoint]:
-            return lambda: probe_endpoint(session, plan, timeout, time.monotonic() + budget)
+            return lambda: probe_endpoint(session, plan, timeout, time.monotonic() + budget, legacy_session)
 
         def on_done(index: int, result: HttpEndpoint | ProbeError) -> None:
             plan = todo[index]
@@ -286,3 +325,4 @@ class HttpCollector:
             run_with_budgets([job(p) for p in todo], ctx.inventory.scan.concurrency, budget, ctx.stop, on_done)
         finally:
             session.close()
+            legacy_session.close()

@@ -66,8 +66,13 @@ class HttpEndpoint(Frozen):
     # https only: whether the certificate verified (inventory CA bundle + system/certifi roots);
     # when it did not, the probes were retried without verification, only to read headers.
     tls_verified: bool | None = None
-    tls_verify_error: str | None = None
+    tls_verify_error: str | None = None  # why the verified request failed (certificate or handshake)
     retried_unverified: bool = False
+    # How the retry connected: "unverified" (the certificate failed; same TLS settings otherwise),
+    # or "legacy_tls" (no handshake at today's settings: TLS 1.0+, OpenSSL security level 0).
+    # Either way the weak TLS or certificate is the TLS checks' finding; these facts only let
+    # the HTTP checks judge the headers of a site that really answers.
+    tls_fallback: Literal["unverified", "legacy_tls"] | None = None
     error: ProbeError | None = None  # GET / failed: there are no facts for this endpoint
     get: HttpResponse | None = None
     trace: HttpResponse | None = None
