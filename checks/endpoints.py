@@ -1,7 +1,9 @@
 """Checks that judge each declared endpoint of a host on its own (TLS and HTTP areas).
 
 The facts model lists endpoints; each has a `target` ("443/tcp") and an `error` (None, or a
-reason and detail). An endpoint with an error is `error` for every check; a host without
+reason and detail). An endpoint with an error is `error` for every check, except a service that
+refused STARTTLS in its own protocol: that is a fact (it talks in clear text), judged by the one
+check registered with `judges_refusal` and `not_applicable` for the others. A host without
 endpoints is `not_applicable`. Each check's texts need the messages `endpoint_error`
 ({reason}, {detail}) and `no_endpoint`.
 """
@@ -16,18 +18,24 @@ from checks.registry import HostContext, Registry, Verdict, verdict
 from scanner.model import Severity, Status
 
 Judge = Callable[[Any, HostContext], Verdict]
+REFUSED_TLS = "starttls_rejected"  # the endpoint error reason of a service that refused STARTTLS
 
 
 def judge_each(ctx: HostContext, facts_model: type, judge: Judge,
-               identity: Callable[[Any], dict[str, Any]]) -> list[Verdict]:
+               identity: Callable[[Any], dict[str, Any]], judges_refusal: bool = False) -> list[Verdict]:
     endpoints = ctx.facts(facts_model).endpoints
     if not endpoints:
         return [verdict(Status.NOT_APPLICABLE, "no_endpoint")]
     out = []
     for endpoint in endpoints:
-        if endpoint.error is not None:
-            v = verdict(Status.ERROR, "endpoint_error", evidence={"error": endpoint.error.model_dump()},
-                        reason=endpoint.error.reason, detail=endpoint.error.detail)
+        error = endpoint.error
+        refused = error is not None and error.reason == REFUSED_TLS
+        if refused and not judges_refusal:
+            v = verdict(Status.NOT_APPLICABLE, "_starttls_refused", evidence={"error": error.model_dump()},
+                        port=endpoint.port, reply=error.detail)
+        elif error is not None and not refused:
+            v = verdict(Status.ERROR, "endpoint_error", evidence={"error": error.model_dump()},
+                        reason=error.reason, detail=error.detail)
         else:
             v = judge(endpoint, ctx)
         out.append(dataclasses.replace(v, target=endpoint.target, evidence={**identity(endpoint), **v.evidence}))
@@ -38,11 +46,11 @@ def endpoint_checks(registry: Registry, facts_model: type, default_items: tuple[
                     identity: Callable[[Any], dict[str, Any]]):
     """A decorator factory: `@check(id, severity)` registers `judge(endpoint, ctx) -> Verdict`
     as a host check over every endpoint of `facts_model`."""
-    def check(check_id: str, severity: Severity, items: tuple[str, ...] | None = None):
+    def check(check_id: str, severity: Severity, items: tuple[str, ...] | None = None, judges_refusal: bool = False):
         def add(judge: Judge) -> Judge:
             registry.check(check_id, items=items or default_items, severity=severity,
                            requires=(facts_model.COLLECTOR,))(
-                lambda ctx: judge_each(ctx, facts_model, judge, identity))
+                lambda ctx: judge_each(ctx, facts_model, judge, identity, judges_refusal))
             return judge
         return add
     return check

@@ -172,6 +172,15 @@ def expiry_window_days(ctx: HostContext) -> int:
 def register(registry: Registry) -> None:
     endpoint_check = endpoint_checks(registry, TlsFacts, TRANSPORT, endpoint_evidence)
 
+    @endpoint_check("tls.cleartext", Severity.HIGH, ("XI.2.1.3", "XI.2.1.2"), judges_refusal=True)
+    def cleartext(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+        # judge_each hands this check the endpoints that refused STARTTLS (their error) and the
+        # ones where TLS was negotiated (no error); other failures stay `error` before it.
+        if endpoint.error is not None:
+            return failed("starttls_refused", port=endpoint.port, protocol=endpoint.starttls or endpoint.kind,
+                          reply=endpoint.error.detail)
+        return passed("tls_negotiated", port=endpoint.port, protocol=endpoint.starttls or endpoint.kind)
+
     @endpoint_check("tls.protocol.ssl2_ssl3", Severity.CRITICAL)
     def ssl2_ssl3(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
         return versions_accepted(endpoint, ("ssl_2_0", "ssl_3_0"))

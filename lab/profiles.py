@@ -134,7 +134,7 @@ MONITORING = {"port": 9100, "proto": "tcp", "kind": "other", "name": "Giám sát
 # the database ones (and undeclared database ports), not_applicable on hosts without any.
 PORTS = ["ports.undeclared_open", "ports.risky_exposed", "ports.declared_unreachable",
          "ports.zone_violation"]
-TLS_PROTOCOLS = ["tls.protocol.ssl2_ssl3", "tls.protocol.legacy", "tls.protocol.tls12_missing",
+TLS_PROTOCOLS = ["tls.cleartext", "tls.protocol.ssl2_ssl3", "tls.protocol.legacy", "tls.protocol.tls12_missing",
                  "tls.protocol.tls13_missing"]
 TLS_CIPHERS = ["tls.cipher.weak", "tls.cipher.no_forward_secrecy"]
 TLS_CERT = ["tls.cert.expired", "tls.cert.expiring", "tls.cert.untrusted",
@@ -239,6 +239,8 @@ PROFILES = {
                 "firewall.default_deny": "no host firewall rules at all",
                 "ports.risky_exposed": "21/tcp answers with vsftpd's 220 greeting: FTP logins cross the "
                                        "network in clear text (risky even when declared)",
+                "tls.cleartext": "21/tcp: vsftpd (ssl_enable=NO) answers AUTH TLS with 530; the other TLS "
+                                 "checks are not_applicable there",
             },
             "pass": [p for p in PORTS if p != "ports.risky_exposed"]
                     + ["tls.protocol.ssl2_ssl3", "tls.cert.expired", "tls.cert.expiring",

@@ -87,9 +87,13 @@ ERROR_CASES = {
     "silent": "tls_handshake_failed",  # accepts, never speaks: every handshake attempt times out
     "garbage": "tls_handshake_failed",  # answers the ClientHello with bytes that are no TLS record
     "closed": "refused",
-    "smtp_plain": "starttls_rejected",  # SMTP without STARTTLS
 }
-ALL_TLS_CHECKS = 19
+# A service that refuses STARTTLS in its own protocol: one finding (tls.cleartext), and every
+# other TLS check not_applicable there (issue 12 item 5: before, one error per TLS check).
+REFUSED_CASES = {
+    "smtp_plain": "STARTTLS not offered",  # SMTP whose EHLO reply lists no STARTTLS
+}
+ALL_TLS_CHECKS = 20
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +125,7 @@ def servers(tmp_path_factory):
         "wronghost": pki.issue("wronghost", sans=("other.test",)), "weakkey": pki.issue("weakkey", key="rsa1024"),
         "sha1": pki.issue_sha1("sha1"), "mail": pki.issue("mail", sans=("mail.test",)),
     }
-    ports = {case: free_port() for case in [*SERVERS, "smtp", *ERROR_CASES]}
+    ports = {case: free_port() for case in [*SERVERS, "smtp", *ERROR_CASES, *REFUSED_CASES]}
     blocks = [f"server {{ listen 127.0.0.1:{ports[case]} ssl; server_name {FQDN}; "
               f"ssl_certificate {certs[case].cert}; ssl_certificate_key {certs[case].key}; {tls} "
               f"location / {{ return 200 'ok'; }} }}" for case, (tls, _) in SERVERS.items()]
@@ -206,6 +210,18 @@ def test_unscannable_endpoint_is_error_never_pass(live, servers, registry, case)
     assert len(results) == ALL_TLS_CHECKS
     assert {r.status for r in results.values()} == {Status.ERROR}
     assert all(r.message.params["reason"] == ERROR_CASES[case] for r in results.values())
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_CASES))
+def test_refused_starttls_is_one_clear_text_finding(live, servers, registry, catalog, case):
+    endpoint = live.endpoint(servers.ports[case], "mail")
+    assert endpoint["error"]["reason"] == "starttls_rejected" and REFUSED_CASES[case] in endpoint["error"]["detail"]
+    results = by_check(live.results(registry, "mail"), f"{servers.ports[case]}/tcp")
+    assert len(results) == ALL_TLS_CHECKS
+    assert failing(results) == {"tls.cleartext"}
+    assert {r.status for c, r in results.items() if c != "tls.cleartext"} == {Status.NOT_APPLICABLE}
+    assert REFUSED_CASES[case] in results["tls.cleartext"].message.params["reply"]
+    assert_messages_resolve(list(results.values()), catalog)
 
 
 def test_host_without_tls_service_is_not_applicable(live, registry):
@@ -301,6 +317,15 @@ def test_recorded_error_case_is_error(registry, case):
     endpoint, now = RECORDINGS.load(case)
     assert endpoint.error.reason == ERROR_CASES[case]
     assert {r.status for r in judge_endpoint(registry, endpoint, now).values()} == {Status.ERROR}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_CASES))
+def test_recorded_refusal_is_one_finding(registry, catalog, case):
+    endpoint, now = RECORDINGS.load(case)
+    results = judge_endpoint(registry, endpoint, now)
+    assert endpoint.error.reason == "starttls_rejected" and failing(results) == {"tls.cleartext"}
+    assert {r.status for c, r in results.items() if c != "tls.cleartext"} == {Status.NOT_APPLICABLE}
+    assert_messages_resolve(list(results.values()), catalog)
 
 
 def test_facts_round_trip_through_json():

@@ -47,6 +47,7 @@ from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import 
 
 from scanner.collectors.base import ScanContext, Sink
 from scanner.collectors.endpoints import CaBundleError, EndpointBatch, ca_bundle, cap
+from scanner.collectors.starttls import ask_starttls
 from scanner.facts.tls import (
     PROTOCOLS,
     Certificate,
@@ -253,7 +254,9 @@ def _connectivity_error(trace: TracebackException | None) -> EndpointError:
         "ConnectionToServerTimedOut": "timeout",
         "TlsHandshakeTimedOut": "timeout",
         "ServerRejectedConnection": "refused",
-        "ServerRejectedOpportunisticTlsNegotiation": "starttls_rejected",
+        # A refusal is established before sslyze runs (starttls.py, from the server's own answer);
+        # sslyze failing the negotiation after that is a failure, not a finding.
+        "ServerRejectedOpportunisticTlsNegotiation": "starttls_failed",
         "ServerRejectedTlsHandshake": "tls_handshake_failed",
         "ServerTlsConfigurationNotSupported": "tls_handshake_failed",
     }.get(name, "scan_error")
@@ -423,7 +426,13 @@ def answers_like_tls(head: bytes) -> bool:
 
 
 def precheck(plan: EndpointPlan, timeout: float) -> EndpointError | None:
-    """An error for an endpoint that is silent or not TLS; None when sslyze should scan it."""
+    """An error for an endpoint that is silent, not TLS, or refuses STARTTLS; None when sslyze
+    should scan it."""
+    if plan.starttls is not None:
+        answer = ask_starttls(plan.starttls, plan.address, plan.port, timeout)
+        if answer.refused:
+            return EndpointError(reason="starttls_rejected", detail=f"{plan.starttls}: {answer.reply}")
+        return None  # accepted, or no clear answer: sslyze tries, and says what went wrong
     try:
         sock = socket.create_connection((plan.address, plan.port), timeout=timeout)
     except OSError:
@@ -545,13 +554,13 @@ class TlsCollector:
     @staticmethod
     def _precheck(ctx: ScanContext, todo: list[EndpointPlan], timeout: float, deadline: float,
                   emit: Callable[[EndpointPlan, TlsEndpoint], None]) -> list[EndpointPlan]:
-        """Send one ClientHello to each endpoint that speaks TLS from the first byte, within the
-        phase's deadline; emit the silent and non-TLS ones with their error, return the rest
-        (STARTTLS endpoints, which need their protocol first, go on unchecked)."""
-        direct = [plan for plan in todo if plan.starttls is None]
+        """Send one ClientHello to each endpoint that speaks TLS from the first byte, and ask each
+        STARTTLS one whether it starts TLS, within the phase's deadline; emit the silent, non-TLS
+        and refusing ones with their error, return the rest."""
+        direct = list(todo)
         if not direct or ctx.stop.is_set():
             return todo
-        keep = [plan for plan in todo if plan.starttls is not None]
+        keep: list[EndpointPlan] = []
         pool = ThreadPoolExecutor(max_workers=max(1, min(ctx.inventory.scan.concurrency, len(direct))),
                                   thread_name_prefix="tls-precheck")
         pending = {pool.submit(precheck, plan, timeout): plan for plan in direct}

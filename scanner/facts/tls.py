@@ -26,7 +26,8 @@ EndpointErrorReason = Literal[
     "timeout",  # TCP connect or TLS handshake timed out (a port that accepts and never speaks)
     "refused",  # nothing listens / connection reset
     "tls_handshake_failed",  # something answered, but no TLS handshake we could complete (garbage)
-    "starttls_rejected",  # the service did not offer or accept STARTTLS
+    "starttls_rejected",  # the service refused STARTTLS in its own protocol (detail: its answer): clear text
+    "starttls_failed",  # the STARTTLS negotiation failed without a refusal we could read
     "phase_timeout",  # the whole TLS phase ran out of scan.timeouts.tls before this endpoint finished
     "interrupted",  # Ctrl-C
     "scan_error",  # anything else, detail says what
