@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from checks.registry import HostContext, Registry, Verdict, failed, passed, verdict
 from checks.settings import load_data
@@ -35,9 +36,16 @@ class EolRow(_Data):
     name: str
     standard_end: date
     extended_end: date | None = None
+    extended_kind: Literal["free", "paid"] | None = None
     extended_name: str | None = None
     source: str
     checked: date
+
+    @model_validator(mode="after")
+    def _extended_has_a_kind(self) -> EolRow:
+        if (self.extended_end is None) != (self.extended_kind is None):
+            raise ValueError(f"{self.name}: extended_end and extended_kind go together")
+        return self
 
 
 class Threshold(_Data):
@@ -130,13 +138,20 @@ def register(registry: Registry) -> None:
         today = ctx.now.date()
         evidence = {"os": label, "release": row.name, "standard_end": str(row.standard_end),
                     "extended_end": str(row.extended_end) if row.extended_end else None,
-                    "extended_name": row.extended_name, "source": row.source, "checked": str(row.checked)}
+                    "extended_name": row.extended_name, "extended_kind": row.extended_kind,
+                    "source": row.source, "checked": str(row.checked)}
         last_day = row.extended_end or row.standard_end
         if today > last_day:
             return failed("past_eol", evidence=evidence, os=row.name, date=str(last_day))
         if today > row.standard_end:
-            return failed("extended_only", evidence=evidence, severity=Severity.HIGH, os=row.name,
-                          date=str(row.standard_end), extended=row.extended_name, until=str(row.extended_end))
+            extended = {"os": row.name, "date": str(row.standard_end), "extended": row.extended_name,
+                        "until": str(row.extended_end), "days": (row.extended_end - today).days}
+            if row.extended_kind == "free":
+                # Every installation still gets security updates from its usual sources: supported,
+                # with the day the upgrade must be done by.
+                return passed("free_extended", evidence=evidence, **extended)
+            # Covered only if the unit holds the subscription: a person must confirm it.
+            return verdict(Status.MANUAL, "paid_extended", evidence=evidence, **extended)
         days_left = (row.standard_end - today).days
         if days_left <= policy.eol_warn_days.value:
             return passed("ends_soon", evidence=evidence | {"days_left": days_left}, os=row.name,

@@ -179,7 +179,9 @@ PROFILES = {
     },
     "legacy": {
         "summary": "old web server left as installed years ago",
-        "zone": "dmz", "role": "web", "os": "ubuntu1804", "system": "portal",
+        # Debian 10: past the end of Debian LTS (Ubuntu 18.04 would now be a paid-ESM question
+        # for a person, not a seeded failure).
+        "zone": "dmz", "role": "web", "os": "debian10", "system": "portal",
         "ssh": {"host_keys": ["rsa", "ecdsa", "ed25519"], "config": SSHD_LEGACY},
         "web": {"server_tokens": "on", "headers": False, "http": "content",
                 "https": [{"port": 443, "tls": "legacy", "cert": "legacy"},
@@ -235,7 +237,7 @@ PROFILES = {
                 "accounts.lockout": "no pam_faillock (or pam_tally2) in the PAM auth stack",
                 "logging.remote_forwarding": "rsyslog writes local files only",
                 "logging.retention": "logrotate weekly, rotate 4 (about 1 month)",
-                "patch.os_eol": "os-release claims Ubuntu 18.04.6 LTS (standard support ended 2023-05-31)",
+                "patch.os_eol": "os-release claims Debian 10 (buster): Debian LTS for it ended 2024-06-30",
                 "firewall.default_deny": "no host firewall rules at all",
                 "ports.risky_exposed": "21/tcp answers with vsftpd's 220 greeting: FTP logins cross the "
                                        "network in clear text (risky even when declared)",
@@ -385,17 +387,16 @@ OS_RELEASES = {
         "debian_version": "13.2",
         "issue": "Debian GNU/Linux 13",
     },
-    "ubuntu1804": {
-        "hint": "ubuntu-18.04",
-        "os-release": {"NAME": "Ubuntu", "VERSION": "18.04.6 LTS (Bionic Beaver)", "ID": "ubuntu",
-                       "ID_LIKE": "debian", "PRETTY_NAME": "Ubuntu 18.04.6 LTS", "VERSION_ID": "18.04",
-                       "HOME_URL": "https://www.ubuntu.com/",
-                       "SUPPORT_URL": "https://help.ubuntu.com/",
-                       "BUG_REPORT_URL": "https://bugs.launchpad.net/ubuntu/",
-                       "PRIVACY_POLICY_URL": "https://www.ubuntu.com/legal/terms-and-policies/privacy-policy",
-                       "VERSION_CODENAME": "bionic", "UBUNTU_CODENAME": "bionic"},
-        "debian_version": "buster/sid",
-        "issue": "Ubuntu 18.04.6 LTS",
+    # Debian's own os-release of 10.13 (buster); Debian LTS for it ended 2024-06-30.
+    "debian10": {
+        "hint": "debian-10",
+        "os-release": {"PRETTY_NAME": "Debian GNU/Linux 10 (buster)", "NAME": "Debian GNU/Linux",
+                       "VERSION_ID": "10", "VERSION": "10 (buster)", "VERSION_CODENAME": "buster", "ID": "debian",
+                       "HOME_URL": "https://www.debian.org/",
+                       "SUPPORT_URL": "https://www.debian.org/support",
+                       "BUG_REPORT_URL": "https://bugs.debian.org/"},
+        "debian_version": "10.13",
+        "issue": "Debian GNU/Linux 10",
     },
 }
 

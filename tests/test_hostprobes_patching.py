@@ -5,7 +5,7 @@ and a real run of the probes on this Debian 12 host through LocalTransport."""
 from __future__ import annotations
 
 import shutil
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cmp_to_key
 
 import pytest
@@ -234,11 +234,14 @@ def test_release_table_lookup(os, name):
 
 def test_every_release_row_names_its_source():
     for row in eol_data().releases:
-        assert row.source and row.checked <= date(2026, 11, 26) and row.standard_end <= (row.extended_end or date.max)
+        assert row.source and row.checked <= date(2026, 12, 5) and row.standard_end <= (row.extended_end or date.max)
 
 
 @pytest.mark.parametrize("os,status,severity,key", [
-    (DEBIAN12, Status.FAIL, Severity.HIGH, "extended_only"),
+    # Regular support ended 2026-06-10; Debian LTS (free, no registration) runs to 2028-06-30.
+    (DEBIAN12, Status.PASS, Severity.CRITICAL, "free_extended"),
+    # Standard support ended 2025-05-31; ESM needs an Ubuntu Pro subscription: a person confirms it.
+    (OsRelease(id="ubuntu", version_id="20.04"), Status.MANUAL, Severity.CRITICAL, "paid_extended"),
     (OsRelease(id="centos", version_id="7", pretty_name="CentOS Linux 7 (Core)"), Status.FAIL, Severity.CRITICAL,
      "past_eol"),
     (OsRelease(id="ubuntu", version_id="24.04"), Status.PASS, Severity.CRITICAL, "supported"),
@@ -250,6 +253,32 @@ def test_os_eol(registry, catalog, os, status, severity, key):
     result = one(judge_host(registry, "patch.os_eol", os), "patch.os_eol")
     assert (result.status, result.severity, result.message.key) == (status, severity, key)
     assert_rendered(catalog, [result])
+
+
+def test_os_eol_free_extended_support_names_the_day_to_upgrade_by(registry):
+    """Issue 12 item 7: Debian 12 in Debian LTS on 2026-12-05 is supported (it failed at high
+    severity, "confirm it is enabled", before), with the LTS end as the upgrade deadline."""
+    result = one(judge_host(registry, "patch.os_eol", DEBIAN12, now=datetime(2026, 12, 5, tzinfo=UTC)),
+                 "patch.os_eol")
+    assert (result.status, result.message.key) == (Status.PASS, "free_extended")
+    assert result.message.params["until"] == "2028-06-30" and result.message.params["days"] == 573
+    assert result.evidence["extended_kind"] == "free"
+
+
+def test_os_eol_past_paid_extended_support_fails(registry):
+    after = datetime(2028, 4, 2, tzinfo=UTC)
+    result = one(judge_host(registry, "patch.os_eol", OsRelease(id="ubuntu", version_id="18.04"), now=after),
+                 "patch.os_eol")
+    assert (result.status, result.severity, result.message.key) == (Status.FAIL, Severity.CRITICAL, "past_eol")
+
+
+def test_every_extended_period_says_whether_it_is_free():
+    rows = [r for r in eol_data().releases if r.extended_end]
+    assert rows and all(r.extended_kind in ("free", "paid") for r in rows)
+    assert {r.extended_kind for r in rows if r.extended_name == "Debian LTS"} == {"free"}
+    assert {r.extended_kind for r in rows if r.extended_name != "Debian LTS"} == {"paid"}
+    debian12 = find_release(eol_data().releases, DEBIAN12)
+    assert (debian12.standard_end, debian12.extended_end) == (date(2026, 6, 10), date(2028, 6, 30))
 
 
 def test_os_eol_warns_before_the_end(registry):

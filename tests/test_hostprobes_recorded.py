@@ -19,7 +19,7 @@ from tests.fixtures.hostprobes import assert_rendered, judge_host, load, one
 OS_CASES = [
     # case, id, version_id, id_like, eol row name (None: not in the table), verdict key on 2026-11-26
     ("debian11", "debian", "11", (), "Debian 11 (bullseye)", "past_eol"),
-    ("ubuntu2004", "ubuntu", "20.04", ("debian",), "Ubuntu 20.04 LTS", "extended_only"),
+    ("ubuntu2004", "ubuntu", "20.04", ("debian",), "Ubuntu 20.04 LTS", "paid_extended"),
     ("ubuntu2204", "ubuntu", "22.04", ("debian",), "Ubuntu 22.04 LTS", "ends_soon"),
     ("ubuntu2404", "ubuntu", "24.04", ("debian",), "Ubuntu 24.04 LTS", "supported"),
     ("rhel8", "rhel", "8.10", ("fedora",), "Red Hat Enterprise Linux 8", "supported"),
@@ -29,11 +29,11 @@ OS_CASES = [
     ("alma8", "almalinux", "8.3", ("rhel", "centos", "fedora"), "AlmaLinux OS 8", "supported"),
     ("alma9", "almalinux", "9.5", ("rhel", "centos", "fedora"), "AlmaLinux OS 9", "supported"),
     ("centos7", "centos", "7", ("rhel", "fedora"), "CentOS Linux 7", "past_eol"),
-    ("sles15", "sles", "15.6", ("suse",), "SUSE Linux Enterprise 15 SP6", "extended_only"),
+    ("sles15", "sles", "15.6", ("suse",), "SUSE Linux Enterprise 15 SP6", "paid_extended"),
     ("leap15", "opensuse-leap", "15.1", ("suse", "opensuse"), None, "not_in_table"),
 ]
 VERDICT = {  # message key -> (status, severity)
-    "past_eol": (Status.FAIL, Severity.CRITICAL), "extended_only": (Status.FAIL, Severity.HIGH),
+    "past_eol": (Status.FAIL, Severity.CRITICAL), "paid_extended": (Status.MANUAL, Severity.CRITICAL),
     "ends_soon": (Status.PASS, Severity.CRITICAL), "supported": (Status.PASS, Severity.CRITICAL),
     "not_in_table": (Status.UNKNOWN, Severity.CRITICAL),
 }

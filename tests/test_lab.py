@@ -335,8 +335,32 @@ def test_exposed_has_undeclared_risky_listeners(lab):
     assert b"login:" in exchange(host.address, 23)
     assert b"5.7.44" in exchange(host.address, 3306)
     assert exchange(host.address, 6379, b"PING\r\n") == b"+PONG\r\n"
-    status, _, body = http_head(host.address, 8080, method="GET")
-    assert status == 200 and b"Directory listing for /" in body
+    # 8080: a plain nginx site (undeclared), no listing, no console
+    status, headers, body = http_head(host.address, 8080, method="GET")
+    assert status == 200 and headers["server"] == "nginx" and b"Directory listing" not in body
+
+
+def test_hard_sshd_hides_the_distribution_build(lab):
+    # DebianBanner no: the identification line carries the upstream version only.
+    assert exchange(lab.of_profile("hard").address, 22) == b"SSH-2.0-OpenSSH_9.2p1\r\n"
+    assert b"Debian" in exchange(lab.of_profile("badcert").address, 22)
+
+
+def test_legacy_portal_speaks_only_tls_1_0_and_1_1(lab):
+    host = lab.of_profile("legacy")
+    with pytest.raises(ssl.SSLError):
+        handshake(host.address, 8443, tls_context(lab), host.fqdn)
+    assert openssl_accepts(host.address, 8443, "-tls1_1", "-cipher", "ALL:@SECLEVEL=0")
+    assert not openssl_accepts(host.address, 8443, "-tls1_2")
+
+
+def test_legacy_ftp_refuses_tls(lab):
+    host = lab.of_profile("legacy")
+    with socket.create_connection((host.address, 21), timeout=10) as sock:
+        greeting = sock.recv(4096)
+        sock.sendall(b"AUTH TLS\r\n")
+        answer = sock.recv(4096)
+    assert greeting.startswith(b"220 ") and answer.startswith(b"530 ")
     status, headers, body = http_head(host.address, 8080, method="TRACE")
     assert status == 200 and headers["content-type"] == "message/http" and body.startswith(b"TRACE / ")
     declared = {s["port"] for s in PROFILES["exposed"]["services"]}
