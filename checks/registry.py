@@ -83,6 +83,14 @@ class HostContext:
             raise MissingFacts(collector, obs.outcome, obs.detail)
         return obs
 
+    def facts_or_none(self, model: type[F]) -> F | None:
+        """The facts when they were gathered, None when they were not (for a check that uses
+        them when it can and decides otherwise without them; the read is recorded either way)."""
+        try:
+            return self.facts(model)
+        except MissingFacts:
+            return None
+
     def facts(self, model: type[F]) -> F:
         """The collector's data as its typed fact model (model.COLLECTOR names the collector)."""
         part = getattr(model, "PART", "")
@@ -120,6 +128,7 @@ class Check:
     requires: tuple[str, ...]  # collectors whose facts the check reads
     scope: Literal["host", "org"]
     fn: CheckFn
+    uses: tuple[str, ...] = ()  # collectors it reads when they have facts (planned, not required)
 
     @property
     def area(self) -> str:
@@ -131,9 +140,10 @@ class Registry:
         self._checks: dict[str, Check] = {}
 
     def check(self, check_id: str, *, items: Iterable[str], severity: Severity | str,
-              requires: Iterable[str] = (), scope: Literal["host", "org"] = "host") -> Callable[[CheckFn], CheckFn]:
+              requires: Iterable[str] = (), scope: Literal["host", "org"] = "host",
+              uses: Iterable[str] = ()) -> Callable[[CheckFn], CheckFn]:
         def register(fn: CheckFn) -> CheckFn:
-            self.add(Check(check_id, tuple(items), Severity(severity), tuple(requires), scope, fn))
+            self.add(Check(check_id, tuple(items), Severity(severity), tuple(requires), scope, fn, tuple(uses)))
             return fn
         return register
 
@@ -166,7 +176,7 @@ class Registry:
         return [c for c in self if any(fnmatch.fnmatchcase(c.id, p) for p in patterns)]
 
     def collectors_for(self, checks: Iterable[Check]) -> set[str]:
-        return {name for c in checks for name in c.requires}
+        return {name for c in checks for name in (*c.requires, *c.uses)}
 
     # -- judging ----------------------------------------------------------------------------
     def run_host_check(self, check: Check, ctx: HostContext) -> list[Result]:

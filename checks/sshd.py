@@ -8,15 +8,21 @@ read gives `error` for that endpoint, never a pass.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from checks.patching import eol_data
 from checks.registry import HostContext, Registry, Verdict, failed, passed, verdict
 from checks.settings import load_data
+from scanner.facts.packages import Packages
+from scanner.facts.patching import Patching, PendingUpdate
 from scanner.facts.sshserver import SshEndpoint, SshServers
+from scanner.facts.system import OsRelease
 from scanner.model import Outcome, Severity, Status
 
 REQUIRES = ("sshserver",)
@@ -58,10 +64,17 @@ class DistributionMarker(_Data):
     source: str
 
 
+class OpenSshPackages(_Data):
+    package: dict[str, str]  # package manager -> the package that ships sshd
+    related: tuple[str, ...]  # packages built from the same source
+    source: str
+
+
 class OpenSshData(_Data):
     minimum: str
     source: str
     advisories: tuple[Advisory, ...]
+    packages: OpenSshPackages
     distribution_markers: tuple[DistributionMarker, ...]
 
 
@@ -187,7 +200,86 @@ def judge_password(endpoint: SshEndpoint) -> Verdict:
                   methods=list(auth.methods))
 
 
-def judge_version(endpoint: SshEndpoint) -> Verdict:
+@dataclass(frozen=True)
+class HostView:
+    """What the host's own scan says about its OpenSSH, for judging the banner's version."""
+
+    scanned: bool  # the inventory gives the host a transport: its packages were to be read
+    packages: Packages | None
+    patching: Patching | None
+    os: OsRelease | None
+    now: datetime
+
+
+def host_view(ctx: HostContext) -> HostView:
+    scanned = ctx.inventory.transport_of(ctx.host) != "none"
+    return HostView(scanned, ctx.facts_or_none(Packages) if scanned else None,
+                    ctx.facts_or_none(Patching) if scanned else None,
+                    ctx.facts_or_none(OsRelease) if scanned else None, ctx.now)
+
+
+def upstream_version(manager: str, package_version: str) -> tuple[str, bool]:
+    """(upstream version as OpenSSH numbers it, whether the package is a distribution build):
+    dpkg 1:9.2p1-2+deb12u10 -> 9.2p1; rpm 8.7p1-38.el9 -> 8.7p1; apk 9.6_p1-r0 -> 9.6p1."""
+    version = package_version.split(":", 1)[1] if ":" in package_version else package_version
+    upstream, dash, revision = version.rpartition("-")
+    if not dash:
+        return version.replace("_p", "p"), False
+    return upstream.replace("_p", "p"), bool(revision)
+
+
+def _pending_for_openssh(patching: Patching, data: OpenSshData) -> list[PendingUpdate]:
+    return [u for u in patching.security_updates if u.name in data.packages.related]
+
+
+def judge_from_package(endpoint: SshEndpoint, view: HostView, data: OpenSshData, evidence: dict,
+                       applicable: list[Advisory]) -> Verdict | None:
+    """The verdict from the host's own package facts, or None when the banner must decide (no
+    package of the distribution's, or a running sshd that is not the packaged one)."""
+    ident = endpoint.identification
+    common = {"target": endpoint.target, "port": endpoint.port, "version": ident.version}
+    if view.packages is None or view.patching is None:
+        return verdict(Status.UNKNOWN, "host_facts_missing", evidence=evidence, **common)
+    package = data.packages.package.get(view.packages.manager)
+    installed = view.packages.installed.get(package or "")
+    if installed is None:
+        evidence["package"] = {"manager": view.packages.manager, "name": package, "installed": None}
+        return None  # no packaged sshd: the running one was built by hand, its banner decides
+    upstream, distribution_build = upstream_version(view.packages.manager, installed)
+    evidence["package"] = {"manager": view.packages.manager, "name": package, "version": installed,
+                           "upstream": upstream, "distribution_build": distribution_build}
+    if upstream != ident.version or not distribution_build:
+        evidence["package_mismatch"] = True
+        return None  # the banner is not this package's sshd (or the package is upstream as is)
+    common.update(package=package, package_version=installed)
+    pending = _pending_for_openssh(view.patching, data) if view.patching.security_status == "ok" else []
+    if pending:
+        evidence["pending"] = [u.model_dump(mode="json", exclude_none=True) for u in pending]
+        first = pending[0]
+        return failed("pending_security_update", evidence=evidence,
+                      severity=highest([a.severity for a in applicable]) if applicable else Severity.HIGH,
+                      updates=", ".join(f"{u.name} {u.current or '?'} → {u.available or '?'}" for u in pending),
+                      advisory=first.advisory or "-", **common)
+    patching_policy = eol_data().patching
+    if view.patching.security_status != "ok":
+        return verdict(Status.UNKNOWN, "security_query_failed", evidence=evidence,
+                       error=view.patching.security_error or view.patching.security_status, **common)
+    if view.os is not None and view.os.id in patching_policy.no_security_metadata.ids:
+        evidence["why"] = patching_policy.no_security_metadata.source
+        return verdict(Status.UNKNOWN, "no_advisory_data", evidence=evidence, os=view.os.id, **common)
+    newest = view.patching.metadata_mtime
+    limit = patching_policy.package_lists_max_age_days.value
+    host_now = view.patching.now or int(view.now.timestamp())
+    age = (host_now - newest) // 86400 if newest else None
+    evidence.update(lists_age_days=age, lists_max_age_days=limit, manager=view.patching.manager)
+    if age is None or age > limit:
+        # "No pending update" is only as new as the package lists it was read from.
+        return verdict(Status.UNKNOWN, "lists_stale", evidence=evidence, days="?" if age is None else age,
+                       limit=limit, **common)
+    return passed("distribution_patched", evidence=evidence, days=age, manager=view.patching.manager, **common)
+
+
+def judge_version(endpoint: SshEndpoint, view: HostView) -> Verdict:
     evidence = endpoint_evidence(endpoint)
     ident = endpoint.identification
     version = ident.openssh_version if ident else None
@@ -203,15 +295,25 @@ def judge_version(endpoint: SshEndpoint) -> Verdict:
     if version >= minimum:
         return passed("current", target=endpoint.target, evidence=evidence, port=endpoint.port,
                       version=ident.version, minimum=data.minimum)
-    marker = next((m for m in data.distribution_markers if re.search(m.pattern, ident.comments or "")), None)
-    if marker:
-        evidence["distribution"] = marker.model_dump()
-        return verdict(Status.UNKNOWN, "distribution_build", target=endpoint.target, evidence=evidence,
-                       port=endpoint.port, version=ident.version, build=ident.comments or "",
-                       distribution=marker.distribution, minimum=data.minimum)
+    if view.scanned:
+        decided = judge_from_package(endpoint, view, data, evidence, applicable)
+        if decided is not None:
+            return decided
+    else:
+        marker = next((m for m in data.distribution_markers if re.search(m.pattern, ident.comments or "")), None)
+        if marker:
+            evidence["distribution"] = marker.model_dump()
+            return verdict(Status.UNKNOWN, "distribution_build", target=endpoint.target, evidence=evidence,
+                           port=endpoint.port, version=ident.version, build=ident.comments or "",
+                           distribution=marker.distribution, minimum=data.minimum)
     return failed("outdated", target=endpoint.target, evidence=evidence, port=endpoint.port,
                   severity=highest([a.severity for a in applicable]) if applicable else None,
                   version=ident.version, minimum=data.minimum, advisories=[a.id for a in applicable] or ["-"])
+
+
+def judge_versions(ctx: HostContext) -> list[Verdict]:
+    view = host_view(ctx)
+    return per_endpoint(ctx, lambda endpoint: judge_version(endpoint, view))
 
 
 def register(registry: Registry) -> None:
@@ -221,5 +323,7 @@ def register(registry: Registry) -> None:
                    requires=REQUIRES)(lambda ctx: per_endpoint(ctx, judge_terrapin))
     registry.check("sshd.auth.password_offered", items=["XI.2.1.6"], severity=Severity.MEDIUM,
                    requires=REQUIRES)(lambda ctx: per_endpoint(ctx, judge_password))
-    registry.check("sshd.version.outdated", items=["XI.2.1.2"], severity=Severity.HIGH,
-                   requires=REQUIRES)(lambda ctx: per_endpoint(ctx, judge_version))
+    # Reads the host's packages and pending updates when the host was scanned (`uses`), so a
+    # distribution build is judged by its package, not by its upstream number.
+    registry.check("sshd.version.outdated", items=["XI.2.1.2"], severity=Severity.HIGH, requires=REQUIRES,
+                   uses=("host",))(judge_versions)

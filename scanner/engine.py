@@ -266,7 +266,7 @@ class Engine:
             for result in record.results:
                 check = by_id.get(result.check_id)
                 if check is not None and not _settled(result):
-                    for name in check.requires:
+                    for name in (*check.requires, *check.uses):
                         plan.setdefault(name, set()).add(host.name)
             for collector in self.plan(checks):  # a check added since: its facts were never gathered
                 if collector.name not in record.observations:
@@ -294,7 +294,7 @@ class Engine:
                                    settings=self.settings, now=previous.started, reads=set())
                 for result in record.results:
                     check = by_id.get(result.check_id)
-                    if check is not None and name in check.requires and not _settled(result):
+                    if check is not None and name in (*check.requires, *check.uses) and not _settled(result):
                         self.registry.run_host_check(check, hctx)
                 parts = {part for collector, part in hctx.reads if collector == name}
                 if parts and "" not in parts:

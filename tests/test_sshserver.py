@@ -520,3 +520,110 @@ def test_a_host_without_ssh_is_not_applicable_not_unknown(registry):
     assert got["h"].outcome == Outcome.OK and SshServers.model_validate(got["h"].data).endpoints == ()
     results = run_checks(registry, inv, got)["h"]
     assert {(r.status, r.message.key) for r in results} == {(Status.NOT_APPLICABLE, "no_endpoint")}
+
+
+# -- the banner's version against the host's own packages (issue 12 item 3) ---------------------------
+
+def scanned_inventory(port: int):
+    """One host the inventory scans (transport local): its package facts decide distribution builds."""
+    return parse_inventory("organization: {name: Thử nghiệm}\ndefaults: {transport: local}\n"
+                           f"hosts:\n  - name: h\n    address: 127.0.0.1\n    zone: dmz\n"
+                           f"    services: [{{port: {port}, kind: ssh}}]\n", "test.yaml")
+
+
+def host_facts(packages=None, patching=None, os=None) -> Observation:
+    """A host observation from the recorded Debian 12 outputs (dpkg list and apt simulation of the
+    machine whose sshd facts-nobanner recorded: openssh-server 1:9.2p1-2+deb12u10)."""
+    from scanner.facts.system import OsRelease
+    from scanner.hostprobes.packages import parse_packages
+    from scanner.hostprobes.patching import parse_patching
+    from tests.fixtures.hostprobes import host_observation, load
+    packages = packages or parse_packages(load("packages", "debian12_dpkg"))
+    patching = patching or parse_patching(load("patching", "debian12_apt"))
+    os = os or OsRelease(id="debian", version_id="12", pretty_name="Debian GNU/Linux 12 (bookworm)")
+    return host_observation(packages, patching, os)
+
+
+def version_verdict(registry, catalog, inv, observations) -> object:
+    per_host, _ = judge(registry, registry.select(["sshd.version.outdated"]), inv, {"h": observations},
+                        load_thresholds(), NOW)
+    (result,) = per_host["h"]
+    assert_messages_exist(catalog, [result])
+    return result
+
+
+def banner_only(name: str = "facts-nobanner") -> Observation:
+    doc = fixture(name)
+    return Observation(collector="sshserver", outcome=Outcome.OK, started=NOW, ended=NOW, data=doc["facts"])
+
+
+def test_hidden_debian_build_is_judged_by_its_package(registry, catalog):
+    """DebianBanner no: `SSH-2.0-OpenSSH_9.2p1`. Before: fail, critical (regreSSHion, Terrapin...)
+    from the upstream number; now the package and the empty list of pending security updates
+    decide, and the evidence says so."""
+    port = fixture("facts-nobanner")["facts"]["endpoints"][0]["port"]
+    result = version_verdict(registry, catalog, scanned_inventory(port), {"sshserver": banner_only(),
+                                                                           "host": host_facts()})
+    assert (result.status, result.message.key) == (Status.PASS, "distribution_patched")
+    assert result.evidence["package"]["version"] == "1:9.2p1-2+deb12u10" and result.evidence["lists_age_days"] == 0
+
+
+def test_a_pending_openssh_security_update_fails_naming_it(registry, catalog):
+    from scanner.facts.patching import PendingUpdate
+    from scanner.hostprobes.patching import parse_patching
+    from tests.fixtures.hostprobes import load
+    recorded = parse_patching(load("patching", "debian12_apt"))
+    # Constructed: the recorded apt simulation plus the line a new Debian security upload of
+    # openssh would add (the recording itself had none pending for openssh).
+    pending = PendingUpdate(name="openssh-server", current="1:9.2p1-2+deb12u10", available="1:9.2p1-2+deb12u11",
+                            origin="Debian-Security:12/oldstable-security", security=True)
+    patching = recorded.model_copy(update={"updates": (*recorded.updates, pending)})
+    port = fixture("facts-nobanner")["facts"]["endpoints"][0]["port"]
+    result = version_verdict(registry, catalog, scanned_inventory(port),
+                             {"sshserver": banner_only(), "host": host_facts(patching=patching)})
+    assert (result.status, result.message.key, result.severity.value) == (Status.FAIL, "pending_security_update",
+                                                                          "critical")
+    assert "openssh-server 1:9.2p1-2+deb12u10 → 1:9.2p1-2+deb12u11" in result.message.params["updates"]
+
+
+def test_a_hand_built_sshd_is_judged_by_its_banner(registry, catalog):
+    from scanner.facts.packages import Packages
+    from scanner.hostprobes.packages import parse_packages
+    from tests.fixtures.hostprobes import load
+    recorded = parse_packages(load("packages", "debian12_dpkg"))
+    without = Packages(manager="dpkg", installed={k: v for k, v in recorded.installed.items()
+                                                   if not k.startswith("openssh")})
+    port = fixture("facts-nobanner")["facts"]["endpoints"][0]["port"]
+    result = version_verdict(registry, catalog, scanned_inventory(port),
+                             {"sshserver": banner_only(), "host": host_facts(packages=without)})
+    assert (result.status, result.message.key) == (Status.FAIL, "outdated")
+    assert result.evidence["package"]["installed"] is None
+
+
+@pytest.mark.parametrize(("change", "key"), [
+    ({"security_status": "error", "security_error": "apt-get exited 100"}, "security_query_failed"),
+    ({"now": 1795724375 + 30 * 86400}, "lists_stale"),  # the same lists, read a month later
+])
+def test_undecidable_package_facts_are_unknown(registry, catalog, change, key):
+    from scanner.hostprobes.patching import parse_patching
+    from tests.fixtures.hostprobes import load
+    patching = parse_patching(load("patching", "debian12_apt")).model_copy(update=change)
+    port = fixture("facts-nobanner")["facts"]["endpoints"][0]["port"]
+    result = version_verdict(registry, catalog, scanned_inventory(port),
+                             {"sshserver": banner_only(), "host": host_facts(patching=patching)})
+    assert (result.status, result.message.key) == (Status.UNKNOWN, key)
+
+
+def test_a_scanned_host_whose_host_scan_failed_is_not_judged_from_its_banner(registry, catalog):
+    port = fixture("facts-nobanner")["facts"]["endpoints"][0]["port"]
+    failed_host = Observation(collector="host", outcome=Outcome.AUTH_FAILED, detail="authentication failed",
+                              started=NOW, ended=NOW)
+    result = version_verdict(registry, catalog, scanned_inventory(port),
+                             {"sshserver": banner_only(), "host": failed_host})
+    assert (result.status, result.message.key) == (Status.UNKNOWN, "host_facts_missing")
+
+
+def test_version_check_plans_the_host_collector_without_requiring_it(registry):
+    check = registry.get("sshd.version.outdated")
+    assert check.requires == ("sshserver",) and check.uses == ("host",)
+    assert registry.collectors_for([check]) == {"sshserver", "host"}
