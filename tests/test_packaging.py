@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +40,16 @@ def _run(argv: list[str], cwd: Path, timeout: float, env: dict | None = None) ->
 def installed(tmp_path_factory) -> Path:
     """bin/ of a fresh venv holding the wheel built from this checkout (and its dependencies)."""
     work = tmp_path_factory.mktemp("wheel")
-    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work / "dist"), str(ROOT)],
+    # Built from a copy of what git would commit: a build/ folder left in the checkout by an
+    # earlier build could otherwise slip deleted modules into the wheel.
+    source = work / "source"
+    listed = _run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    for name in filter(None, listed.stdout.split("\0")):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
+    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work / "dist"), str(source)],
                  cwd=work, timeout=600)
     assert built.returncode == 0, built.stderr[-3000:]
     wheels = list((work / "dist").glob("readyscan-*.whl"))
