@@ -6,10 +6,8 @@ MySQL, unauthenticated Redis, PostgreSQL). Each runs as its own process, stopped
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.tlsservers import ROOT, Nginx, TestPki, stop_process, wait_for_port
@@ -23,17 +21,7 @@ INDEX = "<!DOCTYPE html><html><head><title>Cổng dịch vụ công</title></hea
 
 
 def wait_at(address: str, port: int, proc: subprocess.Popen, timeout: float = 15.0) -> None:
-    """Wait until something listens on address:port (any 127/8 address), or the process died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server for {address}:{port} exited with {proc.returncode}")
-        try:
-            with socket.create_connection((address, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {address}:{port} after {timeout}s")
+    wait_for_port(port, timeout, proc, address)
 
 
 class AddressedNginx(Nginx):

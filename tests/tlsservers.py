@@ -68,17 +68,19 @@ def free_port() -> int:
     raise RuntimeError("no free port left in 23000-23999")
 
 
-def wait_for_port(port: int, timeout: float = 15.0, proc: subprocess.Popen | None = None) -> None:
+def wait_for_port(port: int, timeout: float = 15.0, proc: subprocess.Popen | None = None,
+                  address: str = LOOPBACK) -> None:
+    """Wait until something listens on address:port, or the server process died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server for port {port} exited with {proc.returncode}")
+            raise RuntimeError(f"server for {address}:{port} exited with {proc.returncode}")
         try:
-            with socket.create_connection((LOOPBACK, port), timeout=0.5):
+            with socket.create_connection((address, port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {LOOPBACK}:{port} after {timeout}s")
+    raise RuntimeError(f"nothing listens on {address}:{port} after {timeout}s")
 
 
 def stop_process(proc: subprocess.Popen) -> None:
