@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from checks.patching import eol_data
+from checks.patching import eol_data, find_release
 from checks.registry import HostContext, Registry, Verdict, failed, passed, verdict
 from checks.settings import load_data
 from scanner.facts.packages import Packages
@@ -261,6 +261,16 @@ def judge_from_package(endpoint: SshEndpoint, view: HostView, data: OpenSshData,
                       updates=", ".join(f"{u.name} {u.current or '?'} → {u.available or '?'}" for u in pending),
                       advisory=first.advisory or "-", **common)
     patching_policy = eol_data().patching
+    row = find_release(eol_data().releases, view.os) if view.os is not None else None
+    today = view.now.date()
+    if row is not None and today > (row.extended_end or row.standard_end):
+        # No fixes are published any more: an empty list of pending updates proves nothing.
+        return failed("os_unsupported", evidence=evidence, os=row.name, date=str(row.extended_end or row.standard_end),
+                      severity=highest([a.severity for a in applicable]) if applicable else None, **common)
+    if row is not None and today > row.standard_end and row.extended_kind == "paid":
+        # Fixes reach the package manager only with the subscription: "none pending" may mean "not entitled".
+        return verdict(Status.MANUAL, "paid_support", evidence=evidence, os=row.name, extended=row.extended_name,
+                       **common)
     if view.patching.security_status != "ok":
         return verdict(Status.UNKNOWN, "security_query_failed", evidence=evidence,
                        error=view.patching.security_error or view.patching.security_status, **common)

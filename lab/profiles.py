@@ -238,6 +238,8 @@ PROFILES = {
                 "logging.remote_forwarding": "rsyslog writes local files only",
                 "logging.retention": "logrotate weekly, rotate 4 (about 1 month)",
                 "patch.os_eol": "os-release claims Debian 10 (buster): Debian LTS for it ended 2024-06-30",
+                "sshd.version.outdated": "OpenSSH 9.2p1 from the openssh-server package of a Debian 10 that gets "
+                                         "no fixes any more (no pending update proves nothing there)",
                 "firewall.default_deny": "no host firewall rules at all",
                 "ports.risky_exposed": "21/tcp answers with vsftpd's 220 greeting: FTP logins cross the "
                                        "network in clear text (risky even when declared)",

@@ -238,7 +238,7 @@ def test_every_release_row_names_its_source():
 
 
 @pytest.mark.parametrize("os,status,severity,key", [
-    # Regular support ended 2026-06-10; Debian LTS (free, no registration) runs to 2028-06-30.
+    # Regular support ended 2026-07-11; Debian LTS (free, no registration) runs to 2028-06-30.
     (DEBIAN12, Status.PASS, Severity.CRITICAL, "free_extended"),
     # Standard support ended 2025-05-31; ESM needs an Ubuntu Pro subscription: a person confirms it.
     (OsRelease(id="ubuntu", version_id="20.04"), Status.MANUAL, Severity.CRITICAL, "paid_extended"),
@@ -266,7 +266,7 @@ def test_os_eol_free_extended_support_names_the_day_to_upgrade_by(registry):
 
 
 def test_os_eol_past_paid_extended_support_fails(registry):
-    after = datetime(2028, 4, 2, tzinfo=UTC)
+    after = datetime(2028, 4, 27, tzinfo=UTC)  # ESM for 18.04 ended 2028-04-26
     result = one(judge_host(registry, "patch.os_eol", OsRelease(id="ubuntu", version_id="18.04"), now=after),
                  "patch.os_eol")
     assert (result.status, result.severity, result.message.key) == (Status.FAIL, Severity.CRITICAL, "past_eol")
@@ -278,7 +278,7 @@ def test_every_extended_period_says_whether_it_is_free():
     assert {r.extended_kind for r in rows if r.extended_name == "Debian LTS"} == {"free"}
     assert {r.extended_kind for r in rows if r.extended_name != "Debian LTS"} == {"paid"}
     debian12 = find_release(eol_data().releases, DEBIAN12)
-    assert (debian12.standard_end, debian12.extended_end) == (date(2026, 6, 10), date(2028, 6, 30))
+    assert (debian12.standard_end, debian12.extended_end) == (date(2026, 7, 11), date(2028, 6, 30))
 
 
 def test_os_eol_warns_before_the_end(registry):

@@ -20,7 +20,7 @@ OS_CASES = [
     # case, id, version_id, id_like, eol row name (None: not in the table), verdict key on 2026-11-26
     ("debian11", "debian", "11", (), "Debian 11 (bullseye)", "past_eol"),
     ("ubuntu2004", "ubuntu", "20.04", ("debian",), "Ubuntu 20.04 LTS", "paid_extended"),
-    ("ubuntu2204", "ubuntu", "22.04", ("debian",), "Ubuntu 22.04 LTS", "ends_soon"),
+    ("ubuntu2204", "ubuntu", "22.04", ("debian",), "Ubuntu 22.04 LTS", "supported"),  # 187 days to 2027-06-01
     ("ubuntu2404", "ubuntu", "24.04", ("debian",), "Ubuntu 24.04 LTS", "supported"),
     ("rhel8", "rhel", "8.10", ("fedora",), "Red Hat Enterprise Linux 8", "supported"),
     ("rhel9", "rhel", "9.6", ("fedora",), "Red Hat Enterprise Linux 9", "supported"),

@@ -627,3 +627,18 @@ def test_version_check_plans_the_host_collector_without_requiring_it(registry):
     check = registry.get("sshd.version.outdated")
     assert check.requires == ("sshserver",) and check.uses == ("host",)
     assert registry.collectors_for([check]) == {"sshserver", "host"}
+
+
+@pytest.mark.parametrize(("os", "status", "key"), [
+    # Ubuntu 18.04 on 2026-11-26: ESM only, a paid subscription; without it apt lists no fix at all.
+    (("ubuntu", "18.04"), Status.MANUAL, "paid_support"),
+    # Debian 10: past Debian LTS (2024-06-30): nothing is published, "none pending" proves nothing.
+    (("debian", "10"), Status.FAIL, "os_unsupported"),
+])
+def test_an_empty_update_list_proves_nothing_without_published_fixes(registry, catalog, os, status, key):
+    from scanner.facts.system import OsRelease
+    port = fixture("facts-nobanner")["facts"]["endpoints"][0]["port"]
+    release = OsRelease(id=os[0], version_id=os[1])
+    result = version_verdict(registry, catalog, scanned_inventory(port),
+                             {"sshserver": banner_only(), "host": host_facts(os=release)})
+    assert (result.status, result.message.key) == (status, key)
