@@ -386,19 +386,24 @@ class Report:
     previous: ScanFile | None
     basis: str
     min_level: int  # the lowest security level a system connecting to the population database may have
-    inspection_days: int | None
+    inspection_days: int | None  # from the day the report is rendered, not the scan's
+    rendered_on: date
     lapses: list[Lapse]  # what lapses between the scan and inspection day
     failing_checks_of: dict[str, list[str]]  # item id -> failing check ids (for XI.4)
 
 
-def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None) -> Report:
+def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None,
+                 today: date | None = None) -> Report:
     survey = load_survey()
     inv, inv_error = _inventory(scan)
     results = sorted(scan.all_results(), key=result_order)
     answers = answer_items(survey, results)
     retention_item = next((i for i in survey.items if i.options_from), None)
     missing = missing_solutions(answers)
-    inspection_days = (inv.inspection_date - scan.started.date()).days if inv and inv.inspection_date else None
+    # A report re-rendered ten days later must not still say "25 days to go": the countdown runs
+    # from the day it is rendered, and the cover shows the scan's own date beside it.
+    rendered_on = today or date.today()
+    inspection_days = (inv.inspection_date - rendered_on).days if inv and inv.inspection_date else None
     capacities = [c for name, rec in scan.hosts.items() if (c := capacity(name, rec))]
     thresholds = load_thresholds()
     return Report(
@@ -415,7 +420,7 @@ def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None)
         uncollected_capacity=[n for n in scan.hosts if n not in {c.host for c in capacities}],
         diff=diff_scans(previous, scan) if previous else None, previous=previous,
         basis=thresholds.basis.get(lang, ""), min_level=thresholds.population_db_min_level,
-        inspection_days=inspection_days,
+        inspection_days=inspection_days, rendered_on=rendered_on,
         lapses=inspection_lapses(scan, inv.inspection_date) if inv and inv.inspection_date else [],
         failing_checks_of={a.item.id: sorted({r.check_id for r in a.results if r.status == Status.FAIL})
                            for a in missing},
@@ -460,13 +465,15 @@ def environment(texts: Texts) -> Environment:
     return env
 
 
-def stream_html(scan: ScanFile, *, lang: str = "vi", previous: ScanFile | None = None) -> Iterator[str]:
+def stream_html(scan: ScanFile, *, lang: str = "vi", previous: ScanFile | None = None,
+                today: date | None = None) -> Iterator[str]:
     """The whole report as one HTML document (vi by default, or en), in pieces as the template
     produces them: a 100-host report is tens of MB, which need not be held whole."""
     texts = Texts.for_lang(lang)
-    report = build_report(scan, lang=lang, previous=previous)
+    report = build_report(scan, lang=lang, previous=previous, today=today)
     return environment(texts).get_template("report.html.j2").generate(r=report, lang=lang)
 
 
-def render_html(scan: ScanFile, *, lang: str = "vi", previous: ScanFile | None = None) -> str:
-    return "".join(stream_html(scan, lang=lang, previous=previous))
+def render_html(scan: ScanFile, *, lang: str = "vi", previous: ScanFile | None = None,
+                today: date | None = None) -> str:
+    return "".join(stream_html(scan, lang=lang, previous=previous, today=today))

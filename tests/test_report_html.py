@@ -355,3 +355,14 @@ def test_an_unreadable_inventory_still_renders_and_says_so(province):
     page = assert_inert(render_html(broken))
     assert "Không đọc được nội dung inventory" in page.text
     assert "web-01" in page.text_of("hosts")  # the results are still all there
+
+
+def test_the_countdown_runs_from_the_day_the_report_is_rendered(province):
+    """Issue 13: a scan of 20/11 re-rendered on 05/12 said "25 days to go" for an inspection on
+    15/12; it must say 10, and show the scan's date beside it."""
+    from datetime import date
+    assert build_report(province, lang="vi", today=date(2026, 11, 20)).inspection_days == 25
+    later = render_html(province, lang="vi", today=date(2026, 12, 5))
+    assert "còn 10 ngày" in later and "còn 25 ngày" not in later
+    assert "tính đến ngày lập báo cáo 05/12/2026; dữ liệu quét ngày 20/11/2026" in later
+    assert "15 days ago" in render_html(province, lang="en", today=date(2026, 12, 30))

@@ -460,14 +460,16 @@ def test_lapses_before_inspection_day(lapsing):
 
 
 def test_cover_counts_down_and_lists_the_lapses(lapsing, province):
-    page = Page(render_html(lapsing))
+    # Rendered on the scan's own day (20/11/2026): the countdown runs from the rendering day.
+    on_scan_day = dt.date(2026, 11, 20)
+    page = Page(render_html(lapsing, today=on_scan_day))
     cover = page.text_of("lapses")
     assert "Sẽ hết hạn trước ngày kiểm tra 15/12/2026" in cover
     assert cover.index("01/12/2026") < cover.index("10/12/2026") < cover.index("14/12/2026")
     assert "CN=dichvucong.example.gov.vn" in cover and "Debian 12 (bookworm)" in cover
     assert "Chứng thư số hết hạn" in cover and "Hệ điều hành hết hỗ trợ tiêu chuẩn" in cover
     assert "còn 25 ngày" in page.text_of("cover")
-    assert "Không có chứng thư số" in Page(render_html(province)).text_of("lapses")
+    assert "Không có chứng thư số" in Page(render_html(province, today=on_scan_day)).text_of("lapses")
     # The form's recommendations say what to renew before the inspection.
     xiii = [line.text for line in section(build_form(lapsing), "XIII").blocks[0].lines]
     assert any("CN=dichvucong.example.gov.vn" in line and "01/12/2026" in line for line in xiii)
