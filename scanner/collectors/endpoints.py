@@ -3,6 +3,8 @@ one observation per host sent as soon as all of its endpoints are in, and the CA
 
 from __future__ import annotations
 
+import ssl
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -76,3 +78,18 @@ def ca_bundle(ctx: ScanContext) -> Path | None:
     except ValueError as exc:
         raise CaBundleError(f"scan.ca_bundle {path}: no PEM certificate in it ({exc})") from None
     return path
+
+
+def permissive_tls_context() -> ssl.SSLContext:
+    """A client that still completes a handshake with a server stuck on TLS 1.0/1.1, weak suites
+    or small DH keys (OpenSSL 3 refuses those above security level 0). It never verifies: it is
+    for reading what a server whose TLS is already a finding answers, never for trusting it."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with warnings.catch_warnings():  # ssl.TLSVersion.TLSv1 is deprecated, and exactly what is needed
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    context.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0)
+    return context

@@ -31,7 +31,7 @@ from urllib3.exceptions import InsecureRequestWarning
 
 from scanner import __version__
 from scanner.collectors.base import ScanContext, Sink
-from scanner.collectors.endpoints import CaBundleError, EndpointBatch, ca_bundle, cap
+from scanner.collectors.endpoints import CaBundleError, EndpointBatch, ca_bundle, cap, permissive_tls_context
 from scanner.facts.http import Header, HttpEndpoint, HttpFacts, HttpResponse, ProbeError
 from scanner.inventory import Host
 from scanner.model import Outcome
@@ -90,21 +90,6 @@ def server_name(host_header: str) -> str:
     return host_header.rsplit(":", 1)[0]
 
 
-def legacy_tls_context() -> ssl.SSLContext:
-    """A client that still completes a handshake with a server stuck on TLS 1.0/1.1, weak suites
-    or small DH keys: OpenSSL 3 refuses those above security level 0. Never verifies: it reads
-    headers of a server whose TLS is already a finding, nothing is trusted over it."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with warnings.catch_warnings():  # ssl.TLSVersion.TLSv1 is deprecated, and exactly what is needed
-        warnings.simplefilter("ignore", DeprecationWarning)
-        context.minimum_version = ssl.TLSVersion.TLSv1
-    context.set_ciphers("ALL:@SECLEVEL=0")
-    context.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0)
-    return context
-
-
 class PinnedAddressAdapter(HTTPAdapter):
     """The URL carries the address to connect to; the Host header carries the name for SNI and
     certificate matching. Verified and unverified requests use separate SSL contexts (urllib3
@@ -116,7 +101,7 @@ class PinnedAddressAdapter(HTTPAdapter):
         if ca_file is not None:
             self.verified_context.load_verify_locations(cafile=str(ca_file))
         if legacy:
-            self.unverified_context = legacy_tls_context()
+            self.unverified_context = permissive_tls_context()
         else:
             self.unverified_context = ssl.create_default_context()
             self.unverified_context.check_hostname = False

@@ -28,12 +28,12 @@ import ssl
 import struct
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from scanner import __version__
+from scanner.collectors.endpoints import permissive_tls_context
 from scanner.facts.ports import HttpAnswer, ServiceAnswer
 
 PORT_BUDGET = 3.0  # seconds for all the questions to one port
@@ -311,14 +311,7 @@ def tls_context() -> ssl.SSLContext:
     TLS is the TLS checks' finding)."""
     global _TLS_CONTEXT
     if _TLS_CONTEXT is None:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        with warnings.catch_warnings():  # ssl.TLSVersion.TLSv1 is deprecated, and still needed here
-            warnings.simplefilter("ignore", DeprecationWarning)
-            context.minimum_version = ssl.TLSVersion.TLSv1
-        context.set_ciphers("ALL:@SECLEVEL=0")
-        _TLS_CONTEXT = context
+        _TLS_CONTEXT = permissive_tls_context()
     return _TLS_CONTEXT
 
 

@@ -20,7 +20,7 @@ from typing import Literal
 
 from scanner.collectors.endpoints import cap
 
-Verdict = Literal["accepted", "refused", "no_answer"]
+StarttlsVerdict = Literal["accepted", "refused", "no_answer"]
 READ_CAP = 8192
 EHLO_NAME = b"readyscan.invalid"  # RFC 2606: a name that resolves nowhere
 # sslyze's own bytes (connection_helpers/opportunistic_tls_helpers.py): PostgreSQL SSLRequest,
@@ -32,7 +32,7 @@ REPLY_LINE = re.compile(rb"^(\d{3})([ -])(.*)$")
 
 @dataclass(frozen=True)
 class StarttlsAnswer:
-    verdict: Verdict
+    verdict: StarttlsVerdict
     reply: str  # the server's answer that decided (escaped, capped), or why there is none
 
     @property

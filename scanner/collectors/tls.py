@@ -557,13 +557,12 @@ class TlsCollector:
         """Send one ClientHello to each endpoint that speaks TLS from the first byte, and ask each
         STARTTLS one whether it starts TLS, within the phase's deadline; emit the silent, non-TLS
         and refusing ones with their error, return the rest."""
-        direct = list(todo)
-        if not direct or ctx.stop.is_set():
+        if not todo or ctx.stop.is_set():
             return todo
         keep: list[EndpointPlan] = []
-        pool = ThreadPoolExecutor(max_workers=max(1, min(ctx.inventory.scan.concurrency, len(direct))),
+        pool = ThreadPoolExecutor(max_workers=max(1, min(ctx.inventory.scan.concurrency, len(todo))),
                                   thread_name_prefix="tls-precheck")
-        pending = {pool.submit(precheck, plan, timeout): plan for plan in direct}
+        pending = {pool.submit(precheck, plan, timeout): plan for plan in todo}
         try:
             while pending and not ctx.stop.is_set():
                 remaining = deadline - time.monotonic()
