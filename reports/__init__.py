@@ -8,16 +8,38 @@ from a target or an inventory is data, escaped by whatever format carries it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.i18n import LANGS, Catalog, default_catalog
+from scanner.i18n import LANGS, Catalog, default_catalog, placeholders
 from scanner.model import Result, Severity, Status
 
 # Worst first: the order results are listed in, on host pages and in tables.
 STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.UNKNOWN, Status.MANUAL, Status.PASS, Status.INFO,
                 Status.NOT_APPLICABLE)
 SEVERITY_DESC = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO)
+
+
+# The distribution families a fix can be written for; a host's context names its OS under the key
+# of its family only (`os_debian`), so a fix variant that uses `{os_debian}` applies to those hosts.
+OS_FAMILIES = {"debian": ("debian", "ubuntu", "raspbian", "linuxmint"),
+               "rhel": ("rhel", "centos", "fedora", "rocky", "almalinux", "ol", "amzn"),
+               "suse": ("suse", "sles", "opensuse", "opensuse-leap")}
+
+
+def os_context(os_id: str | None, id_like: tuple[str, ...] | list[str], name: str | None) -> dict[str, str]:
+    """The values a fix or an evidence sentence may name about the host's OS: `os` and
+    `os_<family>` (only the host's own family)."""
+    if not name:
+        return {}
+    ids = {os_id or "", *id_like}
+    out = {"os": name}
+    for family, members in OS_FAMILIES.items():
+        if ids & set(members):
+            out[f"os_{family}"] = name
+            break
+    return out
 
 
 def result_order(r: Result) -> tuple[int, int, str, str, str]:
@@ -53,23 +75,51 @@ class Texts:
         return self.catalog.has(f"{check_id}.title")
 
     def title(self, check_id: str) -> str:
-        """The check's title; its id when the catalog has none (the id is then shown once)."""
+        """The requirement: what good looks like (the catalog, the list of what holds). A check
+        without texts shows its id."""
         return self.catalog.text(f"{check_id}.title", self.lang) if self.has_title(check_id) else check_id
+
+    def finding(self, check_id: str) -> str:
+        """The gap, as a list of gaps names it ("SSH accepts passwords"), for a check that fails
+        somewhere; a single result's own finding is its message."""
+        key = f"{check_id}.finding"
+        return self.catalog.text(key, self.lang) if self.catalog.has(key) else self.title(check_id)
 
     def remediation(self, check_id: str) -> str:
         key = f"{check_id}.remediation"
         return self.catalog.text(key, self.lang) if self.catalog.has(key) else ""
 
     def message(self, r: Result) -> str:
+        """The result's own sentence, from its message key and parameters (TextError if the key
+        has no text or a parameter is missing: a stale text never reaches the page)."""
         if r.message is None:
             return ""
-        key = r.message.key
-        full = f"common.{key[1:]}" if key.startswith("_") else f"{r.check_id}.messages.{key}"
-        if self.catalog.has(full):
-            return self.catalog.message(r.check_id, key, r.message.params, self.lang)
-        # A message without text (a check whose texts are not in the catalog): show it raw, as data.
-        params = "; ".join(f"{k}={plain(v)}" for k, v in r.message.params.items())
-        return f"{key} ({params})" if params else key
+        if not self.has_title(r.check_id) and not r.message.key.startswith("_"):
+            # A check this version does not know (a newer scan file, a forged one): its words are
+            # not ours to render, so the key and values are shown as data.
+            params = "; ".join(f"{k}={plain(v)}" for k, v in r.message.params.items())
+            return f"{r.message.key} ({params})" if params else r.message.key
+        return self.catalog.message(r.check_id, r.message.key, r.message.params, self.lang)
+
+    def evidence(self, r: Result, context: Mapping[str, Any] | None = None) -> str:
+        """How and where the result was observed, as a sentence: the first of the check's
+        `evidence` variants whose every placeholder has a value ("" when none applies)."""
+        return self._variant(f"{r.check_id}.evidence", r, context)
+
+    def fix(self, r: Result, context: Mapping[str, Any] | None = None) -> str:
+        """The fix for this result, naming its own port, file, service and distribution: the first
+        of the check's `fix` variants whose every placeholder has a value ("" when none applies;
+        the check's general remediation then stands)."""
+        return self._variant(f"{r.check_id}.fix", r, context)
+
+    def _variant(self, prefix: str, r: Result, context: Mapping[str, Any] | None) -> str:
+        values = {k: v for k, v in {**r.evidence, **(r.message.params if r.message else {}), **(context or {})}.items()
+                  if v not in (None, "", [], {})}
+        values |= {k: v for k, v in (("host", r.host), ("target", r.target)) if v}
+        for key in self.catalog.variants(prefix):
+            if placeholders(self.catalog.template(key, self.lang)) <= set(values):
+                return self.catalog.text(key, self.lang, **values)
+        return ""
 
     def status(self, status: Status) -> str:
         return self.t(f"status.{status.value}")

@@ -6,7 +6,10 @@ check's texts live under its id (`tls.protocol.legacy.title`). Vietnamese is the
 
 from __future__ import annotations
 
+import re
+import string
 from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,14 +22,32 @@ ROOT = Path(__file__).resolve().parent.parent
 CATALOG_DIRS = (ROOT / "checks" / "text", ROOT / "reports" / "text", ROOT / "scanner" / "text")
 
 
-class _Params(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
-def _render_value(value: Any) -> str:
+class TextError(LookupError):
+    """A text the catalog cannot render whole: its key has no entry, or a placeholder has no value.
+    Rendering stops rather than print `{limit}` or a bare key to an inspector."""
+
+
+def placeholders(template: str) -> set[str]:
+    """The names a template's `{…}` fields read (`{a}` and `{a!r}` both read `a`)."""
+    return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def render_value(value: Any, lang: str = DEFAULT_LANG) -> str:
+    """A parameter as the reader's text: lists joined, whole floats without ".0", and days in the
+    form the language writes them (dd/mm/yyyy in Vietnamese, as the Ministry's forms do)."""
     if isinstance(value, (list, tuple, set)):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(render_value(v, lang) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y") if lang == "vi" else value.isoformat()
+    if isinstance(value, str) and lang == "vi" and (m := ISO_DAY.match(value)):
+        return f"{m.group(3)}/{m.group(2)}/{m.group(1)}"
     return str(value)
 
 
@@ -61,19 +82,43 @@ class Catalog:
     def has(self, key: str) -> bool:
         return key in self.entries
 
-    def text(self, key: str, lang: str = DEFAULT_LANG, **params: Any) -> str:
+    def template(self, key: str, lang: str = DEFAULT_LANG) -> str:
         entry = self.entries.get(key)
         if entry is None:
-            return key
-        template = entry.get(lang) or entry[DEFAULT_LANG]
-        if not params:
+            raise TextError(f"no text for {key!r} in the catalog")
+        return entry.get(lang) or entry[DEFAULT_LANG]
+
+    def text(self, key: str, lang: str = DEFAULT_LANG, **params: Any) -> str:
+        """The text of a key with its placeholders filled; TextError when the key has no entry or
+        a placeholder has no value."""
+        template = self.template(key, lang)
+        missing = placeholders(template) - set(params)
+        if missing:
+            raise TextError(f"{key}: no value for {', '.join(sorted(missing))} (given: {', '.join(sorted(params)) or 'none'})")
+        if not params and "{" not in template:
             return template
-        return template.format_map(_Params({k: _render_value(v) for k, v in params.items()}))
+        return template.format_map({k: render_value(v, lang) for k, v in params.items()})
+
+    def variants(self, prefix: str) -> list[str]:
+        """Keys directly under `prefix.`, in the order their file lists them (alternatives)."""
+        return self._children().get(prefix, [])
+
+    def _children(self) -> dict[str, list[str]]:
+        if not hasattr(self, "_by_parent"):
+            by_parent: dict[str, list[str]] = {}
+            for key in self.entries:
+                parent = key.rsplit(".", 1)[0]
+                by_parent.setdefault(parent, []).append(key)
+            self._by_parent = by_parent
+        return self._by_parent
+
+    @staticmethod
+    def message_key(check_id: str, key: str) -> str:
+        """Where a result message's text lives: the check's own key, else a common one (`_not_observed`)."""
+        return f"{check_id}.messages.{key}" if not key.startswith("_") else f"common.{key[1:]}"
 
     def message(self, check_id: str, key: str, params: Mapping[str, Any], lang: str = DEFAULT_LANG) -> str:
-        """A result message: the check's own key, else a common one (`_not_observed`)."""
-        full = f"{check_id}.messages.{key}" if not key.startswith("_") else f"common.{key[1:]}"
-        return self.text(full, lang, **params)
+        return self.text(self.message_key(check_id, key), lang, **params)
 
 
 @lru_cache(maxsize=1)

@@ -341,12 +341,12 @@ def test_chromium_prints_it_to_a4_with_a_page_per_part(tmp_path, province):
 def test_accepted_risks_are_shown_as_waived_and_leave_the_fix_list(province):
     page = Page(render_html(province))
     waivers = page.text_of("waivers")
-    assert "Rủi ro được chấp nhận đến 2027-01-31" in waivers and "Trần Thị B, Phó Giám đốc Sở" in waivers
+    assert "Rủi ro được chấp nhận đến 31/01/2027" in waivers and "Trần Thị B, Phó Giám đốc Sở" in waivers
     assert "Đã hết hạn" in waivers and "1 rủi ro được chấp nhận đã hết hạn" in waivers
     assert "malware.signatures_fresh" not in page.text_of("priorities")
     # The survey answer stays honest: XI.3.5 still fails on app-01's stale signatures.
     xi35 = page.text_of("item-XI-3-5")
-    assert "Rủi ro được chấp nhận đến 2027-01-31" in xi35 and "Không đạt" in xi35
+    assert "Rủi ro được chấp nhận đến 31/01/2027" in xi35 and "Không đạt" in xi35
     assert "waivers" not in Page(render_html(load(SCANS / "province_prev.json"))).by_id
 
 

@@ -71,9 +71,9 @@ def with_inventory(scan: ScanFile, **changes) -> ScanFile:
 
 
 def result(check_id: str, host: str, status: Status, items: tuple[str, ...], evidence: dict | None = None,
-           target: str = "") -> Result:
+           target: str = "", message: Message | None = None) -> Result:
     return Result(check_id=check_id, host=host, target=target, status=status, severity=Severity.HIGH,
-                  survey_items=items, message=Message(key="x"), evidence=evidence or {})
+                  survey_items=items, message=message, evidence=evidence or {})
 
 
 # -- the form's structure and words ----------------------------------------------------------------
