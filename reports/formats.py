@@ -25,8 +25,8 @@ from scanner.model import Result, Status
 from scanner.scanfile import ScanFile
 from scanner.survey import ORG, Answer, Readiness, answer_items, fix_first, load_survey, readiness
 
-CSV_COLUMNS = ("host", "address", "zone", "check_id", "title", "target", "status", "severity", "survey_items",
-               "message", "evidence", "waived_until")
+CSV_COLUMNS = ("host", "address", "zone", "check_id", "title", "finding", "target", "status", "severity",
+               "survey_items", "message", "evidence", "waived_until")
 EVIDENCE_CAP = 4000  # characters of evidence JSON per CSV row / JUnit element
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs cells that start so
 XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -57,7 +57,8 @@ def render_csv(scan: ScanFile, *, lang: str = "vi") -> str:
     for r in _results(scan):
         record = scan.hosts.get(r.host)
         row = (r.host, record.address if record else "", record.zone if record else "", r.check_id,
-               texts.title(r.check_id), r.target, r.status.value, r.severity.value, " ".join(r.survey_items),
+               texts.title(r.check_id), texts.finding(r.check_id) if r.status == Status.FAIL else "", r.target,
+               r.status.value, r.severity.value, " ".join(r.survey_items),
                texts.message(r), _evidence_json(r), (r.waiver or {}).get("expires", ""))
         writer.writerow([csv_cell(str(v)) for v in row])
     return out.getvalue()
@@ -95,7 +96,9 @@ def render_junit(scan: ScanFile, *, lang: str = "vi") -> str:
             name = f"{r.check_id} [{r.target}]" if r.target else r.check_id
             case = ET.SubElement(suite, "testcase", classname=_xml(suite_name), name=_xml(name))
             kind = _junit_kind(r)
-            message = f"{texts.title(r.check_id)}: {texts.message(r)}".rstrip(": ")
+            # A failure is named by its finding ("SSH accepts passwords"), anything else by the requirement.
+            name_of = texts.finding if r.status == Status.FAIL else texts.title
+            message = f"{name_of(r.check_id)}: {texts.message(r)}".rstrip(": ")
             if r.waiver:
                 message += " — " + texts.t("waiver.badge", expires=r.waiver.get("expires", ""))
             message = _xml(message)
@@ -167,12 +170,12 @@ def print_summary(scan: ScanFile, console: Console, *, lang: str = "vi", previou
     priorities = fix_first(results)
     if priorities:
         fix = Table(title=t("terminal.top"), title_justify="left")
-        for key in ("col.rank", "col.severity", "col.check", "col.where"):
+        for key in ("col.rank", "col.severity", "col.gap", "col.where"):
             fix.add_column(t(key), overflow="fold")
         for i, p in enumerate(priorities[:top], 1):
             hosts = ", ".join(texts.t("org_level") if h == ORG else h for h in p.hosts)
             fix.add_row(Text(str(i)), Text(texts.severity(p.severity), style=SEVERITY_STYLE[p.severity.value]),
-                        Text.assemble(texts.title(p.check_id), (f"  {p.check_id}" if texts.has_title(p.check_id) else "", "grey50")), Text(hosts))
+                        Text.assemble(texts.finding(p.check_id), (f"  {p.check_id}" if texts.has_title(p.check_id) else "", "grey50")), Text(hosts))
         console.print(fix)
         if len(priorities) > top:
             console.print(Text(t("terminal.more", n=len(priorities) - top), style="grey50"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +21,7 @@ from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 
 from checks.settings import load_thresholds
-from reports import SEVERITY_DESC, STATUS_ORDER, Texts, plain, result_order
+from reports import SEVERITY_DESC, STATUS_ORDER, Texts, os_context, plain, result_order
 from scanner.diff import ScanDiff, diff_scans
 from scanner.facts.capacity import Disks, Hardware
 from scanner.facts.ports import HostPortScan
@@ -54,6 +54,8 @@ EVIDENCE_INLINE = 160  # characters of a value shown inline; longer values fold 
 EVIDENCE_FULL_CAP = 8000  # characters of one value the report carries at all (its length is shown)
 EVIDENCE_MAX_KEYS = 40
 FACT_TEXT_CAP = 200  # an OS name or a version from a target is short, or it is noise
+DETAILS = ("summary", "full")  # summary: what an inspection needs, fits in print; full: every result and its raw evidence
+FIRST_FIXES = 5  # fixes shown on the cover page
 F = TypeVar("F", bound=BaseModel)
 ANSWER_ORDER = (Answer.YES, Answer.PARTLY, Answer.NO, Answer.UNDETERMINED, Answer.NOT_APPLICABLE)
 
@@ -112,6 +114,14 @@ def os_name(record: HostRecord) -> str | None:
         return None
     name = osr.pretty_name or " ".join(v for v in (osr.id, osr.version_id) if v)
     return name[:FACT_TEXT_CAP] or None
+
+
+def host_context(record: HostRecord) -> dict[str, str]:
+    """What a fix or an evidence sentence may say about the host itself (its OS and family)."""
+    osr = _facts(record, OsRelease)
+    if osr is None:
+        return {}
+    return os_context(osr.id, osr.id_like, os_name(record))
 
 
 @dataclass(frozen=True)
@@ -213,6 +223,11 @@ class HostView:
     results: list[Result]
     counts: Counter[Status]
 
+    @property
+    def problems(self) -> list[Result]:
+        """What a person must act on or decide: failures, errors, unknowns and manual checks."""
+        return [r for r in self.results if r.status in (Status.FAIL, Status.ERROR, Status.UNKNOWN, Status.MANUAL)]
+
 
 @dataclass(frozen=True)
 class ServiceRow:
@@ -228,6 +243,30 @@ class ServiceRow:
 
 
 @dataclass(frozen=True)
+class ProblemRow:
+    """Results of one check on one host that say the same thing (the same header missing on
+    four ports): one row naming every target, so a reader sees the finding once."""
+
+    results: tuple[Result, ...]
+
+    @property
+    def first(self) -> Result:
+        return self.results[0]
+
+    @property
+    def targets(self) -> list[str]:
+        return [r.target for r in self.results if r.target]
+
+
+def problem_rows(results: list[Result], texts: Texts) -> list[ProblemRow]:
+    rows: dict[tuple, list[Result]] = {}
+    for r in results:
+        key = (r.host, r.status, r.severity, texts.message(r), r.waiver is not None)
+        rows.setdefault(key, []).append(r)
+    return [ProblemRow(tuple(rs)) for rs in rows.values()]
+
+
+@dataclass(frozen=True)
 class CheckBlock:
     """One check's results under one survey item: what fails in detail, what passes by name."""
 
@@ -235,6 +274,8 @@ class CheckBlock:
     problems: list[Result]  # everything that is not a pass, worst first
     passing: list[str]  # hosts where it passes
     counts: Counter[Status]
+    rows: list[ProblemRow]  # the problems to show (not neutral), alike ones on a host folded together
+    shown_at: str | None = None  # an earlier item that already shows this check's problems in detail
 
 
 @dataclass(frozen=True)
@@ -280,7 +321,10 @@ def area_bars(survey: Survey, answers: list[ItemAnswer]) -> list[AreaBar]:
     return bars
 
 
-def _blocks(answer: ItemAnswer) -> list[CheckBlock]:
+NEUTRAL = (Status.NOT_APPLICABLE, Status.INFO)
+
+
+def _blocks(answer: ItemAnswer, texts: Texts) -> list[CheckBlock]:
     by_check: dict[str, list[Result]] = {}
     for r in answer.results:
         by_check.setdefault(r.check_id, []).append(r)
@@ -288,21 +332,30 @@ def _blocks(answer: ItemAnswer) -> list[CheckBlock]:
     for check_id, results in by_check.items():
         problems = sorted((r for r in results if r.status != Status.PASS), key=result_order)
         passing = sorted({r.host for r in results if r.status == Status.PASS})
-        blocks.append(CheckBlock(check_id, problems, passing, Counter(r.status for r in results)))
+        rows = problem_rows([r for r in problems if r.status not in NEUTRAL], texts)
+        blocks.append(CheckBlock(check_id, problems, passing, Counter(r.status for r in results), rows))
     # Failing checks first, then the undecided, then the ones that hold.
     return sorted(blocks, key=lambda b: (min(STATUS_ORDER.index(s) for s in b.counts), b.check_id))
 
 
-def walk(survey: Survey, answers: list[ItemAnswer]) -> list[WalkEntry]:
+def walk(survey: Survey, answers: list[ItemAnswer], texts: Texts) -> list[WalkEntry]:
     by_id = {a.item.id: a for a in answers}
     seen: set[str] = set()
+    detailed: dict[str, str] = {}  # check id -> the item that shows its problems first
     out = []
     for item in survey.xi_items:
         # Section XI itself is the part's title: its sub-headings open inside it.
         groups = [g for g in survey.group_of(item) if g.id not in seen and "." in g.id]
         seen.update(g.id for g in groups)
         answer = by_id.get(item.id)
-        out.append(WalkEntry(groups, item, answer, _blocks(answer) if answer else []))
+        blocks = []
+        for b in _blocks(answer, texts) if answer else []:
+            # A check answers several items (TLS: servers and data); its problems are told once,
+            # at the first, and the others point there.
+            blocks.append(replace(b, shown_at=detailed[b.check_id]) if b.check_id in detailed and b.rows else b)
+            if b.rows:
+                detailed.setdefault(b.check_id, item.id)
+        out.append(WalkEntry(groups, item, answer, blocks))
     return out
 
 
@@ -390,10 +443,14 @@ class Report:
     rendered_on: date
     lapses: list[Lapse]  # what lapses between the scan and inspection day
     failing_checks_of: dict[str, list[str]]  # item id -> failing check ids (for XI.4)
+    detail: str  # one of DETAILS
+    contexts: dict[str, dict[str, str]]  # host -> what its fixes may name (OS and family)
 
 
 def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None,
-                 today: date | None = None) -> Report:
+                 today: date | None = None, detail: str = "summary") -> Report:
+    if detail not in DETAILS:
+        raise ValueError(f"detail must be one of {', '.join(DETAILS)}, not {detail!r}")
     survey = load_survey()
     inv, inv_error = _inventory(scan)
     results = sorted(scan.all_results(), key=result_order)
@@ -408,7 +465,7 @@ def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None,
     thresholds = load_thresholds()
     return Report(
         scan=scan, lang=lang, inventory=inv, inventory_error=inv_error, survey=survey, answers=answers,
-        walk=walk(survey, answers),
+        walk=walk(survey, answers, Texts.for_lang(lang)),
         retention=retention_answer(retention_item, results) if retention_item else None,
         missing=missing, readiness=readiness(answers, results, scan.complete), priorities=fix_first(results),
         results=results, undetermined=[r for r in results if r.status in UNDETERMINED_STATUSES],
@@ -424,6 +481,7 @@ def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None,
         lapses=inspection_lapses(scan, inv.inspection_date) if inv and inv.inspection_date else [],
         failing_checks_of={a.item.id: sorted({r.check_id for r in a.results if r.status == Status.FAIL})
                            for a in missing},
+        detail=detail, contexts={name: host_context(rec) for name, rec in scan.hosts.items()},
     )
 
 
@@ -455,9 +513,12 @@ def environment(texts: Texts) -> Environment:
     # autoescape=True, not select_autoescape: our templates end in .j2, which select_autoescape
     # would leave unescaped. Every printed value also passes visible_controls.
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                      extensions=["jinja2.ext.do"],
                       trim_blocks=True, lstrip_blocks=True, finalize=visible_controls)
+    env.filters.update(evidence_of=texts.evidence, fix_of=texts.fix)
     env.globals.update(
         t=texts.t, title=texts.title, has_title=texts.has_title, remediation=texts.remediation, message=texts.message,
+        finding=texts.finding, evidence_sentence=texts.evidence, fix_for=texts.fix, FIRST_FIXES=FIRST_FIXES,
         status_label=texts.status, severity_label=texts.severity, evidence_rows=evidence_rows, plain=plain,
         when=_when, gib=_gib, slug=_slug, ORG=ORG, Status=Status, Answer=Answer, Readiness=Readiness,
         STATUS_ORDER=STATUS_ORDER, SEVERITY_DESC=SEVERITY_DESC, BAR_WIDTH=BAR_WIDTH, ANSWER_ORDER=ANSWER_ORDER,
@@ -466,14 +527,16 @@ def environment(texts: Texts) -> Environment:
 
 
 def stream_html(scan: ScanFile, *, lang: str = "vi", previous: ScanFile | None = None,
-                today: date | None = None) -> Iterator[str]:
+                today: date | None = None, detail: str = "summary") -> Iterator[str]:
     """The whole report as one HTML document (vi by default, or en), in pieces as the template
-    produces them: a 100-host report is tens of MB, which need not be held whole."""
+    produces them: a 100-host report is tens of MB, which need not be held whole. `summary` prints
+    every result that is not a pass with its evidence sentence and fix, and passes as counts;
+    `full` adds every result and its raw evidence."""
     texts = Texts.for_lang(lang)
-    report = build_report(scan, lang=lang, previous=previous, today=today)
+    report = build_report(scan, lang=lang, previous=previous, today=today, detail=detail)
     return environment(texts).get_template("report.html.j2").generate(r=report, lang=lang)
 
 
 def render_html(scan: ScanFile, *, lang: str = "vi", previous: ScanFile | None = None,
-                today: date | None = None) -> str:
-    return "".join(stream_html(scan, lang=lang, previous=previous, today=today))
+                today: date | None = None, detail: str = "summary") -> str:
+    return "".join(stream_html(scan, lang=lang, previous=previous, today=today, detail=detail))

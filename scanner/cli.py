@@ -210,7 +210,7 @@ def _write_report(scan, out: Path, args, err: Console, previous=None) -> list[Pa
     for fmt in ("html", "survey-html", "survey-docx"):
         path = out.with_suffix(SUFFIXES[fmt])
         try:
-            scanfile.write_atomic(path, render_format(fmt, scan, args.lang, previous))
+            scanfile.write_atomic(path, render_format(fmt, scan, args.lang, previous, args.detail))
         except OSError as exc:
             err.print(f"{path}: {exc.strerror or exc}", style="red", markup=False)
             continue
@@ -236,13 +236,13 @@ SUFFIXES = {"html": ".html", "csv": ".csv", "junit": ".junit.xml", "survey-html"
             "survey-docx": ".survey.docx"}
 
 
-def render_format(fmt: str, scan: scanfile.ScanFile, lang: str,
-                  previous: scanfile.ScanFile | None) -> bytes | Iterator[bytes]:
+def render_format(fmt: str, scan: scanfile.ScanFile, lang: str, previous: scanfile.ScanFile | None,
+                  detail: str = "summary") -> bytes | Iterator[bytes]:
     """The rendered document; the HTML report comes in pieces, written as they are made."""
     module, name = RENDERERS[fmt]
     render = getattr(importlib.import_module(module), name)
     if fmt == "html":
-        return (piece.encode("utf-8") for piece in render(scan, lang=lang, previous=previous))
+        return (piece.encode("utf-8") for piece in render(scan, lang=lang, previous=previous, detail=detail))
     rendered = render(scan, lang=lang)
     return rendered if isinstance(rendered, bytes) else rendered.encode("utf-8")
 
@@ -253,7 +253,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     previous = _load_scan_or_exit(args.previous, err) if args.previous else None
     out = Path(args.output) if args.output else Path(args.scan).with_suffix(SUFFIXES[args.format])
     try:
-        scanfile.write_atomic(out, render_format(args.format, scan, args.lang, previous))
+        scanfile.write_atomic(out, render_format(args.format, scan, args.lang, previous, args.detail))
     except OSError as exc:
         err.print(f"{out}: {exc.strerror or exc}", style="bold red", markup=False)
         return EXIT_INCOMPLETE
@@ -325,6 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inventory")
     p.set_defaults(func=cmd_validate)
 
+    def with_detail(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--detail", choices=("summary", "full"), default="summary",
+                       help="HTML report: summary (every gap with its evidence and fix, passes as counts; fits "
+                            "in print) or full (every result and its raw evidence)")
+        return p
+
     def with_listing_format(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--format", choices=("table", "json", "csv"),
                        help="default: a table on a terminal, JSON when the output is a pipe or a file")
@@ -334,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checks", nargs="*", help="id globs, e.g. 'tls.*'")
     p.set_defaults(func=cmd_checks)
 
-    p = with_lang(sub.add_parser("scan", help="scan the hosts of an inventory"))
+    p = with_detail(with_lang(sub.add_parser("scan", help="scan the hosts of an inventory")))
     p.add_argument("inventory")
     p.add_argument("-o", "--output", help="scan file path (default: RESULTS_DIR/<inventory>-<time>.json)")
     p.add_argument("--results-dir", default="results")
@@ -351,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_scan)
 
-    p = with_lang(sub.add_parser("report", help="render a scan file (HTML report, CSV, JUnit, filled survey form)"))
+    p = with_detail(with_lang(sub.add_parser("report", help="render a scan file (HTML report, CSV, JUnit, filled survey form)")))
     p.add_argument("scan")
     p.add_argument("--previous", help="an earlier scan file, for the 'since last scan' part")
     p.add_argument("--format", choices=sorted(RENDERERS), default="html")

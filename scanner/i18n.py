@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CATALOG_DIRS = (ROOT / "checks" / "text", ROOT / "reports" / "text", ROOT / "scanner" / "text")
 
 
+LIST_SHOWN = 12  # items of a list a sentence names; the rest are counted (the scan file keeps them all)
+MORE = {"vi": "và {n} mục khác", "en": "and {n} more"}
 ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
@@ -39,7 +41,10 @@ def render_value(value: Any, lang: str = DEFAULT_LANG) -> str:
     """A parameter as the reader's text: lists joined, whole floats without ".0", and days in the
     form the language writes them (dd/mm/yyyy in Vietnamese, as the Ministry's forms do)."""
     if isinstance(value, (list, tuple, set)):
-        return ", ".join(render_value(v, lang) for v in value)
+        items = [render_value(v, lang) for v in value]
+        if len(items) > LIST_SHOWN + 1:
+            items = [*items[:LIST_SHOWN], MORE.get(lang, MORE["en"]).format(n=len(items) - LIST_SHOWN)]
+        return ", ".join(items)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime):

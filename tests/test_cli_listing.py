@@ -83,3 +83,13 @@ def test_diff_as_json_and_csv(capsys):
     code, out = run(capsys, "diff", old, new, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == doc["count"] and {r["change"] for r in rows} >= {"new", "fixed", "regressed"}
+
+
+def test_report_detail_summary_by_default_and_full_on_request(capsys, tmp_path):
+    # `readyscan report --detail full` keeps the exhaustive view: every result, raw evidence open.
+    summary, full = tmp_path / "summary.html", tmp_path / "full.html"
+    assert run(capsys, "report", str(SCANS / "province.json"), "-o", str(summary))[0] == 0
+    assert run(capsys, "report", str(SCANS / "province.json"), "--detail", "full", "-o", str(full))[0] == 0
+    brief, whole = summary.read_text(encoding="utf-8"), full.read_text(encoding="utf-8")
+    assert '<details class="raw" open>' in whole and '<details class="raw" open>' not in brief
+    assert whole.count('class="st"') > brief.count('class="st"')  # host tables list passes too

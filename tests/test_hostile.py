@@ -98,8 +98,9 @@ def hostile_scan(hostile_lab, tmp_path_factory) -> HostileScan:
     folder = tmp_path_factory.mktemp("hostile")
     out, stdout, stderr = folder / "hostile.json", folder / "stdout.txt", folder / "stderr.txt"
     mark = hostile_lab.probe_script_mark(VANISHING)
+    # --detail full: every result and its raw evidence reach the page, so every hostile string does.
     argv = [sys.executable, "-m", "scanner", "scan", str(hostile_lab.inventory), "-o", str(out),
-            "--results-dir", str(folder)]
+            "--results-dir", str(folder), "--detail", "full"]
     with open(stdout, "w") as out_file, open(stderr, "w") as err_file:
         proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out_file, stderr=err_file,
                                 env=dict(os.environ, CI="true"))
@@ -337,7 +338,7 @@ HOSTILE_TEXTS = ["<script>alert('readyscan-xss')</script>", "SSH-2.0-OpenSSH_9.2
 @pytest.mark.lab
 @pytest.mark.parametrize("render", ["cli", "render_html"])
 def test_no_target_text_becomes_markup_in_the_html_report(hostile_scan, render):
-    html = hostile_scan.html if render == "cli" else render_html(hostile_scan.scan, lang="en")
+    html = hostile_scan.html if render == "cli" else render_html(hostile_scan.scan, lang="en", detail="full")
     page = Page(html)
     injected = [(tag, attrs) for tag, attrs in page.tags
                 if tag in ("script", "iframe", "img", "object", "embed")
