@@ -24,6 +24,7 @@ from checks.settings import load_thresholds
 from reports import SEVERITY_DESC, STATUS_ORDER, Texts, os_context, plain, result_order
 from scanner.diff import ScanDiff, diff_scans
 from scanner.facts.capacity import Disks, Hardware
+from scanner.i18n import render_value
 from scanner.facts.ports import HostPortScan
 from scanner.facts.system import OsRelease
 from scanner.facts.tls import TlsFacts
@@ -515,10 +516,11 @@ def environment(texts: Texts) -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       extensions=["jinja2.ext.do"],
                       trim_blocks=True, lstrip_blocks=True, finalize=visible_controls)
-    env.filters.update(evidence_of=texts.evidence, fix_of=texts.fix)
+    env.filters.update(evidence_of=texts.evidence, fix_of=texts.fix,
+                       value=lambda v: render_value(v, texts.lang) if isinstance(v, (str, list)) else plain(v))
     env.globals.update(
         t=texts.t, title=texts.title, has_title=texts.has_title, remediation=texts.remediation, message=texts.message,
-        finding=texts.finding, evidence_sentence=texts.evidence, fix_for=texts.fix, FIRST_FIXES=FIRST_FIXES,
+        has_text=texts.catalog.has, finding=texts.finding, evidence_sentence=texts.evidence, fix_for=texts.fix, FIRST_FIXES=FIRST_FIXES,
         status_label=texts.status, severity_label=texts.severity, evidence_rows=evidence_rows, plain=plain,
         when=_when, gib=_gib, slug=_slug, ORG=ORG, Status=Status, Answer=Answer, Readiness=Readiness,
         STATUS_ORDER=STATUS_ORDER, SEVERITY_DESC=SEVERITY_DESC, BAR_WIDTH=BAR_WIDTH, ANSWER_ORDER=ANSWER_ORDER,
