@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from reports import Texts
 from reports.formats import CSV_COLUMNS, print_summary, render_csv, render_junit
 from scanner.model import Status
 from scanner.scanfile import load
@@ -48,6 +49,10 @@ def test_csv_has_one_row_per_result_with_the_statuses_of_the_scan(province):
     waived = [r for r in rows if r["waived_until"]]
     assert [(r["host"], r["check_id"], r["waived_until"]) for r in waived] == [
         ("app-01", "malware.signatures_fresh", "2027-01-31")]
+    # A failing row names its gap (the finding), a passing one names none.
+    texts = Texts.for_lang("vi")
+    assert all(r["finding"] == texts.finding(r["check_id"]) for r in rows if r["status"] == "fail")
+    assert all(r["finding"] == "" for r in rows if r["status"] != "fail")
     # Titles and messages follow the language; the columns do not.
     en = rows_of(render_csv(province, lang="en"))
     assert list(en[0]) == list(CSV_COLUMNS)
