@@ -24,10 +24,10 @@ from checks.settings import load_thresholds
 from reports import SEVERITY_DESC, STATUS_ORDER, Texts, os_context, plain, result_order
 from scanner.diff import ScanDiff, diff_scans
 from scanner.facts.capacity import Disks, Hardware
-from scanner.i18n import render_value
 from scanner.facts.ports import HostPortScan
 from scanner.facts.system import OsRelease
 from scanner.facts.tls import TlsFacts
+from scanner.i18n import render_value
 from scanner.inventory import Inventory
 from scanner.model import Outcome, Result, Status
 from scanner.scanfile import HostRecord, ScanFile
