@@ -265,12 +265,13 @@ def test_section_i_and_viii_from_inventory_and_facts(province):
 
 
 def test_legal_basis_and_caveat_are_shown(province):
-    cover = Page(render_html(province)).text_of("cover")
+    page = Page(render_html(province))
+    cover, method = page.text_of("cover"), page.text_of("method")
     # Each instrument by number and date, with what it says: the system must *meet* level 3.
-    assert "Thông tư số 46/2022/TT-BCA" in cover and "Điều 6" in cover and "phải đáp ứng yêu cầu an toàn" in cover
-    assert "Nghị định số 85/2016/NĐ-CP ngày 01/7/2016" in cover and "TCVN 11930:2017" in cover
-    assert "cần đối chiếu văn bản đang có hiệu lực" in cover
-    assert "14423" not in cover and "phê duyệt" not in cover  # unsourced, and not what Điều 6 says
+    assert "Thông tư số 46/2022/TT-BCA" in method and "Điều 6" in method and "phải đáp ứng yêu cầu an toàn" in method
+    assert "Nghị định số 85/2016/NĐ-CP ngày 01/7/2016" in method and "TCVN 11930:2017" in method
+    assert "cần đối chiếu văn bản đang có hiệu lực" in method and "Căn cứ pháp lý" in cover
+    assert "14423" not in page.text and "phê duyệt" not in method  # unsourced, and not what Điều 6 says
     # Page 1 says what the scan does not look at, so "ready" is not read as more than it is.
     assert "Không bao gồm: quét lỗ hổng theo mã CVE, kiểm thử xâm nhập" in cover and "máy chủ Windows" in cover
     assert "check them against the texts in force" in Page(render_html(province, lang="en")).text
