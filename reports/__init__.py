@@ -21,27 +21,6 @@ STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.UNKNOWN, Status.MANUAL, Status
 SEVERITY_DESC = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO)
 
 
-# The distribution families a fix can be written for; a host's context names its OS under the key
-# of its family only (`os_debian`), so a fix variant that uses `{os_debian}` applies to those hosts.
-OS_FAMILIES = {"debian": ("debian", "ubuntu", "raspbian", "linuxmint"),
-               "rhel": ("rhel", "centos", "fedora", "rocky", "almalinux", "ol", "amzn"),
-               "suse": ("suse", "sles", "opensuse", "opensuse-leap")}
-
-
-def os_context(os_id: str | None, id_like: tuple[str, ...] | list[str], name: str | None) -> dict[str, str]:
-    """The values a fix or an evidence sentence may name about the host's OS: `os` and
-    `os_<family>` (only the host's own family)."""
-    if not name:
-        return {}
-    ids = {os_id or "", *id_like}
-    out = {"os": name}
-    for family, members in OS_FAMILIES.items():
-        if ids & set(members):
-            out[f"os_{family}"] = name
-            break
-    return out
-
-
 def result_order(r: Result) -> tuple[int, int, str, str, str]:
     return (STATUS_ORDER.index(r.status), -r.severity.rank, r.check_id, r.host, r.target)
 

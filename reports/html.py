@@ -21,16 +21,13 @@ from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 
 from checks.settings import load_thresholds
-from reports import SEVERITY_DESC, STATUS_ORDER, Texts, os_context, plain, result_order
+from reports import SEVERITY_DESC, STATUS_ORDER, Texts, plain, result_order
 from scanner.diff import ScanDiff, diff_scans
-from scanner.facts.capacity import Disks, Hardware
-from scanner.facts.ports import HostPortScan
-from scanner.facts.system import OsRelease
-from scanner.facts.tls import TlsFacts
 from scanner.i18n import render_value
 from scanner.inventory import Inventory
-from scanner.model import Outcome, Result, Status
+from scanner.model import Result, Status
 from scanner.scanfile import HostRecord, ScanFile
+from scanner.summary import FACT_TEXT_CAP, HostSummary, host_facts, summarize  # noqa: F401 (FACT_TEXT_CAP: survey_form)
 from scanner.survey import (
     ORG,
     UNDETERMINED_STATUSES,
@@ -54,7 +51,6 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 EVIDENCE_INLINE = 160  # characters of a value shown inline; longer values fold into <details>
 EVIDENCE_FULL_CAP = 8000  # characters of one value the report carries at all (its length is shown)
 EVIDENCE_MAX_KEYS = 40
-FACT_TEXT_CAP = 200  # an OS name or a version from a target is short, or it is noise
 DETAILS = ("summary", "full")  # summary: what an inspection needs, fits in print; full: every result and its raw evidence
 FIRST_FIXES = 5  # fixes shown on the cover page
 F = TypeVar("F", bound=BaseModel)
@@ -83,46 +79,15 @@ def evidence_rows(evidence: dict[str, Any]) -> list[EvidenceRow]:
     return rows
 
 
-# -- facts the report reads (tolerant: a host may have none) -------------------------------------
+# -- what the scan recorded besides its results (scanner.summary) ---------------------------------
+# The names below read the scan's summary; reports.survey_form still calls them with a host record
+# until it reads the summary itself.
 def _facts(record: HostRecord, model: type[F]) -> F | None:
-    """A typed fact of the host, or None when it was not gathered or does not validate."""
-    obs = record.observations.get(model.COLLECTOR)
-    if obs is None or obs.outcome != Outcome.OK:
-        return None
-    data = obs.data
-    part = getattr(model, "PART", "")
-    if part:
-        parsed = data.get("parsed")
-        data = parsed.get(part) if isinstance(parsed, dict) else None
-    try:
-        return model.model_validate(data)
-    except ValidationError:
-        return None
-
-
-def detected_versions(record: HostRecord) -> dict[tuple[int, str], str]:
-    """(port, proto) -> "product version" of the open ports, as the port scan saw them."""
-    scan = _facts(record, HostPortScan)
-    if scan is None:
-        return {}
-    return {(p.port, p.proto): " ".join(v for v in (p.product, p.version) if v)[:FACT_TEXT_CAP] or p.service
-            for p in scan.open_ports()}
+    return host_facts(record.observations, model)
 
 
 def os_name(record: HostRecord) -> str | None:
-    osr = _facts(record, OsRelease)
-    if osr is None:
-        return None
-    name = osr.pretty_name or " ".join(v for v in (osr.id, osr.version_id) if v)
-    return name[:FACT_TEXT_CAP] or None
-
-
-def host_context(record: HostRecord) -> dict[str, str]:
-    """What a fix or an evidence sentence may say about the host itself (its OS and family)."""
-    osr = _facts(record, OsRelease)
-    if osr is None:
-        return {}
-    return os_context(osr.id, osr.id_like, os_name(record))
+    return summarize({"": record.observations}, (), load_thresholds()).hosts[""].os
 
 
 @dataclass(frozen=True)
@@ -137,21 +102,16 @@ class Capacity:
     memory: int | None  # bytes
 
 
+def _capacity(name: str, host: HostSummary) -> Capacity | None:
+    c = host.capacity
+    return Capacity(name, c.filesystems, c.total, c.used, c.cpus, c.memory) if c else None
+
+
 def capacity(name: str, record: HostRecord) -> Capacity | None:
-    disks = _facts(record, Disks)
-    if disks is None or not disks.storage:
-        return None
-    hardware = _facts(record, Hardware)
-    storage = disks.storage
-    return Capacity(name, len(storage), sum(f.total_kb for f in storage) * 1024, sum(f.used_kb for f in storage) * 1024,
-                    hardware.cpu_count if hardware else None,
-                    hardware.mem_total_kb * 1024 if hardware and hardware.mem_total_kb else None)
+    return _capacity(name, summarize({name: record.observations}, (), load_thresholds()).hosts[name])
 
 
 # -- inspection day: what lapses before it ---------------------------------------------------------
-OS_EOL_CHECK = "patch.os_eol"  # its evidence carries the support dates it judged by (checks/data/eol.yaml)
-
-
 @dataclass(frozen=True)
 class Lapse:
     """Something that holds at the scan but will have lapsed by inspection day."""
@@ -164,46 +124,15 @@ class Lapse:
     what: str  # certificate subject, waived check, OS release: data from the target or the inventory
 
 
-def _iso_day(value: object) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
-def _certificate_lapses(scan: ScanFile) -> list[tuple[str, str, str, date]]:
-    out = []
-    for name, record in scan.hosts.items():
-        tls = _facts(record, TlsFacts)
-        for endpoint in tls.endpoints if tls else ():
-            chain = endpoint.certificate.chain if endpoint.certificate else ()
-            for cert in chain:  # an intermediate that expires breaks the chain as surely as the leaf
-                out.append((name, endpoint.target, cert.subject[:FACT_TEXT_CAP], cert.not_after.date()))
-    return out
-
-
-def _os_lapses(scan: ScanFile) -> list[tuple[str, str, str, date]]:
-    out = []
-    for r in scan.all_results():
-        if r.check_id != OS_EOL_CHECK:
-            continue
-        what = plain(r.evidence.get("release") or r.evidence.get("os") or "")[:FACT_TEXT_CAP]
-        for kind in ("standard", "extended"):
-            if (day := _iso_day(r.evidence.get(f"{kind}_end"))) is not None:
-                out.append((r.host, f"os_{kind}", what, day))
-    return out
-
-
 def inspection_lapses(scan: ScanFile, inspection: date) -> list[Lapse]:
     """Certificates, accepted risks and OS support that hold on the scan's day and will have
-    lapsed by inspection day, soonest first. Pure: read from the scan file's facts and results."""
+    lapsed by inspection day, soonest first, from the dated ends the scan recorded."""
     today = scan.started.date()
     # Support and waivers hold through their last day, so they lapse when it falls before inspection
     # day; a certificate ends at a time of its last day, so one ending on inspection day counts too.
-    lapses = [Lapse("certificate", day, (day - today).days, host, target, subject)
-              for host, target, subject, day in _certificate_lapses(scan) if today <= day <= inspection]
-    lapses += [Lapse(kind, day, (day - today).days, host, "", what)
-               for host, kind, what, day in _os_lapses(scan) if today <= day < inspection]
+    lapses = [Lapse(e.kind, e.day, (e.day - today).days, e.host, e.target, e.what)
+              for e in scan.summarized().ends
+              if today <= e.day and (e.day <= inspection if e.kind == "certificate" else e.day < inspection)]
     # Only a waiver that covers a finding changes anything when it lapses.
     lapses += [Lapse("waiver", st.waiver.expires, (st.waiver.expires - today).days, st.waiver.host or "",
                      st.waiver.target or "", st.waiver.check)
@@ -369,11 +298,12 @@ def _inventory(scan: ScanFile) -> tuple[Inventory | None, str | None]:
 
 def host_views(scan: ScanFile, inv: Inventory | None) -> list[HostView]:
     views = []
+    hosts = scan.summarized().hosts
     for name, record in scan.hosts.items():
         host = next((h for h in inv.hosts if h.name == name), None) if inv else None
         views.append(HostView(
             name=name, address=record.address, zone=record.zone, role=host.role if host else None,
-            os=os_name(record), systems=[s.name for s in inv.systems if name in s.hosts] if inv else [],
+            os=hosts[name].os if name in hosts else None, systems=[s.name for s in inv.systems if name in s.hosts] if inv else [],
             collectors=[(o.collector, o.outcome.value, o.detail[:300]) for o in record.observations.values()],
             results=sorted(record.results, key=result_order), counts=Counter(r.status for r in record.results)))
     return views
@@ -385,7 +315,9 @@ def service_rows(scan: ScanFile, inv: Inventory | None) -> list[ServiceRow]:
         return []
     rows = []
     db_of_system: dict[str, list[str]] = {}
-    versions = {name: detected_versions(rec) for name, rec in scan.hosts.items()}
+    summary = scan.summarized().hosts
+    versions = {name: {(int(key.split("/")[0]), key.split("/")[1]): v for key, v in h.versions.items()}
+                for name, h in summary.items()}
     for system in inv.systems:
         for host in (h for h in inv.hosts if h.name in system.hosts):
             for svc in host.services:
@@ -398,7 +330,7 @@ def service_rows(scan: ScanFile, inv: Inventory | None) -> list[ServiceRow]:
         systems = inv.systems_of(host)
         location = "; ".join(sorted({s.location for s in systems if s.location})) or host.zone
         databases = sorted({d for s in systems for d in db_of_system.get(s.name, [])})
-        osn = os_name(record) if record else None
+        osn = summary[host.name].os if record and host.name in summary else None
         for svc in host.services:
             own = seen.get((svc.port, svc.proto))
             database = (own or svc.name or "") if svc.kind == "db" else "; ".join(databases)
@@ -462,8 +394,8 @@ def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None,
     # from the day it is rendered, and the cover shows the scan's own date beside it.
     rendered_on = today or date.today()
     inspection_days = (inv.inspection_date - rendered_on).days if inv and inv.inspection_date else None
-    capacities = [c for name, rec in scan.hosts.items() if (c := capacity(name, rec))]
-    thresholds = load_thresholds()
+    summary = scan.summarized()
+    capacities = [c for name, h in summary.hosts.items() if (c := _capacity(name, h))]
     return Report(
         scan=scan, lang=lang, inventory=inv, inventory_error=inv_error, survey=survey, answers=answers,
         walk=walk(survey, answers, Texts.for_lang(lang)),
@@ -477,12 +409,12 @@ def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None,
         capacities=capacities,
         uncollected_capacity=[n for n in scan.hosts if n not in {c.host for c in capacities}],
         diff=diff_scans(previous, scan) if previous else None, previous=previous,
-        basis=thresholds.basis.get(lang, ""), min_level=thresholds.population_db_min_level,
+        basis=summary.basis.text.get(lang, ""), min_level=summary.basis.population_db_min_level,
         inspection_days=inspection_days, rendered_on=rendered_on,
         lapses=inspection_lapses(scan, inv.inspection_date) if inv and inv.inspection_date else [],
         failing_checks_of={a.item.id: sorted({r.check_id for r in a.results if r.status == Status.FAIL})
                            for a in missing},
-        detail=detail, contexts={name: host_context(rec) for name, rec in scan.hosts.items()},
+        detail=detail, contexts={name: h.context() for name, h in summary.hosts.items()},
     )
 
 

@@ -207,7 +207,9 @@ class Engine:
             deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
             for thread in threads:
                 thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        return self.assemble(ctx, checks, started, store, previous, phases, waivers, incomplete_reason, memo)
+        # The final file records what its reports read besides the results; checkpoints skip it.
+        return self.assemble(ctx, checks, started, store, previous, phases, waivers, incomplete_reason,
+                             memo).with_summary(self.settings)
 
     def assemble(self, ctx: ScanContext, checks: list[Check], started: datetime, store: _Store,
                  previous: ScanFile | None, phases: dict[str, Phase], waivers: list[Waiver] | None,

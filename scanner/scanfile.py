@@ -17,8 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from checks.settings import load_thresholds
 from scanner import __version__
 from scanner.model import Observation, Result
+from scanner.summary import ScanSummary, summarize
 from scanner.waivers import WaiverState
 
 SCHEMA_VERSION = 1
@@ -67,9 +69,23 @@ class ScanFile(BaseModel):
     hosts: dict[str, HostRecord] = Field(default_factory=dict)
     org_results: list[Result] = Field(default_factory=list)
     waivers: list[WaiverState] = Field(default_factory=list)
+    # What the reports read besides the results (OS, versions, capacity, dated ends, thresholds and
+    # their basis), fixed when the scan is written; None in a checkpoint or a file from before.
+    summary: ScanSummary | None = None
 
     def all_results(self) -> list[Result]:
         return list(self.org_results) + [r for h in self.hosts.values() for r in h.results]
+
+    def summarized(self) -> ScanSummary:
+        """The recorded summary, or one worked out now for a file that has none."""
+        if self.summary is not None:
+            return self.summary
+        return summarize({name: rec.observations for name, rec in self.hosts.items()}, self.all_results(),
+                         load_thresholds())
+
+    def with_summary(self, thresholds) -> ScanFile:
+        return self.model_copy(update={"summary": summarize(
+            {name: rec.observations for name, rec in self.hosts.items()}, self.all_results(), thresholds)})
 
 
 class ScanFileError(Exception):

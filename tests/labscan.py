@@ -36,7 +36,7 @@ def recorded_lab_scan() -> ScanFile:
     per_host, org = judge(registry, checks, inv, observations, load_thresholds(), started)
     waivers = load_waivers(WAIVERS, {c.id for c in registry}, {h.name for h in inv.hosts})
     everything, states = apply_waivers(org + [r for rs in per_host.values() for r in rs], waivers, started.date())
-    return ScanFile(
+    scan = ScanFile(
         started=started, ended=started + timedelta(seconds=20), complete=True, incomplete_reason=None,
         checks_selected=[c.id for c in checks], rescan_of=None,
         inventory=InventoryRecord(path="lab/inventory.yaml", digest=loaded.digest,
@@ -44,3 +44,4 @@ def recorded_lab_scan() -> ScanFile:
         hosts={h.name: HostRecord(address=h.address or "", zone=h.zone, observations=observations.get(h.name, {}),
                                   results=[r for r in everything if r.host == h.name]) for h in inv.hosts},
         org_results=[r for r in everything if not r.host], waivers=states)
+    return scan.with_summary(load_thresholds())

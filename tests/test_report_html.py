@@ -192,7 +192,7 @@ def test_summary_table_walks_every_xi_item_with_its_answer(province):
 def test_declared_items_are_shown_as_declared_never_verified(province):
     page = Page(render_html(province))
     xi1 = page.text_of("item-XI-1")
-    assert "Đã kê khai" in xi1 and "QĐ 12/QĐ-STTTT" in xi1 and "2025-03-01" in xi1
+    assert "Đã kê khai" in xi1 and "QĐ 12/QĐ-STTTT" in xi1 and "01/03/2025" in xi1
     assert "chưa được xác minh" in xi1
     en = Page(render_html(province, lang="en")).text_of("item-XI-1")
     assert "Declared" in en and "not verified" in en and "QĐ 12/QĐ-STTTT" in en
@@ -426,3 +426,23 @@ def test_the_summary_folds_raw_evidence_and_tells_each_gap_once():
     assert "Các yêu cầu đã đạt" in page.text_of("item-XI-2-1-2")
     hosts = page.text_of("hosts")
     assert "weakssh-01" in hosts and "readyscan report --detail full" in hosts
+
+
+def test_the_report_reads_the_recorded_summary_not_the_facts():
+    """Issue 13 item 8: what the report shows besides results (OS, versions, capacity, dated ends,
+    basis) is recorded in the scan file when it is written; with every observation removed, the
+    report of that file still says the same."""
+    scan = recorded_lab_scan()
+    assert scan.summary is not None and scan.summary.hosts["legacy-01"].os == "Debian GNU/Linux 10 (buster)"
+    bare = scan.model_copy(update={"hosts": {name: rec.model_copy(update={"observations": {}})
+                                             for name, rec in scan.hosts.items()}})
+    page, bare_page = Page(render_html(scan, today=RENDER_DAY)), Page(render_html(bare, today=RENDER_DAY))
+    for part in ("section-i", "hosts", "method"):
+        assert page.text_of(part) == bare_page.text_of(part), part
+    assert "Debian GNU/Linux 10 (buster)" in bare_page.text_of("hosts")
+    # A basis changed in a later version does not rewrite an old scan's report: it is the one recorded.
+    old_basis = scan.summary.model_copy(update={"basis": scan.summary.basis.model_copy(
+        update={"text": {"vi": "Căn cứ đã ghi khi quét", "en": "Basis recorded at scan time"}})})
+    assert "Căn cứ đã ghi khi quét" in Page(render_html(scan.model_copy(update={"summary": old_basis}))).text_of("method")
+    # A file written before the summary existed gets one when it is read.
+    assert load(SCANS / "province.json").summary is None and load(SCANS / "province.json").summarized().hosts

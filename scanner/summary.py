@@ -1,0 +1,161 @@
+"""What the reports read of a scan besides its results, worked out once when the scan file is made.
+
+Reports render a scan file and derive nothing from facts: the host's OS and family, the versions
+the port scan saw, disk and processing figures, every dated end it saw (a certificate's notAfter,
+an OS release's end of support) and the thresholds applied with their legal basis are recorded
+here. A report of an old scan file then renders the same way after a fact model, the EOL table or
+a threshold has changed; a scan file written before this record existed gets one when it is read.
+Pure: observations and results in, a summary out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, Field, ValidationError
+
+from scanner.facts.capacity import Disks, Hardware
+from scanner.facts.ports import HostPortScan
+from scanner.facts.system import OsRelease
+from scanner.facts.tls import TlsFacts
+from scanner.model import Frozen, Observation, Outcome, Result
+
+FACT_TEXT_CAP = 200  # an OS name or a version from a target is short, or it is noise
+OS_EOL_CHECK = "patch.os_eol"  # its evidence carries the support dates it judged by (checks/data/eol.yaml)
+F = TypeVar("F", bound=BaseModel)
+
+# The distribution families a fix can be written for; a host's context names its OS under the key
+# of its family only (`os_debian`), so a fix variant that uses `{os_debian}` applies to those hosts.
+OS_FAMILIES = {"debian": ("debian", "ubuntu", "raspbian", "linuxmint"),
+               "rhel": ("rhel", "centos", "fedora", "rocky", "almalinux", "ol", "amzn"),
+               "suse": ("suse", "sles", "opensuse", "opensuse-leap")}
+
+
+class HostCapacity(Frozen):
+    """Section VIII for one host: storage (real filesystems only) and processing figures."""
+
+    filesystems: int
+    total: int  # bytes
+    used: int
+    cpus: int | None = None
+    memory: int | None = None  # bytes
+
+
+class HostSummary(Frozen):
+    os: str | None = None  # the release's own name ("Debian GNU/Linux 12 (bookworm)")
+    os_id: str | None = None
+    os_id_like: tuple[str, ...] = ()
+    versions: dict[str, str] = Field(default_factory=dict)  # "443/tcp" -> "nginx 1.22.1", as the port scan saw them
+    capacity: HostCapacity | None = None
+
+    def context(self) -> dict[str, str]:
+        """The values a fix or an evidence sentence may name about the host's OS: `os` and
+        `os_<family>` (only the host's own family)."""
+        if not self.os:
+            return {}
+        ids = {self.os_id or "", *self.os_id_like}
+        out = {"os": self.os}
+        family = next((f for f, members in OS_FAMILIES.items() if ids & set(members)), None)
+        if family:
+            out[f"os_{family}"] = self.os
+        return out
+
+
+class DatedEnd(Frozen):
+    """A day after which something the scan saw no longer holds."""
+
+    kind: Literal["certificate", "os_standard", "os_extended"]
+    day: date  # the last day it holds
+    host: str
+    target: str = ""  # the endpoint of a certificate (443/tcp)
+    what: str  # certificate subject or OS release: data from the target
+
+
+class Basis(Frozen):
+    """The thresholds the checks applied that a reader is told about, with their legal basis."""
+
+    text: dict[str, str]  # by language
+    population_db_min_level: int
+
+
+class ScanSummary(Frozen):
+    hosts: dict[str, HostSummary] = Field(default_factory=dict)
+    ends: tuple[DatedEnd, ...] = ()
+    basis: Basis
+
+
+def host_facts(observations: Mapping[str, Observation], model: type[F]) -> F | None:
+    """A typed fact of the host, or None when it was not gathered or does not validate."""
+    obs = observations.get(model.COLLECTOR)
+    if obs is None or obs.outcome != Outcome.OK:
+        return None
+    data = obs.data
+    part = getattr(model, "PART", "")
+    if part:
+        parsed = data.get("parsed")
+        data = parsed.get(part) if isinstance(parsed, dict) else None
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def _host(observations: Mapping[str, Observation]) -> HostSummary:
+    osr = host_facts(observations, OsRelease)
+    name = (osr.pretty_name or " ".join(v for v in (osr.id, osr.version_id) if v))[:FACT_TEXT_CAP] if osr else ""
+    ports = host_facts(observations, HostPortScan)
+    versions = {f"{p.port}/{p.proto}": " ".join(v for v in (p.product, p.version) if v)[:FACT_TEXT_CAP] or p.service
+                for p in ports.open_ports()} if ports else {}
+    disks, hardware = host_facts(observations, Disks), host_facts(observations, Hardware)
+    capacity = None
+    if disks is not None and disks.storage:
+        storage = disks.storage
+        capacity = HostCapacity(
+            filesystems=len(storage), total=sum(f.total_kb for f in storage) * 1024,
+            used=sum(f.used_kb for f in storage) * 1024, cpus=hardware.cpu_count if hardware else None,
+            memory=hardware.mem_total_kb * 1024 if hardware and hardware.mem_total_kb else None)
+    return HostSummary(os=name or None, os_id=osr.id if osr else None, os_id_like=osr.id_like if osr else (),
+                       versions=versions, capacity=capacity)
+
+
+def _iso_day(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _certificate_ends(host: str, observations: Mapping[str, Observation]) -> list[DatedEnd]:
+    tls = host_facts(observations, TlsFacts)
+    out = []
+    for endpoint in tls.endpoints if tls else ():
+        chain = endpoint.certificate.chain if endpoint.certificate else ()
+        for cert in chain:  # an intermediate that expires breaks the chain as surely as the leaf
+            out.append(DatedEnd(kind="certificate", day=cert.not_after.date(), host=host, target=endpoint.target,
+                                what=cert.subject[:FACT_TEXT_CAP]))
+    return out
+
+
+def _support_ends(results: Iterable[Result]) -> list[DatedEnd]:
+    out = []
+    for r in results:
+        if r.check_id != OS_EOL_CHECK:
+            continue
+        what = str(r.evidence.get("release") or r.evidence.get("os") or "")[:FACT_TEXT_CAP]
+        for kind in ("standard", "extended"):
+            if (day := _iso_day(r.evidence.get(f"{kind}_end"))) is not None:
+                out.append(DatedEnd(kind=f"os_{kind}", day=day, host=r.host, what=what))
+    return out
+
+
+def summarize(observations: Mapping[str, Mapping[str, Observation]], results: Iterable[Result],
+              thresholds) -> ScanSummary:
+    """The summary of a scan from its observations by host, its results and the thresholds
+    (checks.settings.Thresholds) it was judged with."""
+    ends = [e for host, obs in observations.items() for e in _certificate_ends(host, obs)] + _support_ends(results)
+    return ScanSummary(
+        hosts={host: _host(obs) for host, obs in observations.items()},
+        ends=tuple(sorted(set(ends), key=lambda e: (e.day, e.kind, e.host, e.target, e.what))),
+        basis=Basis(text=dict(thresholds.basis), population_db_min_level=thresholds.population_db_min_level))
