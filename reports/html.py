@@ -387,20 +387,21 @@ def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None,
     survey = load_survey()
     inv, inv_error = _inventory(scan)
     results = sorted(scan.all_results(), key=result_order)
-    answers = answer_items(survey, results)
+    summary = scan.summarized()
+    # The answers are the ones the scan recorded; the results under them are shown as they are.
+    answers = [replace(a, answer=summary.answers.get(a.item.id, a.answer)) for a in answer_items(survey, results)]
     retention_item = next((i for i in survey.items if i.options_from), None)
     missing = missing_solutions(answers)
     # A report re-rendered ten days later must not still say "25 days to go": the countdown runs
     # from the day it is rendered, and the cover shows the scan's own date beside it.
     rendered_on = today or date.today()
     inspection_days = (inv.inspection_date - rendered_on).days if inv and inv.inspection_date else None
-    summary = scan.summarized()
     capacities = [c for name, h in summary.hosts.items() if (c := _capacity(name, h))]
     return Report(
         scan=scan, lang=lang, inventory=inv, inventory_error=inv_error, survey=survey, answers=answers,
         walk=walk(survey, answers, Texts.for_lang(lang)),
         retention=retention_answer(retention_item, results) if retention_item else None,
-        missing=missing, readiness=readiness(answers, results, scan.complete), priorities=fix_first(results),
+        missing=missing, readiness=summary.readiness or readiness(answers, results, scan.complete), priorities=fix_first(results),
         results=results, undetermined=[r for r in results if r.status in UNDETERMINED_STATUSES],
         waived=[r for r in results if r.status == Status.FAIL and r.waiver is not None],
         status_counts=Counter(r.status for r in results), answer_counts=Counter(a.answer for a in answers),

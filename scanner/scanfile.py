@@ -81,11 +81,12 @@ class ScanFile(BaseModel):
         if self.summary is not None:
             return self.summary
         return summarize({name: rec.observations for name, rec in self.hosts.items()}, self.all_results(),
-                         load_thresholds())
+                         load_thresholds(), self.complete)
 
     def with_summary(self, thresholds) -> ScanFile:
         return self.model_copy(update={"summary": summarize(
-            {name: rec.observations for name, rec in self.hosts.items()}, self.all_results(), thresholds)})
+            {name: rec.observations for name, rec in self.hosts.items()}, self.all_results(), thresholds,
+            self.complete)})
 
 
 class ScanFileError(Exception):

@@ -21,6 +21,7 @@ from scanner.facts.ports import HostPortScan
 from scanner.facts.system import OsRelease
 from scanner.facts.tls import TlsFacts
 from scanner.model import Frozen, Observation, Outcome, Result
+from scanner.survey import Answer, Readiness, answer_items, load_survey, readiness
 
 FACT_TEXT_CAP = 200  # an OS name or a version from a target is short, or it is noise
 OS_EOL_CHECK = "patch.os_eol"  # its evidence carries the support dates it judged by (checks/data/eol.yaml)
@@ -84,6 +85,8 @@ class ScanSummary(Frozen):
     hosts: dict[str, HostSummary] = Field(default_factory=dict)
     ends: tuple[DatedEnd, ...] = ()
     basis: Basis
+    answers: dict[str, Answer] = Field(default_factory=dict)  # survey item id -> the answer the scan gave
+    readiness: Readiness | None = None
 
 
 def host_facts(observations: Mapping[str, Observation], model: type[F]) -> F | None:
@@ -151,11 +154,14 @@ def _support_ends(results: Iterable[Result]) -> list[DatedEnd]:
 
 
 def summarize(observations: Mapping[str, Mapping[str, Observation]], results: Iterable[Result],
-              thresholds) -> ScanSummary:
+              thresholds, complete: bool = True) -> ScanSummary:
     """The summary of a scan from its observations by host, its results and the thresholds
     (checks.settings.Thresholds) it was judged with."""
+    results = list(results)
     ends = [e for host, obs in observations.items() for e in _certificate_ends(host, obs)] + _support_ends(results)
+    answers = answer_items(load_survey(), results)
     return ScanSummary(
+        answers={a.item.id: a.answer for a in answers}, readiness=readiness(answers, results, complete),
         hosts={host: _host(obs) for host, obs in observations.items()},
         ends=tuple(sorted(set(ends), key=lambda e: (e.day, e.kind, e.host, e.target, e.what))),
         basis=Basis(text=dict(thresholds.basis), population_db_min_level=thresholds.population_db_min_level))

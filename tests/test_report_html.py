@@ -444,5 +444,11 @@ def test_the_report_reads_the_recorded_summary_not_the_facts():
     old_basis = scan.summary.model_copy(update={"basis": scan.summary.basis.model_copy(
         update={"text": {"vi": "Căn cứ đã ghi khi quét", "en": "Basis recorded at scan time"}})})
     assert "Căn cứ đã ghi khi quét" in Page(render_html(scan.model_copy(update={"summary": old_basis}))).text_of("method")
+    # So are the survey answers and the verdict: as judged when the file was written.
+    assert scan.summary.answers["XI.3.5"] == Answer.NO and build_report(scan, lang="vi").answers
+    judged_then = scan.summary.model_copy(update={"answers": {**scan.summary.answers, "XI.3.5": Answer.PARTLY}})
+    report = build_report(scan.model_copy(update={"summary": judged_then}), lang="vi")
+    assert next(a for a in report.answers if a.item.id == "XI.3.5").answer == Answer.PARTLY
+    assert report.readiness == scan.summary.readiness
     # A file written before the summary existed gets one when it is read.
     assert load(SCANS / "province.json").summary is None and load(SCANS / "province.json").summarized().hosts
