@@ -262,6 +262,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 DIFF_KINDS = ("regressed", "new", "fixed", "unverified", "still_failing")
+GAP_KINDS = ("regressed", "new", "still_failing")
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -279,16 +280,21 @@ def cmd_diff(args: argparse.Namespace) -> int:
                          "severity": change.result.severity.value,
                          "before": before.status.value if before else None,
                          "after": after.status.value if after else None,
-                         "title": catalog.text(f"{change.check_id}.title", args.lang)})
+                         "title": catalog.text(f"{change.check_id}.title", args.lang),
+                         # A gap is named by its finding; a fixed or undecided one by its requirement.
+                         "what": catalog.text(f"{change.check_id}.finding", args.lang)
+                         if kind in GAP_KINDS and catalog.has(f"{change.check_id}.finding")
+                         else catalog.text(f"{change.check_id}.title", args.lang)})
     for kind in ("hosts_added", "hosts_gone"):
         rows += [{"change": kind, "host": host} for host in getattr(changes, kind)]
 
     def change_label(kind: str) -> str:
         return _t(f"diff_{kind}", args.lang)
 
-    shown = ("change", "host", "check_id", "target", "title")
+    shown = ("change", "host", "check_id", "target", "what")
     label = {"change": "col_change", "host": "col_host", "check_id": "col_id", "target": "col_target",
-             "severity": "col_severity", "before": "col_before", "after": "col_after", "title": "col_title"}
+             "severity": "col_severity", "before": "col_before", "after": "col_after", "title": "col_title",
+             "what": "col_what"}
     fmt = _listing_format(args)
     listing = Listing(
         kind="changes", title=_t("diff_title", args.lang),

@@ -12,6 +12,7 @@ import sys
 from rich.console import Console
 
 from checks import default_registry
+from reports import Texts
 from reports.listing import Column, Listing, choose_format, print_table
 from scanner.cli import main
 from tests.paths import ROOT
@@ -78,7 +79,12 @@ def test_diff_as_json_and_csv(capsys):
     new_rows = [c for c in doc["changes"] if c["change"] == "new"]
     assert new_rows == [{"change": "new", "host": "web-01", "check_id": "ports.undeclared_open", "target": "3306/tcp",
                          "severity": new_rows[0]["severity"], "before": None, "after": "fail",
-                         "title": new_rows[0]["title"]}]
+                         "title": new_rows[0]["title"], "what": new_rows[0]["what"]}]
+    # A new gap is named by its finding; a fixed one by the requirement it now meets.
+    texts = Texts.for_lang("vi")
+    assert new_rows[0]["what"] == texts.finding("ports.undeclared_open")
+    fixed = next(c for c in doc["changes"] if c["change"] == "fixed")
+    assert fixed["what"] == fixed["title"] == texts.title(fixed["check_id"])
     assert doc["count"] == len(doc["changes"])
     code, out = run(capsys, "diff", old, new, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
