@@ -23,7 +23,7 @@ from reports import STATUS_ORDER, Texts, result_order
 from scanner.diff import diff_scans
 from scanner.model import Result, Status
 from scanner.scanfile import ScanFile
-from scanner.survey import ORG, Answer, Readiness, answer_items, fix_first, load_survey, readiness
+from scanner.survey import ORG, Answer, Readiness, fix_first, readiness
 
 CSV_COLUMNS = ("host", "address", "zone", "check_id", "title", "finding", "target", "status", "severity",
                "survey_items", "message", "evidence", "waived_until")
@@ -136,8 +136,8 @@ def print_summary(scan: ScanFile, console: Console, *, lang: str = "vi", previou
     texts = Texts.for_lang(lang)
     t = texts.t
     results = sorted(scan.all_results(), key=result_order)
-    answers = answer_items(load_survey(), results)
-    verdict = readiness(answers, results, scan.complete)
+    answers = scan.item_answers(results)
+    verdict = scan.summarized().readiness or readiness(answers, results, scan.complete)
     org = scan.inventory.data.get("organization", {}).get("name", "") if isinstance(
         scan.inventory.data.get("organization"), dict) else ""
 

@@ -39,7 +39,6 @@ from scanner.survey import (
     RetentionAnswer,
     Survey,
     SurveyItem,
-    answer_items,
     fix_first,
     load_survey,
     missing_solutions,
@@ -388,8 +387,7 @@ def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None,
     inv, inv_error = _inventory(scan)
     results = sorted(scan.all_results(), key=result_order)
     summary = scan.summarized()
-    # The answers are the ones the scan recorded; the results under them are shown as they are.
-    answers = [replace(a, answer=summary.answers.get(a.item.id, a.answer)) for a in answer_items(survey, results)]
+    answers = scan.item_answers(results)  # as the scan recorded them
     retention_item = next((i for i in survey.items if i.options_from), None)
     missing = missing_solutions(answers)
     # A report re-rendered ten days later must not still say "25 days to go": the countdown runs

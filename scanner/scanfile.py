@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from checks.settings import load_thresholds
 from scanner import __version__
 from scanner.model import Observation, Result
 from scanner.summary import ScanSummary, summarize
+from scanner.survey import ItemAnswer, answer_items, load_survey
 from scanner.waivers import WaiverState
 
 SCHEMA_VERSION = 1
@@ -82,6 +84,13 @@ class ScanFile(BaseModel):
             return self.summary
         return summarize({name: rec.observations for name, rec in self.hosts.items()}, self.all_results(),
                          load_thresholds(), self.complete)
+
+    def item_answers(self, results: Iterable[Result] | None = None) -> list[ItemAnswer]:
+        """The survey items with the answers the scan recorded and the results under them
+        (`results`: the scan's own, in the order the caller lists them)."""
+        recorded = self.summarized().answers
+        return [replace(a, answer=recorded.get(a.item.id, a.answer))
+                for a in answer_items(load_survey(), self.all_results() if results is None else results)]
 
     def with_summary(self, thresholds) -> ScanFile:
         return self.model_copy(update={"summary": summarize(
