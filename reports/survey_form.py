@@ -232,19 +232,22 @@ def _waived(r: Result, texts: Texts) -> str:
 
 
 def _where(results: Iterable[Result], texts: Texts) -> str:
-    """Hosts (with their targets) of some results: legacy-01 (443/tcp, 8443/tcp), exposed-01."""
+    """Hosts (with their targets) of some results: legacy-01 (443/tcp, 8443/tcp), exposed-01. An
+    accepted risk is said once after the hosts when every host shares it, else after each host."""
     by_host: dict[str, list[Result]] = {}
     for r in results:
         by_host.setdefault(r.host, []).append(r)
+    shown = sorted(by_host)[:HOSTS_SHOWN]
+    waived = {h: next((_waived(r, texts) for r in by_host[h] if r.waiver), "") for h in shown}
+    shared = waived[shown[0]] if shown and len(set(waived.values())) == 1 else ""
     parts = []
-    for host in sorted(by_host)[:HOSTS_SHOWN]:
+    for host in shown:
         targets = sorted({r.target for r in by_host[host] if r.target})
         label = texts.t("org_level") if host == ORG else host
-        waived = next((_waived(r, texts) for r in by_host[host] if r.waiver), "")
-        parts.append(label + (f" ({', '.join(targets)})" if targets else "") + waived)
+        parts.append(label + (f" ({', '.join(targets)})" if targets else "") + ("" if shared else waived[host]))
     if len(by_host) > HOSTS_SHOWN:
         parts.append(f"+{len(by_host) - HOSTS_SHOWN}")
-    return ", ".join(parts)
+    return ", ".join(parts) + shared
 
 
 def remark_lines(results: Sequence[Result], texts: Texts) -> list[Line]:

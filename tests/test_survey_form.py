@@ -675,3 +675,9 @@ def test_a_system_below_the_required_level_is_said_in_words(province):
     for number in ("II", "IX"):
         texts = [line.text for b in section(form, number).blocks if b.kind == "question" for line in b.lines]
         assert expected in texts and not any("<" in t for t in texts)
+
+
+def test_an_accepted_risk_shared_by_every_host_is_said_once(lab):
+    malware = [line.text for line in question(build_form(lab), "XI.3.5").lines if line.text.startswith("Chưa đạt")]
+    assert len(malware) == 1 and malware[0].count("Rủi ro được chấp nhận đến 31/12/2030") == 1
+    assert malware[0].endswith("weakssh-01 (Rủi ro được chấp nhận đến 31/12/2030)")
