@@ -76,13 +76,11 @@ def _para(doc_or_cell, *, align=None, indent_mm: float = 0, before: float = 0, a
 
 
 # -- pieces ----------------------------------------------------------------------------------------
-def _ticks(doc: DocumentType, ticks: tuple[Tick, ...], note: str | None) -> None:
+def _ticks(doc: DocumentType, ticks: tuple[Tick, ...]) -> None:
     p = _para(doc, indent_mm=8)
     for tick in ticks:
         _run(p, (BOX_ON if tick.on else BOX_OFF) + " ", font=BOX_FONT, color=INK if tick.on else None)
         _run(p, tick.label + "\u2003\u2003")
-    if note:
-        _run(p, f"[{note}]", italic=True, color=WARN)
 
 
 def _line(doc: DocumentType, line: Line, texts: Texts) -> None:
@@ -156,13 +154,14 @@ def _question(doc: DocumentType, q: Question, texts: Texts) -> None:
             _run(p, q.number + " ", bold=True)
         _run(p, q.label)
     if q.ticks:
-        _ticks(doc, q.ticks, q.note)
+        _ticks(doc, q.ticks)
     if q.prompt:
         _run(_para(doc, indent_mm=8, after=1), q.prompt, italic=True)
     for line in q.lines:
         _line(doc, line, texts)
     if not q.lines and not q.table:
-        _run(_para(doc, indent_mm=8), DOTS, color=MUTED)
+        for _ in range(q.dotted):
+            _run(_para(doc, indent_mm=8), DOTS, color=MUTED)
     if q.table:
         _table(doc, q.table)
 

@@ -5,9 +5,11 @@ words.
 This module only builds a typed view of the filled form. Labels are the form's wording
 (checks/data/survey.yaml, reports/text/report.yaml); answers come from scanner.survey, and every
 line says where it came from: declared by the unit (never shown as verified), observed by the
-scan, or generated from the gaps. A tick box is ticked only where the answer is a plain Có or
-Không; "partly" and "not determined" are written out instead, for the signer to settle. The HTML
-template and the DOCX writer lay out the same view and decide nothing. Pure: a scan in, a form out.
+scan, or generated from the gaps. Only the form's own boxes are ticked (Có / Không, the retention
+periods, the services of XII), the way the form's question reads (`form_tick`); gaps found on some
+hosts are remarks under the item, naming the host and the finding, and an item nothing could
+decide keeps its boxes empty with a remark saying what a person must check. The HTML template and
+the DOCX writer lay out the same view and decide nothing. Pure: a scan in, a form out.
 """
 
 from __future__ import annotations
@@ -19,12 +21,11 @@ from typing import ClassVar, Literal, get_args
 
 from pydantic import ValidationError
 
-from checks.settings import load_thresholds
 from reports import Texts, plain, result_order
-from reports.html import FACT_TEXT_CAP, _facts, capacity, environment, inspection_lapses, os_name, service_rows
+from reports.html import FACT_TEXT_CAP, _facts, capacity, environment, os_name, service_rows
 from scanner.facts.capacity import Listeners
 from scanner.facts.sshserver import SshServers
-from scanner.inventory import Inventory, PopulationService
+from scanner.inventory import AccessRow, Device, Inventory, PopulationService
 from scanner.model import Result, Status
 from scanner.scanfile import ScanFile
 from scanner.survey import (
@@ -33,12 +34,9 @@ from scanner.survey import (
     UNDETERMINED_STATUSES,
     Answer,
     ItemAnswer,
-    Readiness,
     SurveyItem,
     derive_answer,
-    fix_first,
     load_survey,
-    readiness,
     retention_answer,
 )
 
@@ -60,9 +58,8 @@ PROMPTS = {"XI.1": "if_any", "XI.2.1": "policy", "XI.2.2": "document", "XI.2.3":
            "XI.3.6": "specifics"}
 NO_BOXES = frozenset({"XI.2.4", "XI.3.6.6", "XI.3.1", "XI.4"})  # the form gives these no Có/Không
 POPULATION_SERVICES = get_args(PopulationService)  # XII's boxes, in the form's order
-ALL_CHECKS_SHOWN = 6  # an item with up to this many checks lists each; a bigger one only its gaps
-GAPS_SHOWN = 8
-PRIORITIES_SHOWN = 15
+ACCESS_ROW_KEYS: tuple[AccessRow, ...] = get_args(AccessRow)  # the inventory's names of the XI.3 rows, in order
+XIII_DOTTED = 4  # the dotted lines left in XIII when the unit asks nothing of the Ministry
 HOSTS_SHOWN = 12
 SOFTWARE_CHECK = "capacity.software"  # its evidence names the server software installed, with versions
 
@@ -121,8 +118,9 @@ class Question:
     lines: tuple[Line, ...] = ()
     table: Table | None = None
     answer: Answer | None = None  # the derived answer, where one was derived
-    note: str | None = None  # written beside unticked boxes: "Một phần", "Chưa xác định"
+    tick: Answer | None = None  # Có/Không ticked (YES or NO); None: no box ticked, or boxes of their own
     item_id: str | None = None
+    dotted: int = 1  # dotted lines drawn when there is no answer line
 
 
 Block = Heading | Question
@@ -234,103 +232,138 @@ def _waived(r: Result, texts: Texts) -> str:
 
 
 def _where(results: Iterable[Result], texts: Texts) -> str:
-    """Hosts (with their targets) of some results: legacy-01 (443/tcp, 8443/tcp), exposed-01."""
+    """Hosts (with their targets) of some results: legacy-01 (443/tcp, 8443/tcp), exposed-01. An
+    accepted risk is said once after the hosts when every host shares it, else after each host."""
     by_host: dict[str, list[Result]] = {}
     for r in results:
         by_host.setdefault(r.host, []).append(r)
+    shown = sorted(by_host)[:HOSTS_SHOWN]
+    waived = {h: next((_waived(r, texts) for r in by_host[h] if r.waiver), "") for h in shown}
+    shared = waived[shown[0]] if shown and len(set(waived.values())) == 1 else ""
     parts = []
-    for host in sorted(by_host)[:HOSTS_SHOWN]:
+    for host in shown:
         targets = sorted({r.target for r in by_host[host] if r.target})
         label = texts.t("org_level") if host == ORG else host
-        waived = next((_waived(r, texts) for r in by_host[host] if r.waiver), "")
-        parts.append(label + (f" ({', '.join(targets)})" if targets else "") + waived)
+        parts.append(label + (f" ({', '.join(targets)})" if targets else "") + ("" if shared else waived[host]))
     if len(by_host) > HOSTS_SHOWN:
         parts.append(f"+{len(by_host) - HOSTS_SHOWN}")
-    return ", ".join(parts)
+    return ", ".join(parts) + shared
 
 
-def check_line(check_id: str, results: Sequence[Result], texts: Texts) -> Line:
-    """One check under an item: where it fails, where it could not be decided, where it holds."""
-    failing = [r for r in results if r.status == Status.FAIL]
-    undecided = [r for r in results if r.status in UNDETERMINED_STATUSES]
-    passing = sorted({r.host for r in results if r.status == Status.PASS} - {r.host for r in failing + undecided})
-    parts = []
-    if failing:
-        parts.append(f"{texts.t('form.gap')}: {_where(failing, texts)}")
-    if undecided:
-        parts.append(f"{texts.t('answer.undetermined').lower()}: {_where(undecided, texts)}")
-    if passing:
-        parts.append(f"{texts.t('form.holds')}: {names(passing, texts)}")
-    return Line(f"{texts.title(check_id)} — {'; '.join(parts)}", "scan")
+def remark_lines(results: Sequence[Result], texts: Texts) -> list[Line]:
+    """Check by check, what the scan found wrong (the check's finding, where) and what it could
+    not decide (the requirement a person must check, where)."""
+    by_check: dict[str, list[Result]] = {}
+    for r in sorted(results, key=result_order):
+        by_check.setdefault(r.check_id, []).append(r)
+    gaps, to_check = [], []
+    for check_id, rs in by_check.items():
+        failing = [r for r in rs if r.status == Status.FAIL]
+        undecided = [r for r in rs if r.status in UNDETERMINED_STATUSES]
+        if failing:
+            gaps.append(Line(texts.t("form.gap_line", finding=texts.finding(check_id), where=_where(failing, texts)),
+                             "scan"))
+        if undecided:
+            to_check.append(Line(texts.t("form.to_check", what=texts.title(check_id), where=_where(undecided, texts)),
+                                 "missing"))
+    return gaps + to_check
 
 
 def evidence_lines(answer: ItemAnswer, texts: Texts) -> list[Line]:
-    """The scan's part of an item's specifics: which hosts hold it, then check by check."""
+    """The scan's part of an item's specifics: the hosts where it holds, then each gap (finding and
+    host) and each thing left for a person to check."""
     host_results = [r for r in answer.results if r.host != ORG and r.status not in NEUTRAL_STATUSES]
     if not host_results:
         return []
     hosts = sorted({r.host for r in host_results})
-    failing = [h for h in answer.failing_hosts if h != ORG]
-    undecided = [h for h in answer.undetermined_hosts if h != ORG]
     passing = [h for h in answer.passing_hosts if h != ORG]
-    summary = [texts.t("form.hosts_holding", n=len(passing), total=len(hosts)) + (
-        f": {names(passing, texts)}" if passing else "")]
-    if failing:
-        summary.append(f"{texts.t('form.gap')}: {names(failing, texts)}")
-    if undecided:
-        summary.append(f"{texts.t('answer.undetermined').lower()}: {names(undecided, texts)}")
-    lines = [Line("; ".join(summary) + ".", "scan")]
-    by_check: dict[str, list[Result]] = {}
-    for r in sorted(host_results, key=result_order):
-        by_check.setdefault(r.check_id, []).append(r)
-    if len(by_check) <= ALL_CHECKS_SHOWN:
-        return lines + [check_line(c, rs, texts) for c, rs in by_check.items()]
-    gaps = [c for c, rs in by_check.items() if any(r.status != Status.PASS for r in rs)]
-    lines += [check_line(c, by_check[c], texts) for c in gaps[:GAPS_SHOWN]]
-    if len(gaps) > GAPS_SHOWN:
-        lines.append(Line(texts.t("form.more_gaps", n=len(gaps) - GAPS_SHOWN), "scan"))
-    holding = len(by_check) - len(gaps)
-    if holding:
-        lines.append(Line(texts.t("form.checks_holding", n=holding), "scan"))
-    return lines
+    summary = texts.t("form.hosts_holding", n=len(passing), total=len(hosts)) + (
+        f": {names(passing, texts)}" if passing else "")
+    return [Line(summary + ".", "scan"), *remark_lines(host_results, texts)]
 
 
-def answer_lines(answer: ItemAnswer, texts: Texts) -> list[Line]:
+def form_tick(answer: ItemAnswer) -> Answer | None:
+    """The box the form's question gets: YES (Có), NO (Không) or None (left empty, with a remark).
+
+    A declared item (policies, the security unit, the solutions of 3.6) is answered by the unit's
+    declaration: Có when declared with its document (or product, or details), Không when declared
+    no; the scan's gaps on hosts are remarks under it. Declared yes with nothing to show for it, or
+    not declared at all, leaves the boxes empty. An evidence item is Có where the measure holds on
+    at least one host in scope (the hosts where it does not are remarks), Không where it holds on
+    none, and empty where the results cannot decide."""
+    if answer.item.declared:
+        declared = answer.declarations
+        if not declared:
+            return None
+        if declared[0].evidence.get("status") != "yes":
+            return Answer.NO
+        return Answer.YES if declared[0].status == Status.PASS else None
+    return evidence_tick(answer)
+
+
+def evidence_tick(answer: ItemAnswer) -> Answer | None:
+    """The measure is in place (Có) where every check of the item holds on at least one host (the
+    other hosts are remarks); Không where it fails on some host and holds on none; nothing is
+    ticked where no host decides it (errors, unknowns, nothing to judge)."""
+    hosts = [h for h in answer.passing_hosts if h != ORG]
+    if hosts:
+        return Answer.YES
+    return Answer.NO if any(h != ORG for h in answer.failing_hosts) else None
+
+
+def unsettled_lines(answer: ItemAnswer, tick: Answer | None, texts: Texts) -> list[Line]:
+    """Why no box is ticked, and what a person must do about it."""
+    if tick is not None:
+        return []
+    if answer.item.declared:
+        key = "form.unsettled.no_document" if answer.declarations else "form.unsettled.undeclared"
+    else:
+        deciding = any(r.status not in NEUTRAL_STATUSES for r in answer.results)
+        key = "form.unsettled.evidence" if deciding else "form.unsettled.no_result"
+    return [Line(texts.t(key), "missing")]
+
+
+def answer_lines(answer: ItemAnswer, tick: Answer | None, texts: Texts) -> list[Line]:
     lines = [Line(declaration_text(r.evidence, texts), "declared") for r in answer.declarations]
-    lines += [Line(texts.message(r), "missing") for r in answer.results
-              if r.host == ORG and r.status == Status.MANUAL]
-    return lines + evidence_lines(answer, texts)
+    return lines + unsettled_lines(answer, tick, texts) + evidence_lines(answer, texts)
 
 
-def yes_no(answer: Answer, texts: Texts) -> tuple[tuple[Tick, ...], str | None]:
-    ticks = (Tick(texts.t("yes"), answer == Answer.YES), Tick(texts.t("no"), answer == Answer.NO))
-    note = None if answer in (Answer.YES, Answer.NO) else texts.t(f"answer.{answer.value}")
-    return ticks, note
+def yes_no(tick: Answer | None, texts: Texts) -> tuple[Tick, ...]:
+    return (Tick(texts.t("yes"), tick == Answer.YES), Tick(texts.t("no"), tick == Answer.NO))
 
 
 # -- section XI ----------------------------------------------------------------------------------
-def access_table(item: SurveyItem, results: Sequence[Result], texts: Texts) -> Table:
+def device_text(device: Device, texts: Texts) -> str:
+    """A declared device as the form names it: FW-BIEN-01 (tường lửa, FortiGate 600E)."""
+    kind = texts.t(f"form.device_kind.{device.kind}")
+    return f"{device.name} ({kind}, {device.model})" if device.model else f"{device.name} ({kind})"
+
+
+def row_devices(inv: Inventory | None, row: AccessRow, texts: Texts) -> Cell:
+    """The "Thiết bị thiết lập chính sách" cell: the declared devices enforcing the row. The servers
+    the scan looked at are never named here: a host passing a check is not the device setting the policy."""
+    devices = inv.devices if inv else []
+    if not devices:
+        return Cell(texts.t("form.devices_undeclared"), source="missing")
+    mine = [device_text(d, texts) for d in devices if row in d.enforces]
+    return Cell("\n".join(mine), source="declared") if mine else Cell(texts.t("form.devices_none_for_row"), source="missing")
+
+
+def access_table(item: SurveyItem, results: Sequence[Result], inv: Inventory | None, texts: Texts) -> Table:
     """XI.3 "Từ bên trong mạng": one row per requirement, answered by its own checks."""
     header = ((HeaderCell(texts.t("form.access.requirement"), rowspan=2), HeaderCell(texts.t("form.access.option"), 2),
                HeaderCell(texts.t("form.access.policy"), rowspan=2), HeaderCell(texts.t("form.access.devices"), rowspan=2)),
               (HeaderCell(texts.t("yes")), HeaderCell(texts.t("no"))))
     rows = []
-    for label, checks in zip(item.rows, ACCESS_ROWS, strict=True):
+    for label, checks, key in zip(item.rows, ACCESS_ROWS, ACCESS_ROW_KEYS, strict=True):
         # The scan file's own mapping decides, as it does for the item's answer.
         mine = [r for r in results if r.check_id in checks and item.id in r.survey_items]
         row = derive_answer(item, mine)
-        by_check: dict[str, list[Result]] = {}
-        for r in sorted(mine, key=result_order):
-            if r.status not in NEUTRAL_STATUSES:
-                by_check.setdefault(r.check_id, []).append(r)
-        policy = [check_line(c, rs, texts).text for c, rs in by_check.items()]
-        if row.answer not in (Answer.YES, Answer.NO):
-            policy.insert(0, texts.t(f"answer.{row.answer.value}"))
-        devices = [h for h in row.passing_hosts if h != ORG]
-        rows.append((Cell(label.text(texts.lang)), Cell(tick=row.answer == Answer.YES),
-                     Cell(tick=row.answer == Answer.NO), Cell("\n".join(policy), source="scan"),
-                     Cell(names(devices, texts) if devices else "—", source="scan")))
-    return Table(header, tuple(rows), (20, 9, 9, 42, 20))
+        tick = evidence_tick(row)
+        policy = [line.text for line in unsettled_lines(row, tick, texts) + evidence_lines(row, texts)]
+        rows.append((Cell(label.text(texts.lang)), Cell(tick=tick == Answer.YES), Cell(tick=tick == Answer.NO),
+                     Cell("\n".join(policy), source="scan"), row_devices(inv, key, texts)))
+    return Table(header, tuple(rows), (20, 9, 9, 40, 22))
 
 
 def retention_question(item: SurveyItem, answer: ItemAnswer, results: Sequence[Result], texts: Texts) -> Question:
@@ -354,25 +387,41 @@ def retention_question(item: SurveyItem, answer: ItemAnswer, results: Sequence[R
         lines.append(Line(f"{texts.t('retention.unmeasured')}: {names(ret.unmeasured, texts)}", "scan"))
     if not lines:
         lines.append(Line(texts.t("retention.no_results"), "missing"))
-    note = None if ret and ret.option else texts.t("answer.undetermined")
+    if not (ret and ret.option):
+        lines.insert(0, Line(texts.t("form.unsettled.retention"), "missing"))
+    # Its boxes are periods, not Có/Không: `tick` stays None and the ticked Tick says which.
     return Question(form_number(item.id), item.text(texts.lang), tuple(ticks), None, tuple(lines),
-                    answer=answer.answer, note=note, item_id=item.id)
+                    answer=answer.answer, item_id=item.id)
 
 
-def xi4_lines(results: Sequence[Result], texts: Texts) -> list[Line]:
-    priorities = fix_first(results)
-    lines = [Line(f"{texts.title(p.check_id)} ({', '.join(p.survey_items)}): "
-                  + (texts.t("form.per_declaration") if p.hosts == [ORG] else names(p.hosts, texts)), "generated")
-             for p in priorities[:PRIORITIES_SHOWN]]
-    if len(priorities) > PRIORITIES_SHOWN:
-        lines.append(Line(texts.t("form.more_gaps", n=len(priorities) - PRIORITIES_SHOWN), "generated"))
+def xi4_lines(answers: Sequence[ItemAnswer], texts: Texts) -> list[Line]:
+    """XI.4 "Cần bổ sung giải pháp an ninh an toàn nào?": the solution of every item not fully in
+    place, in the form's order, all of them: the unit declares it absent, or it falls short on a
+    host. Accepted risks are gaps all the same: the measure is still missing. A measure declared
+    without its document is not missing (the item's remark asks for the document)."""
+    lines = []
+    for a in answers:
+        if a.item.solution is None or a.answer not in (Answer.NO, Answer.PARTLY):
+            continue
+        why = []
+        if any(r.evidence.get("status") == "no" for r in a.declarations if r.status == Status.FAIL):
+            why.append(texts.t("form.xi4.absent"))
+        hosts = [h for h in a.failing_hosts if h != ORG]
+        if hosts:
+            why.append(texts.t("form.xi4.hosts", hosts=names(hosts, texts)))
+        if not why:
+            continue
+        lines.append(Line(texts.t("form.xi4.line", solution=a.item.solution.text(texts.lang), item=a.item.id,
+                                  why="; ".join(why)), "generated"))
     return lines or [Line(texts.t("xi4.none"), "generated")]
 
 
-def section_xi(results: Sequence[Result], texts: Texts) -> Section:
+def section_xi(results: Sequence[Result], inv: Inventory | None, texts: Texts) -> Section:
     survey = load_survey()
     blocks: list[Block] = []
     seen: set[str] = set()
+    answers = [derive_answer(i, results) for i in survey.xi_items if i.answered != "generated"]
+    by_id = {a.item.id: a for a in answers}
     for item in survey.xi_items:
         for g in survey.group_of(item):
             if g.id not in seen and "." in g.id:
@@ -380,9 +429,9 @@ def section_xi(results: Sequence[Result], texts: Texts) -> Section:
                 blocks.append(Heading(form_number(g.id), g.text(texts.lang)))
         number, label = form_number(item.id), item.text(texts.lang)
         if item.answered == "generated":
-            blocks.append(Question(number, label, lines=tuple(xi4_lines(results, texts)), item_id=item.id))
+            blocks.append(Question(number, label, lines=tuple(xi4_lines(answers, texts)), item_id=item.id, dotted=4))
             continue
-        answer = derive_answer(item, results)
+        answer = by_id[item.id]
         if item.options:
             blocks.append(retention_question(item, answer, results, texts))
             continue
@@ -390,16 +439,16 @@ def section_xi(results: Sequence[Result], texts: Texts) -> Section:
             label = f"{label} {texts.t('form.xi1_question')}"
         elif item.id == "XI.3.6.6":
             label += ":"  # "- Giải pháp khác:", dotted lines follow
-        lines = answer_lines(answer, texts)
         if item.id in NO_BOXES:
-            ticks, note = (), None
-            table = access_table(item, results, texts) if item.rows else None
-            if table is not None:
-                lines = evidence_lines(answer, texts)[:1]  # the table says the rest
+            tick, ticks, prompt = None, (), None
+            lines = [Line(declaration_text(r.evidence, texts), "declared") for r in answer.declarations]
+            table = access_table(item, results, inv, texts) if item.rows else None
+            lines += evidence_lines(answer, texts)[:1] if table is not None else evidence_lines(answer, texts)
         else:
-            (ticks, note), table = yes_no(answer.answer, texts), None
-        prompt = None if item.id in NO_BOXES else _prompt(item.id, texts)
-        blocks.append(Question(number, label, ticks, prompt, tuple(lines), table, answer.answer, note, item.id))
+            tick = form_tick(answer)
+            ticks, table, prompt = yes_no(tick, texts), None, _prompt(item.id, texts)
+            lines = answer_lines(answer, tick, texts)
+        blocks.append(Question(number, label, ticks, prompt, tuple(lines), table, answer.answer, tick, item.id))
     xi = next(g for g in survey.groups if g.id == "XI")
     return Section("XI", xi.text(texts.lang), tuple(blocks))
 
@@ -423,7 +472,7 @@ def systems_table(systems: Sequence, texts: Texts) -> Table:
                   Cell(s.operator or "", source="declared"), Cell(str(s.security_level), source="declared"),
                   Cell(s.contact or "", source="declared"))
                  for i, s in enumerate(systems, 1))
-    return simple_table(texts, keys, rows, (5, 16, 18, 13, 12, 12, 11, 13), texts.t("cover.no_systems"))
+    return simple_table(texts, keys, rows, (5, 16, 18, 13, 12, 12, 11, 13), texts.t("form.no_systems"))
 
 
 def _declared_or_missing(text: str | None, texts: Texts) -> tuple[Line, ...]:
@@ -464,10 +513,28 @@ def _has_version(text: str | None) -> bool:
     return bool(text) and any(ch.isdigit() for ch in text)
 
 
+def zone_name(inv: Inventory, zone: str) -> str:
+    """A zone as the unit describes it under `zones` ("Vùng DMZ (máy chủ công khai)"), else its name."""
+    return (inv.zones or {}).get(zone) or zone
+
+
+def device_rows(inv: Inventory | None, texts: Texts) -> list[tuple[Cell, ...]]:
+    """Section I's list, first the declared network and security devices, then the servers."""
+    rows = []
+    for device in inv.devices if inv else []:
+        kind = [texts.t(f"form.device_kind.{device.kind}"), device.model or ""]
+        where = [device.location or ""]
+        if device.separates:
+            where.append(texts.t("form.separates", zones=", ".join(zone_name(inv, z) for z in device.separates)))
+        rows.append((Cell(device.name, source="declared"), Cell("\n".join(k for k in kind if k), source="declared"),
+                     Cell("\n".join(w for w in where if w), source="declared")))
+    return rows
+
+
 def section_i(scan: ScanFile, inv: Inventory | None, texts: Texts) -> Section:
     form = inv.survey_form if inv else None
-    devices = []
-    for i, host in enumerate(inv.hosts if inv else [], 1):
+    devices = [(Cell(str(i)), *row) for i, row in enumerate(device_rows(inv, texts), 1)]
+    for i, host in enumerate(inv.hosts if inv else [], len(devices) + 1):
         record = scan.hosts.get(host.name)
         cap = capacity(host.name, record) if record else None
         kind = [host.role or "", (os_name(record) if record else None) or host.os or ""]
@@ -476,7 +543,8 @@ def section_i(scan: ScanFile, inv: Inventory | None, texts: Texts) -> Section:
         systems = [s.location for s in inv.systems_of(host) if s.location]
         devices.append((Cell(str(i)), Cell(f"{host.name}\n{host.address}", source="declared"),
                         Cell("\n".join(k for k in kind if k), source="scan"),
-                        Cell("\n".join([*sorted(set(systems)), texts.t("form.zone", zone=host.zone)]), source="declared")))
+                        Cell("\n".join([*sorted(set(systems)), texts.t("form.zone", zone=zone_name(inv, host.zone))]),
+                             source="declared")))
     device_table = simple_table(texts, ("col.no", "form.device.name", "form.device.kind", "form.device.location"),
                                 devices, (5, 25, 40, 30), texts.t("form.none"))
     services = []
@@ -510,12 +578,19 @@ def section_i(scan: ScanFile, inv: Inventory | None, texts: Texts) -> Section:
                    texts.t("form.i.note"))
 
 
+def level_lines(results: Sequence[Result], texts: Texts) -> list[Line]:
+    """Connecting systems declared below the level the population database requires, in words."""
+    return [Line(texts.t("form.level_below", system=plain(r.evidence.get("system", r.target)),
+                         level=plain(r.evidence.get("security_level", "")), minimum=plain(r.evidence.get("minimum", ""))),
+                 "declared")
+            for r in results if r.check_id == "declared.population_db_level" and r.status == Status.FAIL]
+
+
 def section_ii(inv: Inventory | None, results: Sequence[Result], texts: Texts) -> Section:
     connecting = [s for s in inv.systems if s.connects_to_population_db] if inv else []
     lines = [Line(f"{s.name}: {s.connecting_component}", "declared") if s.connecting_component
              else Line(f"{s.name}: {texts.t('not_declared')}", "missing") for s in connecting]
-    lines += [Line(texts.message(r), "scan") for r in results
-              if r.check_id == "declared.population_db_level" and r.status == Status.FAIL]
+    lines += level_lines(results, texts)
     block = Question("", texts.t("form.ii.components"), lines=tuple(lines))
     return Section("II", _title("II", texts), (block,), systems_table(connecting, texts))
 
@@ -565,8 +640,7 @@ def section_ix(inv: Inventory | None, results: Sequence[Result], texts: Texts) -
                  if s.level_proposal.approved_level else Line(f"{s.name}: {texts.t('form.ix.not_approved')}", "missing")
                  for s in proposed]
     operators = [Line(f"{s.name}: {s.operator}", "declared") for s in proposed if s.operator]
-    below = [Line(texts.message(r), "scan") for r in results
-             if r.check_id == "declared.population_db_level" and r.status == Status.FAIL]
+    below = level_lines(results, texts)
     blocks = (Question("", "", ticks, lines=tuple(lead + below)),
               Heading("", texts.t("form.ix.if_started")),
               Question("-", texts.t("form.ix.name"), lines=tuple(proposed_names)),
@@ -603,28 +677,11 @@ def section_xii(inv: Inventory | None, texts: Texts) -> Section:
     return Section("XII", _title("XII", texts), blocks)
 
 
-def section_xiii(scan: ScanFile, inv: Inventory | None, results: Sequence[Result], answers: list[ItemAnswer],
-                 texts: Texts) -> Section:
+def section_xiii(inv: Inventory | None, texts: Texts) -> Section:
+    """What the unit asks of the Ministry, as the unit wrote it; dotted lines when it asks nothing.
+    The list of gaps to fix is the unit's own business and stays in the HTML report."""
     own = [Line(text, "declared") for text in (inv.survey_form.recommendations if inv and inv.survey_form else [])]
-    generated = []
-    inspection = inv.inspection_date if inv else None
-    gaps = fix_first(results)
-    if gaps:
-        key = "form.xiii.fix_before" if inspection and inspection >= scan.started.date() else "form.xiii.fix"
-        generated.append(Line(texts.t(key, n=len(gaps), date=day(inspection)), "generated"))
-    for lapse in inspection_lapses(scan, inspection) if inspection else []:
-        generated.append(Line(texts.t(f"form.xiii.lapse.{lapse.kind}", what=lapse.what, host=lapse.host or "*",
-                                      target=lapse.target, date=day(lapse.day)), "generated"))
-    minimum = load_thresholds().population_db_min_level
-    for s in (inv.systems if inv else []):
-        if s.connects_to_population_db and s.security_level < minimum:
-            generated.append(Line(texts.t("form.xiii.level", system=s.name, n=minimum), "generated"))
-    undecided = sum(1 for r in results if r.status in UNDETERMINED_STATUSES and r.host != ORG)
-    if undecided:
-        generated.append(Line(texts.t("form.xiii.undetermined", n=undecided), "generated"))
-    if not scan.complete or readiness(answers, results, scan.complete) == Readiness.UNCONFIRMED:
-        generated.append(Line(texts.t("form.xiii.rescan"), "generated"))
-    return Section("XIII", _title("XIII", texts), (Question("", "", lines=tuple(own + generated)),))
+    return Section("XIII", _title("XIII", texts), (Question("", "", lines=tuple(own), dotted=XIII_DOTTED),))
 
 
 # -- the whole form ------------------------------------------------------------------------------
@@ -642,8 +699,6 @@ def build_form(scan: ScanFile, *, lang: str = "vi") -> FilledForm:
     texts = Texts.for_lang(lang)
     inv = _inventory(scan)
     results = sorted(scan.all_results(), key=result_order)
-    survey = load_survey()
-    answers = [derive_answer(i, results) for i in survey.xi_items if i.answered != "generated"]
     place_date, signatures = _signatures(scan, inv, texts)
     organization = inv.organization.name if inv else str(scan.inventory.data.get("organization", ""))[:300]
     return FilledForm(
@@ -652,14 +707,15 @@ def build_form(scan: ScanFile, *, lang: str = "vi") -> FilledForm:
         organization=organization,
         intro=texts.t("form.intro"),
         provenance=texts.t("form.provenance", tool=f"{scan.tool.name} {scan.tool.version}",
-                           when=scan.started.strftime("%d/%m/%Y %H:%M UTC"), hosts=len(scan.hosts),
+                           when=texts.t("form.at", time=scan.started.strftime("%H:%M"), day=day(scan.started.date())),
+                           hosts=len(scan.hosts),
                            digest=scan.inventory.digest[:12]),
         legend=tuple((s, texts.t(f"form.legend.{s}")) for s in ("declared", "scan", "generated", "missing")),
         incomplete=texts.t("incomplete.why", reason=scan.incomplete_reason or texts.t("incomplete.no_reason"))
         if not scan.complete else None,
         sections=(section_i(scan, inv, texts), section_ii(inv, results, texts), section_viii(scan, inv, texts),
-                  section_ix(inv, results, texts), section_x(scan, inv, texts), section_xi(results, texts),
-                  section_xii(inv, texts), section_xiii(scan, inv, results, answers, texts)),
+                  section_ix(inv, results, texts), section_x(scan, inv, texts), section_xi(results, inv, texts),
+                  section_xii(inv, texts), section_xiii(inv, texts)),
         elided=texts.t("form.elided"),
         place_date=place_date,
         signatures=signatures,

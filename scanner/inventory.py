@@ -247,6 +247,31 @@ class SurveyForm(Strict):
         return value
 
 
+DeviceKind = Literal["firewall", "waf", "ips", "switch", "router", "load_balancer", "other"]
+# The rows of the survey's XI.3 table ("Từ bên trong mạng"), in the form's order: the services and
+# applications reachable, access limits, access management (reports/survey_form.py lays them out).
+AccessRow = Literal["services", "limits", "management"]
+
+
+class Device(Strict):
+    """A network or security device of the system (firewall, WAF, switch ...): the section I device
+    list and the "Thiết bị thiết lập chính sách" column of the XI.3 table. Declared, never probed."""
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: DeviceKind
+    model: str | None = Field(default=None, max_length=300)  # vendor and model: "FortiGate 600E"
+    location: str | None = Field(default=None, max_length=300)  # where it is installed
+    separates: list[str] = Field(default_factory=list, max_length=50)  # the zones it stands between
+    enforces: list[AccessRow] = Field(default_factory=list, max_length=3)  # XI.3 table rows it enforces
+
+    @field_validator("enforces")
+    @classmethod
+    def _unique_rows(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each row may be listed once")
+        return value
+
+
 class SshSettings(Strict):
     user: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._][A-Za-z0-9._-]{0,31}$")
     port: int | None = Field(default=None, ge=1, le=65535)
@@ -356,6 +381,7 @@ class Inventory(Strict):
     products: list[ProductRule] = Field(default_factory=list, max_length=200)  # local detection rules
     systems: list[System] = Field(default_factory=list)
     survey_form: SurveyForm | None = None  # sections I (attachments), X, XII, XIII and the signatures
+    devices: list[Device] = Field(default_factory=list, max_length=500)  # network and security devices
     zones: dict[str, str] | None = None  # zone name -> description; when given, every zone used must be here
     defaults: Defaults = Field(default_factory=Defaults)
     hosts: list[Host] = Field(default_factory=list, min_length=1)
@@ -442,6 +468,19 @@ def _cross_checks(inv: Inventory) -> list[tuple[tuple[Any, ...], str]]:
         for j, name in enumerate(rule.active or []):
             if name not in rule.processes:
                 problems.append((("products", i, "active", j), f"'{name}' is not listed under processes"))
+    devices: dict[str, int] = {}
+    # A device stands between declared zones: those listed under zones, else the hosts' own zones.
+    device_zones = set(inv.zones) if inv.zones is not None else {h.zone for h in inv.hosts}
+    for i, device in enumerate(inv.devices):
+        if device.name in devices:
+            problems.append((("devices", i, "name"), f"device name '{device.name}' already used by devices[{devices[device.name]}]"))
+        devices.setdefault(device.name, i)
+        for j, zone in enumerate(device.separates):
+            if zone not in device_zones | {"internet"}:
+                where = "listed under zones" if inv.zones is not None else "the zone of any host"
+                problems.append((("devices", i, "separates", j), f"zone '{zone}' is not {where}"))
+        if len(set(device.separates)) != len(device.separates):
+            problems.append((("devices", i, "separates"), "a zone is listed twice"))
     if inv.zones is not None:
         known = set(inv.zones) | {"internet", "any"}
 

@@ -66,6 +66,7 @@ class SurveyItem(Label):
     rows: tuple[Label, ...] = ()
     options: tuple[str, ...] = ()
     options_from: OptionsFrom | None = None
+    solution: Label | None = None  # the solution XI.4 names when the item is not fully in place
 
     @property
     def is_xi(self) -> bool:

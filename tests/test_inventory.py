@@ -95,7 +95,40 @@ BROKEN = [
      (4, "hosts[0].name", "should match pattern")),
     ("declared port twice", MINIMAL + "    services:\n      - {port: 22, kind: ssh}\n      - {port: 22, kind: ssh}\n",
      (10, "hosts[0].services[1].port", "already declared at services[0]")),
+    ("device of an unknown kind", MINIMAL + "devices:\n  - {name: FW-01, kind: firewal}\n",
+     (9, "devices[0].kind", "Input should be")),
+    ("device without a name", MINIMAL + "devices:\n  - {kind: firewall}\n", (9, "devices[0].name", "required")),
+    ("device key misspelt", MINIMAL + "devices:\n  - name: FW-01\n    kind: firewall\n    separate: [dmz]\n",
+     (11, "devices[0].separate", "unknown key")),
+    ("device separating an undeclared zone", MINIMAL + "zones: {dmz: DMZ, app: Ứng dụng}\n"
+     "devices:\n  - name: FW-01\n    kind: firewall\n    separates: [dmz, db]\n",
+     (12, "devices[0].separates[1]", "zone 'db' is not listed under zones")),
+    ("device separating no host's zone", MINIMAL + "devices:\n  - name: FW-01\n    kind: firewall\n"
+     "    separates: [internet, app]\n", (11, "devices[0].separates[1]", "zone 'app' is not the zone of any host")),
+    ("device name twice", MINIMAL + "devices:\n  - {name: FW-01, kind: firewall}\n  - {name: FW-01, kind: waf}\n",
+     (10, "devices[1].name", "already used by devices[0]")),
+    ("device enforcing an unknown row", MINIMAL + "devices:\n  - {name: FW-01, kind: firewall, enforces: [egress]}\n",
+     (9, "devices[0].enforces[0]", "Input should be")),
+    ("device enforcing a row twice", MINIMAL + "devices:\n  - {name: FW-01, kind: firewall, enforces: [limits, limits]}\n",
+     (9, "devices[0].enforces", "each row may be listed once")),
 ]
+
+
+def test_devices_are_typed_and_may_separate_the_internet():
+    inv = parse_inventory(MINIMAL + textwrap.dedent("""\
+        devices:
+          - name: FW-BIEN-01
+            kind: firewall
+            model: FortiGate 600E
+            location: Tủ rack A01
+            separates: [internet, dmz]
+            enforces: [services, limits]
+          - {name: SW-01, kind: switch}
+        """), "inv.yaml")
+    fw, sw = inv.devices
+    assert (fw.kind, fw.separates, fw.enforces) == ("firewall", ["internet", "dmz"], ["services", "limits"])
+    assert (sw.model, sw.separates, sw.enforces) == (None, [], [])
+    assert parse_inventory(MINIMAL, "inv.yaml").devices == []
 
 
 @pytest.mark.parametrize("name,text,expected", BROKEN, ids=[b[0] for b in BROKEN])

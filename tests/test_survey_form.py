@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from scanner.model import Message, Observation, Outcome, Result, Severity, Statu
 from scanner.scanfile import ScanFile, load
 from scanner.survey import Answer, load_survey
 from scanner.waivers import Waiver, WaiverState
+from tests.labscan import recorded_lab_scan
 from tests.paths import ROOT, survey_seed
 from tests.test_report_html import CHROMIUM, HOSTILE, Page, assert_inert, chromium
 
@@ -115,15 +117,50 @@ def test_labels_are_the_forms_own_words():
             assert item.vi in seed, item.id
 
 
-def test_yes_no_boxes_tick_only_plain_answers(province):
+def test_boxes_answer_the_forms_question_with_its_own_options(province):
     form = build_form(province)
     assert ticked(question(form, "XI.1")) == ["Có"]
     assert ticked(question(form, "XI.2.1.3")) == ["Không"]
-    partly = question(form, "XI.2.1.1")
-    assert partly.answer == Answer.PARTLY and ticked(partly) == [] and partly.note == "Một phần"
-    assert question(form, "XI.3.3.1").note == "Chưa xác định" and ticked(question(form, "XI.3.3.1")) == []
+    # A policy declared with its document is Có; the hosts where the scan found gaps are remarks
+    # naming the host and the finding, never a "partly" answer.
+    network = question(form, "XI.2.1.1")
+    assert network.answer == Answer.PARTLY and ticked(network) == ["Có"]
+    assert "Chưa đạt: Cổng mở không có trong danh sách dịch vụ đã kê khai — web-01 (3306/tcp)" in [
+        line.text for line in network.lines]
+    # An evidence item holding on four hosts, undecided on the fifth: Có, and backup-01 to check.
+    logging = question(form, "XI.3.3.1")
+    assert logging.answer == Answer.UNDETERMINED and ticked(logging) == ["Có"]
+    assert any(line.source == "missing" and line.text.startswith("Cần kiểm tra trực tiếp") and "backup-01" in line.text
+               for line in logging.lines)
+    # Not declared: no box, and a remark saying what the unit must settle.
+    incident = question(form, "XI.2.3")
+    assert ticked(incident) == [] and incident.lines[0].source == "missing"
+    assert incident.lines[0].text.startswith("Đơn vị chưa kê khai nội dung này")
     # Items the form prints without boxes stay without.
     assert question(form, "XI.2.4").ticks == () and question(form, "XI.3.6.6").ticks == ()
+
+
+def test_evidence_items_tick_no_where_no_host_holds_and_nothing_where_none_decides(province):
+    undecided = with_results(province, "web-01", keep=lambda r: "XI.3.5" not in r.survey_items, add=(
+        result("malware.installed", "web-01", Status.UNKNOWN, ("XI.3.5",)),))
+    for host in ("app-01", "db-01", "jump-01", "backup-01"):
+        undecided = with_results(undecided, host, keep=lambda r: "XI.3.5" not in r.survey_items)
+    q = question(build_form(undecided), "XI.3.5")
+    assert ticked(q) == [] and q.lines[0].text.startswith("Kết quả quét chưa đủ căn cứ")
+    failing = with_results(undecided, "web-01", keep=lambda r: "XI.3.5" not in r.survey_items, add=(
+        result("malware.installed", "web-01", Status.FAIL, ("XI.3.5",)),))
+    assert ticked(question(build_form(failing), "XI.3.5")) == ["Không"]
+
+
+def test_declared_yes_without_a_document_ticks_nothing_and_asks_for_it(province):
+    solutions = {**province.inventory.data["solutions"], "jump_host": {"status": "yes", "hosts": ["jump-01"]}}
+    changed = with_inventory(province, solutions=solutions)
+    declared = result("declared.solution.jump_host", "", Status.FAIL, ("XI.3.6.2",),
+                      {"basis": "declared", "status": "yes", "hosts": ["jump-01"]}, message=Message(key="_no_document"))
+    changed = changed.model_copy(update={"org_results": [r for r in changed.org_results
+                                                         if r.check_id != "declared.solution.jump_host"] + [declared]})
+    q = question(build_form(changed), "XI.3.6.2")
+    assert ticked(q) == [] and any(line.text.startswith("Đơn vị kê khai Có nhưng chưa nêu văn bản") for line in q.lines)
 
 
 def test_declared_answers_are_marked_declared_with_document_and_date(province):
@@ -146,9 +183,27 @@ def test_access_table_rows_are_answered_by_their_own_checks(province):
     # Row 2: the database port reachable from outside its zone fails it (db-01); no host holds it.
     assert (rows[1][1].tick, rows[1][2].tick) == (False, True)
     assert "db-01" in rows[1][3].text and "5432/tcp" in rows[1][3].text
-    # Row 1: 3306 open but undeclared on web-01 while app-01 holds it: partly, so no box.
-    assert (rows[0][1].tick, rows[0][2].tick) == (False, False) and rows[0][3].text.startswith("Một phần")
-    assert rows[0][4].text == "app-01"
+    # Row 1: 3306 open but undeclared on web-01 while app-01 holds it: Có, with web-01's gap noted.
+    assert (rows[0][1].tick, rows[0][2].tick) == (True, False) and "Một phần" not in rows[0][3].text
+    assert "Chưa đạt: Cổng mở không có trong danh sách dịch vụ đã kê khai — web-01 (3306/tcp)" in rows[0][3].text
+    # Row 3: nothing decides it: no box, and a remark for a person.
+    assert (rows[2][1].tick, rows[2][2].tick) == (False, False) and rows[2][3].text.startswith("Chưa có kết quả quét")
+    # No device declared: the column says so, and never names the hosts that passed.
+    assert {r[4].text for r in rows} == {"Đơn vị chưa kê khai thiết bị mạng, thiết bị bảo mật."}
+
+
+def test_access_table_names_the_declared_devices_of_each_row(province):
+    devices = [{"name": "FW-BIEN-01", "kind": "firewall", "model": "FortiGate 600E", "separates": ["internet", "dmz"],
+                "enforces": ["services", "limits"]},
+               {"name": "SW-LOI-01", "kind": "switch", "separates": ["dmz", "app"]}]
+    rows = question(build_form(with_inventory(province, devices=devices)), "XI.3.1").table.rows
+    assert [r[4].text for r in rows] == ["FW-BIEN-01 (tường lửa, FortiGate 600E)", "FW-BIEN-01 (tường lửa, FortiGate 600E)",
+                                         "Chưa kê khai thiết bị thiết lập chính sách này."]
+    assert rows[0][4].source == "declared" and rows[2][4].source == "missing"
+    listed = next(b for b in section(build_form(with_inventory(province, devices=devices)), "I").blocks
+                  if b.kind == "question" and b.label.startswith("Danh mục thiết bị")).table.rows
+    assert [r[1].text for r in listed[:3]] == ["FW-BIEN-01", "SW-LOI-01", "web-01\n10.0.1.10"]
+    assert listed[0][2].text == "tường lửa\nFortiGate 600E" and listed[0][3].text == "phân tách: internet, dmz"
 
 
 def test_every_xi31_check_sits_in_exactly_one_row_of_the_access_table():
@@ -169,7 +224,7 @@ def test_retention_ticks_the_box_of_the_weakest_host(province):
     fixed = with_results(fixed, "app-01", keep=lambda r: r.check_id != "logging.retention", add=(
         result("logging.retention", "app-01", Status.PASS, ("XI.3.3.3",), {"days": 95, "survey_bucket": "03 tháng"}),))
     q = question(build_form(fixed), "XI.3.3.3")
-    assert ticked(q) == [retention.options[0]] and q.note is None
+    assert ticked(q) == [retention.options[0]] and q.lines[0].source == "scan"
     assert q.lines[0].text.endswith("03 tháng — 91 ngày")  # db-01 keeps the least
     assert "app-01: 95 ngày" in q.lines[1].text
     # With app-01 as it was (28 days), "Khác" is ticked and says how long.
@@ -177,13 +232,19 @@ def test_retention_ticks_the_box_of_the_weakest_host(province):
     assert ticked(question(build_form(other), "XI.3.3.3")) == ["Khác: 28 ngày"]
 
 
-def test_xi4_lists_the_gaps_and_leaves_out_accepted_risks(province):
+def test_xi4_names_every_missing_solution_in_the_forms_order(province):
     lines = [line.text for line in question(build_form(province), "XI.4").lines]
-    joined = "\n".join(lines)
-    assert "Cổng cơ sở dữ liệu truy cập được từ ngoài vùng được phép (XI.2.1.3, XI.3.1, XI.3.6.4): db-01" in joined
-    assert "Chính sách lưu trữ, truy xuất dữ liệu (XI.2.1.3): theo kê khai của đơn vị" in joined
-    assert "Mẫu nhận diện mã độc" not in joined  # app-01's stale signatures are an accepted risk
-    assert lines[-1].startswith("… và ")
+    assert lines[-3:] == ["Phòng, chống thất thoát dữ liệu (DLP) (mục XI.3.6.3): đơn vị chưa triển khai.",
+                          "Tường lửa cơ sở dữ liệu (DB Firewall) (mục XI.3.6.4): đơn vị chưa triển khai; chưa đạt trên db-01.",
+                          "Quản lý tài khoản đặc quyền (PIM/PAM) (mục XI.3.6.5): đơn vị chưa triển khai; "
+                          "chưa đạt trên app-01, db-01."]
+    # app-01's stale signatures are an accepted risk, yet the measure is still short there.
+    assert "Phần mềm phòng, chống mã độc cho máy chủ (mục XI.3.5): chưa đạt trên app-01, web-01." in lines
+    # Solutions, never check titles, and no cut-off.
+    assert not any(line.startswith("…") or "Cổng cơ sở dữ liệu truy cập được" in line for line in lines)
+    solutions = [i for i in load_survey().xi_items if i.solution]
+    assert len(lines) == len([a for a in solutions if question(build_form(province), a.id).answer
+                              in (Answer.NO, Answer.PARTLY)])
 
 
 def test_capacity_totals_and_what_was_not_gathered(province):
@@ -273,8 +334,7 @@ def test_inventory_form_fields_fill_ix_x_xii_xiii_and_the_signatures(province):
     assert [t.label for t in xii[0].ticks] == ["xác thực", "gợi ý số định danh", "khai thác thông tin"]
     assert xii[1].lines[0].text == "Thông tin nơi cư trú"
     xiii = section(form, "XIII").blocks[0].lines
-    assert xiii[0] == type(xiii[0])("Đề nghị hỗ trợ tài liệu kết nối.", "declared")
-    assert any(line.source == "generated" and "15/12/2026" in line.text for line in xiii)
+    assert xiii == (type(xiii[0])("Đề nghị hỗ trợ tài liệu kết nối.", "declared"),)  # the unit's asks only
     assert section(form, "II").blocks[0].lines[0].text == "Cổng Dịch vụ công trực tuyến tỉnh: Phân hệ xác thực (API app-01)"
     assert form.place_date == "Nghệ An, ngày .... tháng .... năm 2026"
     assert [s.name for s in form.signatures] == ["Giám đốc Sở Lê Văn D", "Nguyễn Văn An"]
@@ -323,7 +383,7 @@ def test_html_form_ticks_match_the_view(province):
     xi1 = page.text_of("form-XI-1")
     assert "✓" in xi1 and xi1.index("✓") < xi1.index("Có") < xi1.index("Không")
     retention = page.text_of("form-XI-3-3-3")
-    assert "✓" not in retention and "Chưa xác định" in retention
+    assert "✓" not in retention and "Chưa đo được thời gian lưu trữ nhật ký trên mọi máy chủ" in retention
 
 
 def test_hostile_strings_stay_text_in_the_html_and_docx_forms(hostile):
@@ -365,7 +425,7 @@ def test_docx_reads_back_with_the_answers(province):
     assert [r[0] for r in rows[2:]] == ["Các dịch vụ, ứng dụng được truy cập", "Giới hạn truy cập", "Quản lý truy cập"]
     assert rows[3][1:3] == [BOX_OFF, BOX_ON]
     # XI.4 lines, the signature blocks, the page size.
-    assert any(p.startswith("[TH] Cổng cơ sở dữ liệu truy cập được từ ngoài vùng được phép") for p in paragraphs)
+    assert "[TH] Phòng, chống thất thoát dữ liệu (DLP) (mục XI.3.6.3): đơn vị chưa triển khai." in paragraphs
     signatures = [c.text for c in doc.tables[-1].rows[0].cells]
     assert "XÁC NHẬN CỦA ĐƠN VỊ" in signatures[0] and "NGƯỜI LẬP PHIẾU" in signatures[1]
     assert "ngày .... tháng .... năm 2026" in signatures[1]
@@ -470,6 +530,154 @@ def test_cover_counts_down_and_lists_the_lapses(lapsing, province):
     assert "Chứng thư số hết hạn" in cover and "Hệ điều hành hết hỗ trợ tiêu chuẩn" in cover
     assert "còn 25 ngày" in page.text_of("cover")
     assert "Không có chứng thư số" in Page(render_html(province, today=on_scan_day)).text_of("lapses")
-    # The form's recommendations say what to renew before the inspection.
-    xiii = [line.text for line in section(build_form(lapsing), "XIII").blocks[0].lines]
-    assert any("CN=dichvucong.example.gov.vn" in line and "01/12/2026" in line for line in xiii)
+    # The form goes to the Ministry: what to renew before the inspection stays in the report, and
+    # XIII holds only what the unit asks of the Ministry (dotted lines when it asks nothing).
+    xiii = section(build_form(lapsing), "XIII").blocks[0]
+    assert xiii.lines == () and xiii.dotted == 4
+
+
+# -- the lab's form, read back as the Ministry reads it ----------------------------------------------
+# Every box the form prints (XI: Có/Không and the retention periods, IX, XII): nothing else is ticked.
+FORM_OPTIONS = {"Có", "Không", "03 tháng", "06 tháng", "Khác", "Chưa triển khai", "Đã triển khai", "xác thực",
+                "gợi ý số định danh", "khai thác thông tin"}
+ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+# Missing in the lab: declared absent (DLP, DB firewall, PAM) or short on hosts (the rest).
+LAB_MISSING = ("XI.3.3.2", "XI.3.4", "XI.3.5", "XI.3.6.1", "XI.3.6.3", "XI.3.6.4", "XI.3.6.5")
+LAB_DEVICES = ("lab-fw-bien", "lab-fw-noibo")
+
+
+class FormPage(HTMLParser):
+    """The HTML form as text (without its style sheet), and the label of every ticked box."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.ticked: list[str] = []
+        self._in_style = False
+        self._tick_on = False  # inside <span class="tick on">: its label follows the box
+        self._cells: list[bool] = []  # the tick cells of the current table row (XI.3: Có, Không)
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        cls = dict(attrs).get("class") or ""
+        self._in_style = tag == "style"
+        if tag == "span" and cls.split() == ["tick", "on"]:
+            self._tick_on = True
+        if tag == "tr":
+            self._cells = []
+        if tag == "span" and "box" in cls.split() and self._cells is not None and self._in_cell:
+            self._cells.append("on" in cls.split())
+        self._in_cell = tag == "td" and cls == "tickcell" or (self._in_cell and tag == "span")
+
+    _in_cell = False
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._in_style = False
+        if tag == "tr" and self._cells:
+            self.ticked += [("Có", "Không")[i] for i, on in enumerate(self._cells) if on]
+            self._cells = []
+
+    def handle_data(self, data):
+        if self._in_style:
+            return
+        self.parts.append(data)
+        if self._tick_on and data.strip() and data.strip() != "✓":
+            self.ticked.append(data.strip())
+            self._tick_on = False
+
+    @property
+    def text(self) -> str:
+        return re.sub(r"\s+", " ", " ".join(self.parts))
+
+
+def docx_read(doc) -> tuple[str, list[str]]:
+    """The DOCX as text (paragraphs and every table cell), and the label of every ticked box."""
+    ticked = [label.strip() for p in doc.paragraphs for label in re.findall(f"{BOX_ON} ([^{BOX_ON}{BOX_OFF}\u2003]+)", p.text)]
+    cells = []
+    for table in doc.tables:
+        header = [c.text for c in table.rows[1].cells] if len(table.rows) > 1 else []
+        for row in table.rows:
+            for i, cell in enumerate(row.cells):
+                cells.append(cell.text)
+                if cell.text == BOX_ON:
+                    ticked.append(header[i])
+    return "\n".join([p.text for p in doc.paragraphs] + cells), ticked
+
+
+def option(label: str) -> str:
+    return label.split(":")[0]  # "Khác: 28 ngày" is the box "Khác" with its text
+
+
+@pytest.fixture(scope="module")
+def lab() -> ScanFile:
+    return recorded_lab_scan()
+
+
+def test_lab_form_read_back_answers_only_with_the_forms_options(lab):
+    page = FormPage(render_survey_html(lab))
+    text, docx_ticked = docx_read(Document(io.BytesIO(render_docx(lab))))
+    for ticked_labels in (page.ticked, docx_ticked):
+        assert ticked_labels and {option(label) for label in ticked_labels} <= FORM_OPTIONS, ticked_labels
+    assert len(page.ticked) == len(docx_ticked) == render_survey_html(lab).count("✓")
+    for body in (page.text, text):
+        assert "Một phần" not in body and "Chưa xác định" not in body
+
+
+def test_lab_form_xi4_lists_every_missing_solution_in_html_and_docx(lab):
+    survey = load_survey()
+    html = FormPage(render_survey_html(lab)).text
+    xi4_html = html[html.index("4. Cần bổ sung giải pháp"):html.index("XII.")]
+    text, _ = docx_read(Document(io.BytesIO(render_docx(lab))))
+    xi4_docx = text[text.index("4. Cần bổ sung giải pháp"):text.index("XII.")]
+    for item_id in LAB_MISSING:
+        solution = survey.item(item_id).solution.vi
+        assert f"{solution} (mục {item_id})" in xi4_html and f"{solution} (mục {item_id})" in xi4_docx
+    assert "…" not in xi4_html and "khác (xem báo cáo" not in xi4_docx
+
+
+def test_lab_form_policy_devices_are_the_declared_devices(lab):
+    form = build_form(lab)
+    column = [row[4].text for row in question(form, "XI.3.1").table.rows]
+    assert all(any(d in cell for d in LAB_DEVICES) for cell in column)
+    hosts = list(lab.hosts)
+    assert not any(h in cell for h in hosts for cell in column)
+    (access,) = docx_tables_with(Document(io.BytesIO(render_docx(lab))), "Yêu cầu")
+    docx_column = [row.cells[4].text for row in access.rows[2:]]
+    assert docx_column == column
+    html = Page(render_survey_html(lab)).text_of("form-XI-3-1")
+    assert "lab-fw-bien (tường lửa" in html and "lab-fw-noibo (tường lửa" in html
+
+
+def test_lab_form_has_no_iso_dates_no_inventory_and_no_symbols_in_prose(lab):
+    html = FormPage(render_survey_html(lab)).text
+    text, _ = docx_read(Document(io.BytesIO(render_docx(lab))))
+    for body in (html, text):
+        assert not ISO_DAY.search(body), ISO_DAY.search(body)
+        assert "inventory" not in body.lower()
+        assert "<" not in body and ">" not in body
+        for english in ("Partly", "Not determined", "level_proposal", "systems[]", "survey_form", " UTC "):
+            assert english not in body
+    # The lab's waivers expire 2030-12-31: shown the Vietnamese way.
+    assert "31/12/2030" in html
+
+
+def test_a_system_below_the_required_level_is_said_in_words(province):
+    below = result("declared.population_db_level", "", Status.FAIL, ("II", "IX"),
+                   {"system": "Cổng Dịch vụ công trực tuyến tỉnh", "security_level": 2, "minimum": 3},
+                   target="Cổng Dịch vụ công trực tuyến tỉnh",
+                   message=Message(key="below_minimum", params={"system": "Cổng Dịch vụ công trực tuyến tỉnh",
+                                                                "level": 2, "minimum": 3}))
+    scan = province.model_copy(update={"org_results": [*province.org_results, below]})
+    form = build_form(scan)
+    expected = ("Hệ thống \"Cổng Dịch vụ công trực tuyến tỉnh\" kết nối Cơ sở dữ liệu quốc gia về dân cư nhưng được "
+                "kê khai cấp độ 2, thấp hơn cấp độ 3 yêu cầu.")
+    for number in ("II", "IX"):
+        texts = [line.text for b in section(form, number).blocks if b.kind == "question" for line in b.lines]
+        assert expected in texts and not any("<" in t for t in texts)
+
+
+def test_an_accepted_risk_shared_by_every_host_is_said_once(lab):
+    malware = [line.text for line in question(build_form(lab), "XI.3.5").lines if line.text.startswith("Chưa đạt")]
+    assert len(malware) == 1 and malware[0].count("Rủi ro được chấp nhận đến 31/12/2030") == 1
+    assert malware[0].endswith("weakssh-01 (Rủi ro được chấp nhận đến 31/12/2030)")
