@@ -49,6 +49,7 @@ def inventory_document(hosts: list[LabHost], state_prefix: str) -> dict:
             "pam": Flow({"status": NO}), "other": Flow({"status": NO}),
         },
         "systems": systems(hosts),
+        "devices": devices(hosts),
         "defaults": {
             "transport": "ssh",
             "ssh": {"user": SCAN_USER, "port": 22, "key": f"{state_prefix}id_ed25519",
@@ -69,6 +70,24 @@ def inventory_document(hosts: list[LabHost], state_prefix: str) -> dict:
                               "http": 10}),
         },
     }
+
+
+SAMPLE_DEVICE = {"kind": "firewall", "model": "Thiết bị khai báo mẫu (phòng thí nghiệm không có thiết bị này)",
+                 "location": "Phòng máy chủ Sở Thông tin và Truyền thông"}
+
+
+def devices(hosts: list[LabHost]) -> list[dict]:
+    """The network devices a unit would declare: the lab has none, so these are labelled samples
+    that separate the zones its hosts are in (they fill the survey's device columns)."""
+    zones = list(dict.fromkeys(PROFILES[host.profile]["zone"] for host in hosts))
+    out = []
+    if "dmz" in zones:
+        out.append({"name": "lab-fw-bien", **SAMPLE_DEVICE, "separates": ["internet", "dmz"],
+                    "enforces": ["services", "limits"]})
+    if len(zones) > 1:
+        out.append({"name": "lab-fw-noibo", **SAMPLE_DEVICE, "separates": zones,
+                    "enforces": ["limits", "management"]})
+    return out
 
 
 def systems(hosts: list[LabHost]) -> list[dict]:
