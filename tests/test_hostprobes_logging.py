@@ -432,6 +432,20 @@ def test_retention_debian12_defaults_are_28_days_and_fail_level_3(catalog):
     assert_rendered(catalog, [r])
 
 
+def test_retention_reasoning_is_flat_values_the_catalog_phrases_without_english():
+    from reports import Texts
+    r = retention(procs("rsyslogd"), RSYSLOG_D12, ROTATE_D12, JOURNAL)
+    assert (r.evidence["rotate_every_days"], r.evidence["rotate_count"]) == (7, 4)
+    assert r.evidence["rotate_config"].startswith("/etc/logrotate.d/")
+    texts = Texts.for_lang("vi")
+    message, evidence = texts.message(r), texts.evidence(r)
+    assert message.startswith("Nhật ký chỉ được lưu 28 ngày, ít hơn 90 ngày theo yêu cầu")
+    for english in ("weekly", "rotate 4", "days", "weakest", "files", "<", "≥"):
+        assert english not in message, english
+    assert "xoay vòng mỗi 7 ngày, giữ 4 bản, tức 28 ngày" in evidence and "weekly" not in evidence
+    assert "`rotate N` với N × 7 không ít hơn 90" in texts.fix(r)
+
+
 def test_retention_meets_an_inventory_override_and_buckets(catalog):
     r = retention(procs("rsyslogd"), RSYSLOG_D12, ROTATE_D12, JOURNAL, retention=20)
     assert r.status == Status.PASS and r.message.params["required"] == 20
