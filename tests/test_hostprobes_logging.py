@@ -548,3 +548,19 @@ def test_journal_oldest_entry_counts_only_with_a_full_view(catalog):
                         ROTATE_D12.model_copy(update={"logs": ()}))
     assert partial.status == Status.UNKNOWN  # a non-root user sees only its own journal
     assert_rendered(catalog, [r, partial])
+
+
+def test_undetermined_and_observed_retention_are_explained_in_vietnamese():
+    from reports import Texts
+    texts = Texts.for_lang("vi")
+    size = parse_logrotate(load("logrotate", "size_typo"))
+    sized = size.model_copy(update={"stanzas": tuple(
+        s.model_copy(update={"policy": s.policy.model_copy(update={"size": "100M", "frequency": None})})
+        for s in size.stanzas)})
+    u = retention(procs("rsyslogd"), RSYSLOG_D12, sized, JOURNAL)
+    assert u.status == Status.UNKNOWN and u.evidence["rotate_size"] == "100M"
+    assert "xoay vòng theo dung lượng (100M)" in texts.evidence(u) and "size-based" not in texts.message(u)
+    old_copy = LogFileStat(path="/var/log/syslog.9.gz", mtime=size.now - 150 * 86400, size=1)
+    seen = retention(procs("rsyslogd"), RSYSLOG_D12, sized.model_copy(update={"logs": sized.logs + (old_copy,)}), JOURNAL)
+    assert seen.evidence["observed_oldest_days"] == 120
+    assert "nhật ký cũ nhất còn trên h1 đã được 120 ngày" in texts.evidence(seen)
