@@ -99,6 +99,7 @@ def password_ageing(a: Accounts) -> Verdict:
     accounts = [x for x in a.accounts if x.usable_password and x.interactive]
     lax = [x.name for x in accounts if x.max_days is None or x.max_days > limit.value]
     evidence["accounts"] = [{"name": x.name, "max_days": x.max_days} for x in accounts[:100]]
+    evidence["over_limit"] = lax[:SHOWN]  # flat, for the fix sentence (`chage` per account)
     policy_bad = a.login_defs_state == "ok" and (policy is None or policy > limit.value)
     if policy_bad or lax:
         return failed("too_long", evidence=evidence, policy=policy if policy is not None else "-",
@@ -115,20 +116,28 @@ def password_quality(a: Accounts) -> Verdict:
         return verdict(Status.UNKNOWN, "no_pam")
     modules = [e for e in a.pam if e.type == "password" and e.module in ("pam_pwquality.so", "pam_cracklib.so")]
     evidence = {"pam": _pam_evidence(modules), "pam_files": list(a.pam_files), "pwquality": a.pwquality,
-                "pwquality_files": list(a.pwquality_files), "limits": data.password_min_length.model_dump(mode="json")}
+                "pwquality_files": list(a.pwquality_files), "limits": data.password_min_length.model_dump(mode="json"),
+                "required_length": data.password_min_length.required,
+                "recommended_length": data.password_min_length.recommended}
     if not modules:
         unix = [e for e in a.pam if e.type == "password" and e.module == "pam_unix.so"]
         return failed("no_module", evidence=evidence | {"pam_unix": _pam_evidence(unix)})
     module = modules[0]
+    # Where the length comes from, as flat values a sentence can name: a file, or the module's
+    # built-in default (`minlen_file` / `minlen_default_of`).
     if module.arg("minlen") is not None:
         minlen, where = _int(module.arg("minlen")), f"{module.file} ({module.module} minlen=)"
+        source = {"minlen_file": module.file}
     elif module.module == "pam_pwquality.so" and "minlen" in a.pwquality:
         minlen, where = _int(a.pwquality["minlen"]), "pwquality.conf"
+        source = {"minlen_file": ", ".join(a.pwquality_files) or "pwquality.conf"}
     elif module.module == "pam_pwquality.so":
         minlen, where = data.tool_defaults.pwquality_minlen, "pwquality default"
+        source = {"minlen_default_of": module.module}
     else:
         minlen, where = data.tool_defaults.cracklib_minlen, "pam_cracklib default"
-    evidence |= {"minlen": minlen, "minlen_from": where}
+        source = {"minlen_default_of": module.module}
+    evidence |= {"minlen": minlen, "minlen_from": where, **source}
     if minlen is None:
         return verdict(Status.UNKNOWN, "unexpected", evidence=evidence)
     limits = data.password_min_length
@@ -178,7 +187,10 @@ def sudo_nopasswd(a: Accounts, scan_user: str | None = None) -> Verdict:
         own = [r for r in s.nopasswd_rules if scan_user and r.who == scan_user]
         others = [r for r in s.nopasswd_rules if r not in own]
         evidence = {"rules": [r.model_dump(mode="json") for r in others][:100], "defaults_without_authentication": no_auth,
-                    "scan_account_rules": [r.model_dump(mode="json") for r in own], "files": list(s.files)}
+                    "scan_account_rules": [r.model_dump(mode="json") for r in own], "files": list(s.files),
+                    # flat, for the evidence and fix sentences: the offending rules and their files
+                    "rule_lines": [f"{r.file}: {r.line}" for r in others][:SHOWN],
+                    "rule_files": sorted({r.file for r in others})}
         everything = [r for r in others if r.all_commands]
         if everything or no_auth:
             who = [r.who for r in everything] + [d["scope"] or "Defaults" for d in no_auth]

@@ -33,10 +33,13 @@ SOLUTIONS = (
 )
 
 
-def judge_declaration(decl: Declaration | None, optional: bool = False) -> Verdict:
+def judge_declaration(decl: Declaration | None, field: str, optional: bool = False) -> Verdict:
+    """`field`: where the declaration lives in the declaration file (`policies.network`), so the
+    evidence sentence and the fix can name it."""
     if decl is None:
-        return verdict(Status.MANUAL, "_not_declared")
-    evidence = {"basis": "declared", **decl.model_dump(mode="json", exclude_none=True, exclude_defaults=True),
+        return verdict(Status.MANUAL, "_not_declared", evidence={"field": field})
+    evidence = {"basis": "declared", "field": field,
+                **decl.model_dump(mode="json", exclude_none=True, exclude_defaults=True),
                 "status": "yes" if decl.status else "no"}
     if not decl.status:
         if optional:
@@ -51,13 +54,15 @@ def judge_declaration(decl: Declaration | None, optional: bool = False) -> Verdi
 def register(registry: Registry) -> None:
     @registry.check("declared.security_unit", items=["XI.1"], severity=Severity.HIGH, scope="org")
     def security_unit(ctx: OrgContext) -> Verdict:
-        return judge_declaration(ctx.inventory.organization.security_unit)
+        return judge_declaration(ctx.inventory.organization.security_unit, "organization.security_unit")
 
     for section, table in (("policy", POLICIES), ("solution", SOLUTIONS)):
         for field_name, item, severity in table:
             def judge(ctx: OrgContext, field_name=field_name, section=section) -> Verdict:
-                source = ctx.inventory.policies if section == "policy" else ctx.inventory.solutions
-                return judge_declaration(getattr(source, field_name), optional=field_name == "other")
+                source, part = ((ctx.inventory.policies, "policies") if section == "policy"
+                                else (ctx.inventory.solutions, "solutions"))
+                return judge_declaration(getattr(source, field_name), f"{part}.{field_name}",
+                                         optional=field_name == "other")
             registry.check(f"declared.{section}.{field_name}", items=[item], severity=severity, scope="org")(judge)
 
     @registry.check("declared.population_db_level", items=["II", "IX"], severity=Severity.CRITICAL, scope="org")

@@ -89,6 +89,8 @@ def register(registry: Registry) -> None:
             svc = declared.get((x.port, x.proto))
             if svc is not None:
                 evidence["declared"] = {"kind": svc.kind, "name": svc.name, "exposure": svc.exposure}
+                # flat, for the evidence sentence
+                evidence |= {"declared_kind": svc.kind, "declared_name": svc.name}
                 out.append(passed("declared", target=x.target, port=x.target, kind=svc.kind, evidence=evidence))
             elif fact is not None and fact.is_open:
                 out.append(failed("undeclared_open", target=x.target, port=x.target,

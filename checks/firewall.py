@@ -23,10 +23,13 @@ def judge_family(fw: Firewall, family: str) -> Verdict:
     target = FAMILIES[family]
     chains = [c for c in fw.chains if family in c.families]
     deny = [c for c in chains if c.default_deny]
-    evidence = {"chains": _chain_evidence(fw, family), "as_root": fw.as_root}
+    # flat, for the evidence sentence: each input chain with its policy as the tool prints it
+    evidence = {"chains": _chain_evidence(fw, family), "as_root": fw.as_root,
+                "input_chains": [f"{c.tool} {c.family} {c.table} {c.chain} (policy {c.policy})" for c in chains][:20]}
     if deny:
         c = deny[0]
         how = f"policy {c.policy}" if c.policy == "drop" else f"final rule: {c.last_rule}"
+        evidence |= {"deny_policy": c.policy} if c.policy == "drop" else {"deny_rule": c.last_rule}
         return passed("deny", target=target, tool=c.tool, chain=f"{c.family} {c.table} {c.chain}", how=how,
                       evidence=evidence)
     if fw.ufw_active and fw.ufw_default_incoming in ("deny", "reject"):

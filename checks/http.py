@@ -86,7 +86,8 @@ def listing_marker(response: HttpResponse, data: HttpData) -> str | None:
 # -- verdict helpers -------------------------------------------------------------------------------
 
 def endpoint_evidence(endpoint: HttpEndpoint) -> dict[str, Any]:
-    evidence: dict[str, Any] = {"url": endpoint.url, "host_header": endpoint.host_header, "kind": endpoint.kind}
+    evidence: dict[str, Any] = {"url": endpoint.url, "host_header": endpoint.host_header, "kind": endpoint.kind,
+                                "port": endpoint.port}
     if endpoint.get is not None:
         evidence["status"] = endpoint.get.status
     if endpoint.kind == "https":
@@ -97,11 +98,18 @@ def endpoint_evidence(endpoint: HttpEndpoint) -> dict[str, Any]:
             # "legacy_tls": the answer was read over TLS 1.0+/security level 0 because the server
             # completes no handshake at today's settings (the TLS checks' finding).
             evidence["tls_fallback"] = endpoint.tls_fallback or "unverified"
+            # flat, for the evidence sentence: present only when the answer was read without
+            # verifying the certificate, so the sentence that says so is chosen
+            evidence["unverified_url"] = endpoint.url
     return evidence
 
 
 def header_evidence(response: HttpResponse, *names: str) -> dict[str, Any]:
-    return {name: [v[:EVIDENCE_VALUE_CAP] for v in response.header_values(name)] or None for name in names}
+    """The headers as received, plus `header_<name>` (lowercase, `_` for `-`): the same values as one
+    flat string an evidence sentence can name (a header name is no placeholder)."""
+    out: dict[str, Any] = {name: [v[:EVIDENCE_VALUE_CAP] for v in response.header_values(name)] or None for name in names}
+    out |= {f"header_{name.lower().replace('-', '_')}": "; ".join(out[name]) for name in names if out[name]}
+    return out
 
 
 def serves_content(endpoint: HttpEndpoint) -> Verdict | None:
@@ -216,6 +224,8 @@ def register(registry: Registry) -> None:
             return verdict(Status.UNKNOWN, "trace_failed", evidence={"trace_error": error.model_dump() if error else None},
                            reason=error.reason if error else "-", detail=error.detail if error else "")
         evidence = {"trace_status": endpoint.trace.status, "echoed": endpoint.trace_echoed}
+        if endpoint.trace_echoed:
+            evidence["trace_echoed_url"] = endpoint.url  # flat: the sentence that says it was echoed
         if endpoint.trace.status == 200 and endpoint.trace_echoed:
             return failed("enabled", evidence={**evidence, "trace_body": endpoint.trace.body_prefix[:1024]})
         return passed("disabled", evidence=evidence, status=endpoint.trace.status)

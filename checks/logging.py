@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -120,24 +121,37 @@ def bucket(days: float) -> str:
 def policy_days(policy: RotatePolicy) -> tuple[float | None, str]:
     """Days of logs a logrotate policy keeps for sure, and how that was worked out (or why it
     cannot be: size-based rotation depends on how fast the log grows)."""
+    days, method, _ = policy_retention(policy)
+    return days, method
+
+
+def policy_retention(policy: RotatePolicy) -> tuple[float | None, str, dict[str, Any]]:
+    """`policy_days` plus the same reasoning as flat, language-free values (numbers, settings as
+    written, file:line) that the text catalog phrases in each language; `method` stays the raw
+    English record kept in the evidence."""
     table = data().rotation_days.values
+    where = {"rotate_config": policy.source}
     if policy.size:
-        return None, f"size-based rotation (size {policy.size}): depends on log volume"
+        return None, f"size-based rotation (size {policy.size}): depends on log volume", where | {
+            "rotate_size": policy.size}
     if policy.frequency is None:
-        return None, "no rotation interval set"
+        return None, "no rotation interval set", where | {"rotate_no_interval": policy.source}
     if policy.rotate is None:
-        return None, "rotate count not a number"
+        return None, "rotate count not a number", where | {"rotate_count_invalid": policy.source}
     if policy.rotate < 0:
-        return NEVER_REMOVED_DAYS, "rotate -1: old logs are never removed"
+        return NEVER_REMOVED_DAYS, "rotate -1: old logs are never removed", where | {"rotate_never_removed": "rotate -1"}
     period = table[policy.frequency]
     days = period * policy.rotate
+    how: dict[str, Any] = where | {"rotate_every_days": period, "rotate_count": policy.rotate}
     method = f"{policy.frequency} ({period:g} days) × rotate {policy.rotate} = {days:g} days"
     if policy.maxage is not None and policy.maxage < days:
         days = float(policy.maxage)
         method += f", cut to maxage {policy.maxage}"
+        how["rotate_maxage_days"] = policy.maxage
     if policy.maxsize:
-        return None, method + f"; maxsize {policy.maxsize} may rotate sooner: depends on log volume"
-    return days, method + f" ({policy.source})"
+        return None, method + f"; maxsize {policy.maxsize} may rotate sooner: depends on log volume", how | {
+            "rotate_size": policy.maxsize}
+    return days, method + f" ({policy.source})", how
 
 
 @dataclass
@@ -149,6 +163,7 @@ class Store:
     method: str
     observed_days: float | None = None  # age of the oldest log actually kept
     details: list[dict] = field(default_factory=list)
+    how: dict[str, Any] = field(default_factory=dict)  # `method` as flat values the catalog phrases
 
     def evidence(self) -> dict:
         return {"store": self.name, "days": self.days, "method": self.method,
@@ -183,13 +198,13 @@ def files_store(ctx: HostContext, procs: Processes, rotate: Logrotate, required:
     for path in paths:
         stanza = rotate.stanza_for(path)
         if stanza is None:
-            days, method = None, "no logrotate stanza names this file"
+            days, method, how = None, "no logrotate stanza names this file", {"rotate_unmanaged": path}
         else:
-            days, method = policy_days(stanza.policy)
+            days, method, how = policy_retention(stanza.policy)
         copies = [c for c in rotate.copies_of(path) if c.path != path]
         seen = round((rotate.now - min(c.mtime for c in copies)) / DAY, 1) if copies and rotate.now else None
         details.append({"file": path, "days": days, "method": method, "rotated_copies": len(copies),
-                        "oldest_copy_days": seen})
+                        "oldest_copy_days": seen, "how": how})
         (guaranteed if days is not None else undetermined).append(days)
         if seen is not None:
             observed.append(seen)
@@ -199,10 +214,13 @@ def files_store(ctx: HostContext, procs: Processes, rotate: Logrotate, required:
         # A file whose rotation depends on volume leaves the store undetermined, unless another
         # file is already known to be kept too briefly: the weakest file decides.
         why = "; ".join(d["method"] for d in details if d["days"] is None)
-        return Store("files", None, f"undetermined: {why}", min(observed) if observed else None, details)
-    method = next(d["method"] for d in details if d["days"] == weakest)
-    return Store("files", weakest, f"{method} (weakest of {len(paths)} files, from {basis})",
-                 min(observed) if observed else None, details)
+        first = next(d for d in details if d["days"] is None)
+        return Store("files", None, f"undetermined: {why}", min(observed) if observed else None, details,
+                     first["how"] | {"log_file": first["file"]})
+    chosen = next(d for d in details if d["days"] == weakest)
+    return Store("files", weakest, f"{chosen['method']} (weakest of {len(paths)} files, from {basis})",
+                 min(observed) if observed else None, details,
+                 chosen["how"] | {"log_file": chosen["file"], "log_files_count": len(paths)})
 
 
 def journal_store(journal: Journald, procs: Processes) -> Store | None:
@@ -216,15 +234,16 @@ def journal_store(journal: Journald, procs: Processes) -> Store | None:
                 "disk_usage_bytes": journal.disk_usage_bytes}
     if not journal.persistent:
         return Store("journald", 0.0, f"Storage={journal.storage} without /var/log/journal: lost at reboot",
-                     observed, [settings])
+                     observed, [settings], {"journal_storage": journal.storage or "auto"})
     if journal.max_retention_sec:
         days = round(journal.max_retention_sec / DAY, 1)
         source = journal.sources.get("MaxRetentionSec", "")
         return Store("journald", days, f"MaxRetentionSec={journal.settings.get('MaxRetentionSec')} ({source}); "
-                     "size limits (SystemMaxUse) may remove entries sooner", observed, [settings])
+                     "size limits (SystemMaxUse) may remove entries sooner", observed, [settings],
+                     {"journal_max_retention": journal.settings.get("MaxRetentionSec"), "journal_config": source})
     return Store("journald", None, "undetermined: no MaxRetentionSec, only size limits "
                  f"(SystemMaxUse={journal.max_use or 'default: 10% of the filesystem, at most 4G'})",
-                 observed, [settings])
+                 observed, [settings], {"journal_size_only": journal.max_use or "-"})
 
 
 def audit_store(audit: Auditd | None, rotate: Logrotate) -> dict | None:
@@ -243,6 +262,14 @@ def required_days(ctx: HostContext) -> int | None:
     return ctx.settings.log_retention_days(ctx.security_level, ctx.inventory.scan.log_retention_days)
 
 
+def _how(store: Store | None, observed: bool = False) -> dict[str, Any]:
+    """The deciding store's reasoning as flat evidence keys for the evidence sentence: the
+    configuration values, or the age of the oldest log actually kept."""
+    if store is None:
+        return {}
+    return {"observed_oldest_days": store.observed_days} if observed else dict(store.how)
+
+
 def judge_retention(stores: list[Store], required: int | None, extra: dict) -> Verdict:
     evidence = {"required_days": required, "stores": [s.evidence() for s in stores], **extra}
     if not stores:
@@ -255,23 +282,25 @@ def judge_retention(stores: list[Store], required: int | None, extra: dict) -> V
     if shown is not None:
         # read by the survey report (checks/data/survey.yaml XI.3.3.3 options_from)
         evidence["days"], evidence["survey_bucket"] = shown, bucket(shown)
+    undetermined = next((s for s in stores if s.days is None), None)
     if required is None:
         if shown is None:
-            return verdict(Status.UNKNOWN, "undetermined", evidence=evidence,
+            return verdict(Status.UNKNOWN, "undetermined", evidence=evidence | _how(undetermined),
                            reasons="; ".join(s.method for s in stores))
         store = best or best_seen
-        return verdict(Status.INFO, "no_requirement", evidence=evidence, days=shown, store=store.name,
-                       method=store.method if best else "oldest log kept", bucket=bucket(shown))
+        return verdict(Status.INFO, "no_requirement", evidence=evidence | _how(store, observed=not best), days=shown,
+                       store=store.name, method=store.method if best else "oldest log kept", bucket=bucket(shown))
     if best and best.days >= required:
-        return passed("enough", evidence=evidence, days=best.days, store=best.name, method=best.method,
+        return passed("enough", evidence=evidence | _how(best), days=best.days, store=best.name, method=best.method,
                       required=required, bucket=bucket(best.days))
     if best_seen and best_seen.observed_days >= required:
-        return passed("enough_observed", evidence=evidence, days=best_seen.observed_days, store=best_seen.name,
-                      required=required, bucket=bucket(best_seen.observed_days))
+        return passed("enough_observed", evidence=evidence | _how(best_seen, observed=True),
+                      days=best_seen.observed_days, store=best_seen.name, required=required,
+                      bucket=bucket(best_seen.observed_days))
     if any(s.days is None for s in stores):
-        return verdict(Status.UNKNOWN, "undetermined", evidence=evidence,
+        return verdict(Status.UNKNOWN, "undetermined", evidence=evidence | _how(undetermined),
                        reasons="; ".join(s.method for s in stores if s.days is None))
-    return failed("too_short", evidence=evidence, days=best.days, store=best.name, method=best.method,
+    return failed("too_short", evidence=evidence | _how(best), days=best.days, store=best.name, method=best.method,
                   required=required, bucket=bucket(best.days))
 
 

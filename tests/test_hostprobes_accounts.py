@@ -263,3 +263,25 @@ def test_real_run_as_nobody():
     a = parse_accounts(run_probes(PROBES, as_nobody=True)["accounts"])
     assert a.uid == 65534 and a.shadow == "permission_denied" and a.sudo.sudoers == "permission_denied"
     assert a.sudo.list_status in ("password_required", "not_allowed", "ok", "error")
+
+
+def test_findings_name_their_own_accounts_files_and_lengths_in_evidence_and_fix(registry):
+    from reports import Texts
+    texts = Texts.for_lang("vi")
+    lax = one(judge_host(registry, "accounts.password_ageing", GOOD.model_copy(
+        update={"accounts": (account("bob", 1002, max_days=None),)})), "accounts.password_ageing")
+    assert lax.evidence["over_limit"] == ["bob"]
+    assert "`chage --maxdays 90" in texts.fix(lax) and "bob" in texts.fix(lax)
+    short = one(judge_host(registry, "accounts.password_quality", GOOD.model_copy(update={"pwquality": {"minlen": "6"}})),
+                "accounts.password_quality")
+    assert short.evidence["minlen_file"] == "/etc/security/pwquality.conf"
+    assert "`minlen = 12` trong /etc/security/pwquality.conf" in texts.fix(short)
+    assert "NIST SP 800-63B" in texts.evidence(short)
+    default = one(judge_host(registry, "accounts.password_quality", GOOD.model_copy(update={"pwquality": {}})),
+                  "accounts.password_quality")
+    assert default.evidence["minlen_default_of"] == "pam_pwquality.so" and "mặc định 8" in texts.evidence(default)
+    limited = one(judge_host(registry, "accounts.sudo_nopasswd", sudoers(
+        ("/etc/sudoers", "root ALL=(ALL) ALL\n"), ("/etc/sudoers.d/deploy", "deploy ALL=(root) NOPASSWD: /bin/systemctl restart nginx\n"))), "accounts.sudo_nopasswd")
+    assert limited.evidence["rule_files"] == ["/etc/sudoers.d/deploy"]
+    assert "/etc/sudoers.d/deploy: deploy ALL=(root) NOPASSWD" in texts.evidence(limited)
+    assert "`visudo -f <tệp>` các tệp /etc/sudoers.d/deploy" in texts.fix(limited)

@@ -159,3 +159,17 @@ def test_real_run_on_this_host():
     ls = parse_listeners(out["listeners"])
     assert ls.source in ("ss", "netstat", "proc") and ls.unparsed == ()
     assert all(1 <= x.port <= 65535 for x in ls.items)
+
+
+def test_listener_evidence_names_the_socket_the_scan_and_the_declaration():
+    from reports import Texts
+    texts = Texts.for_lang("vi")
+    listeners = parse_listeners(load("listeners", "ss_root"))
+    results = {r.target: r for r in judge_facts("exposure.listener_all_interfaces", listeners,
+                                                ports=scan(open_ports=(8080, 2222)))}
+    declared = results["8080/tcp"]
+    assert declared.evidence["declared_kind"] and "được kê khai trong hosts[].services" in texts.evidence(declared)
+    open_ = texts.evidence(results["2222/tcp"])
+    assert "python3" in open_ and "cổng 2222/tcp" in open_ and "nmap: open" in open_
+    fix = texts.fix(results["2222/tcp"])
+    assert "Nếu python3 không cần phục vụ từ mạng" in fix and "kê khai cổng 2222/tcp" in fix

@@ -200,3 +200,16 @@ def test_real_run_on_this_host():
         assert fw.nft.answered
     results = judge_facts("firewall.default_deny", fw)
     assert {r.target for r in results} <= {"ipv4", "ipv6"} and all(r.status != Status.ERROR for r in results)
+
+
+def test_the_evidence_sentence_names_the_deciding_policy_or_rule_and_the_chains():
+    from reports import Texts
+    texts = Texts.for_lang("vi")
+    drop = deny("nft_policy_drop")["ipv4"]
+    assert drop.evidence["deny_policy"] == "drop" and "chính sách mặc định drop" in texts.evidence(drop)
+    c7 = deny("iptables_centos7_style")["ipv4"]
+    assert c7.evidence["deny_rule"] and c7.evidence["deny_rule"] in texts.evidence(c7)
+    assert "final rule" not in texts.message(c7)
+    open_ = deny("nft_debian_default")["ipv4"]
+    assert "(policy accept)" in open_.evidence["input_chains"][0]
+    assert "các chuỗi input là" in texts.evidence(open_)

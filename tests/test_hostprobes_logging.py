@@ -432,6 +432,20 @@ def test_retention_debian12_defaults_are_28_days_and_fail_level_3(catalog):
     assert_rendered(catalog, [r])
 
 
+def test_retention_reasoning_is_flat_values_the_catalog_phrases_without_english():
+    from reports import Texts
+    r = retention(procs("rsyslogd"), RSYSLOG_D12, ROTATE_D12, JOURNAL)
+    assert (r.evidence["rotate_every_days"], r.evidence["rotate_count"]) == (7, 4)
+    assert r.evidence["rotate_config"].startswith("/etc/logrotate.d/")
+    texts = Texts.for_lang("vi")
+    message, evidence = texts.message(r), texts.evidence(r)
+    assert message.startswith("Nhật ký chỉ được lưu 28 ngày, ít hơn 90 ngày theo yêu cầu")
+    for english in ("weekly", "rotate 4", "days", "weakest", "files", "<", "≥"):
+        assert english not in message, english
+    assert "xoay vòng mỗi 7 ngày, giữ 4 bản, tức 28 ngày" in evidence and "weekly" not in evidence
+    assert "`rotate N` với N × 7 không ít hơn 90" in texts.fix(r)
+
+
 def test_retention_meets_an_inventory_override_and_buckets(catalog):
     r = retention(procs("rsyslogd"), RSYSLOG_D12, ROTATE_D12, JOURNAL, retention=20)
     assert r.status == Status.PASS and r.message.params["required"] == 20
@@ -534,3 +548,19 @@ def test_journal_oldest_entry_counts_only_with_a_full_view(catalog):
                         ROTATE_D12.model_copy(update={"logs": ()}))
     assert partial.status == Status.UNKNOWN  # a non-root user sees only its own journal
     assert_rendered(catalog, [r, partial])
+
+
+def test_undetermined_and_observed_retention_are_explained_in_vietnamese():
+    from reports import Texts
+    texts = Texts.for_lang("vi")
+    size = parse_logrotate(load("logrotate", "size_typo"))
+    sized = size.model_copy(update={"stanzas": tuple(
+        s.model_copy(update={"policy": s.policy.model_copy(update={"size": "100M", "frequency": None})})
+        for s in size.stanzas)})
+    u = retention(procs("rsyslogd"), RSYSLOG_D12, sized, JOURNAL)
+    assert u.status == Status.UNKNOWN and u.evidence["rotate_size"] == "100M"
+    assert "xoay vòng theo dung lượng (100M)" in texts.evidence(u) and "size-based" not in texts.message(u)
+    old_copy = LogFileStat(path="/var/log/syslog.9.gz", mtime=size.now - 150 * 86400, size=1)
+    seen = retention(procs("rsyslogd"), RSYSLOG_D12, sized.model_copy(update={"logs": sized.logs + (old_copy,)}), JOURNAL)
+    assert seen.evidence["observed_oldest_days"] == 120
+    assert "nhật ký cũ nhất còn trên h1 đã được 120 ngày" in texts.evidence(seen)

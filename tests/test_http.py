@@ -458,3 +458,20 @@ def test_a_site_speaking_only_tls_1_0_and_1_1_still_has_its_headers_judged(tmp_p
 def test_a_garbage_tls_port_is_still_an_error_after_the_permissive_retry(live, servers):
     endpoint = endpoint_of(live, servers, "garbage")
     assert endpoint.error is not None and endpoint.error.reason == "tls_error" and endpoint.get is None
+
+
+def test_recorded_findings_name_their_request_header_and_server_block(registry):
+    """Evidence sentences say what was requested and what came back; fixes name the port and host."""
+    from reports import Texts
+    texts = Texts.for_lang("vi")
+    weak = judge_recorded(registry, *RECORDINGS.load("https_weak"))
+    hsts = weak["http.hsts"]
+    assert hsts.evidence["header_strict_transport_security"] == "max-age=300"
+    sentence = texts.evidence(hsts)
+    assert "không kiểm tra chứng thư" in sentence or "Strict-Transport-Security: max-age=300" in sentence
+    assert f"cổng {hsts.evidence['port']}" in texts.fix(hsts) and FQDN in texts.fix(hsts)
+    listing = judge_recorded(registry, *RECORDINGS.load("http_listing"))
+    disclosed = listing["http.version_disclosure"]
+    assert disclosed.evidence["header_server"] == "nginx/1.22.1"
+    assert "header nhận được là Server: nginx/1.22.1" in texts.evidence(disclosed)
+    assert f"-H 'Host: {disclosed.evidence['host_header']}'" in texts.fix(disclosed)

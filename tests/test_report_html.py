@@ -382,7 +382,7 @@ def test_the_countdown_runs_from_the_day_the_report_is_rendered(province):
 # -- print that fits the occasion (issue 13): the lab's real scan, printed ------------------------------
 RENDER_DAY = date(2026, 12, 5)  # the lab facts were recorded that day
 SNAKE_KEY = re.compile(r"^[a-z]+(_[a-z0-9]+)+$")
-CONFIG_WORDS = {"server_name"}  # evidence keys that are also a directive a fix names (nginx `server_name`)
+CONFIG_WORDS = {"server_name", "pam_unix"}  # evidence keys that are also names a fix uses (nginx `server_name`, PAM `pam_unix.so`)
 
 
 def _printed(tmp_path: Path, html: str, name: str) -> tuple[int, str]:
