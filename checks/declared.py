@@ -47,8 +47,10 @@ def judge_declaration(decl: Declaration | None, field: str, optional: bool = Fal
         return failed("_declared_no", evidence=evidence)
     if not (decl.document or decl.details or decl.product):
         return failed("_no_document", evidence=evidence, severity=Severity.LOW)
-    return passed("_declared", evidence=evidence, document=decl.document or decl.product or decl.details or "",
-                  date=str(decl.date or ""))
+    what = decl.document or decl.product or decl.details or ""
+    if decl.date:
+        return passed("_declared", evidence=evidence, document=what, date=str(decl.date))
+    return passed("_declared_undated", evidence=evidence, document=what)
 
 
 def register(registry: Registry) -> None:
