@@ -180,7 +180,7 @@ def test_retention_ticks_the_box_of_the_weakest_host(province):
 def test_xi4_lists_the_gaps_and_leaves_out_accepted_risks(province):
     lines = [line.text for line in question(build_form(province), "XI.4").lines]
     joined = "\n".join(lines)
-    assert "Cổng cơ sở dữ liệu truy cập được từ ngoài vùng được phép (XI.2.1.3, XI.3.1, XI.3.6.4): db-01" in joined
+    assert "Cổng cơ sở dữ liệu chỉ truy cập được từ vùng được phép (XI.2.1.3, XI.3.1, XI.3.6.4): db-01" in joined
     assert "Chính sách lưu trữ, truy xuất dữ liệu (XI.2.1.3): theo kê khai của đơn vị" in joined
     assert "Mẫu nhận diện mã độc" not in joined  # app-01's stale signatures are an accepted risk
     assert lines[-1].startswith("… và ")
@@ -365,7 +365,7 @@ def test_docx_reads_back_with_the_answers(province):
     assert [r[0] for r in rows[2:]] == ["Các dịch vụ, ứng dụng được truy cập", "Giới hạn truy cập", "Quản lý truy cập"]
     assert rows[3][1:3] == [BOX_OFF, BOX_ON]
     # XI.4 lines, the signature blocks, the page size.
-    assert any(p.startswith("[TH] Cổng cơ sở dữ liệu truy cập được từ ngoài vùng được phép") for p in paragraphs)
+    assert any(p.startswith("[TH] Cổng cơ sở dữ liệu chỉ truy cập được từ vùng được phép") for p in paragraphs)
     signatures = [c.text for c in doc.tables[-1].rows[0].cells]
     assert "XÁC NHẬN CỦA ĐƠN VỊ" in signatures[0] and "NGƯỜI LẬP PHIẾU" in signatures[1]
     assert "ngày .... tháng .... năm 2026" in signatures[1]
