@@ -109,6 +109,26 @@ def _names(updates: tuple[PendingUpdate, ...]) -> str:
     return ", ".join(names) + (f" (+{len(updates) - SHOWN})" if len(updates) > SHOWN else "")
 
 
+# The read-only commands scanner/hostprobes/patching.py runs per package manager, and where it
+# reads the time of the last package change: named in the report's evidence sentence.
+QUERIES = {
+    "apt": {"query": "apt-get -s dist-upgrade", "security_query": "apt-get -s dist-upgrade",
+            "last_change_record": "/var/lib/dpkg/status"},
+    "dnf": {"query": "dnf -C check-update", "security_query": "dnf -C updateinfo list --security",
+            "last_change_record": "rpm -qa --qf '%{INSTALLTIME}'"},
+    "yum": {"query": "yum -C check-update", "security_query": "yum -C updateinfo list security",
+            "last_change_record": "rpm -qa --qf '%{INSTALLTIME}'"},
+    "zypper": {"query": "zypper --no-refresh list-updates",
+               "security_query": "zypper --no-refresh list-patches --category security",
+               "last_change_record": "rpm -qa --qf '%{INSTALLTIME}'"},
+}
+
+
+def _queries(manager: str, *keys: str) -> dict:
+    row = QUERIES.get(manager, {})
+    return {k: row[k] for k in keys if k in row}
+
+
 def _metadata_evidence(ctx: HostContext, p: Patching) -> dict:
     newest = p.metadata_mtime
     return {"metadata_age_days": _days(ctx, p.now, newest) if newest else None,
@@ -164,7 +184,7 @@ def register(registry: Registry) -> None:
         p = ctx.facts(Patching)
         if (unknown := _updates_unknown(p, p.security_status, p.security_error)) is not None:
             return unknown
-        evidence = {"manager": p.manager, **_metadata_evidence(ctx, p)}
+        evidence = {"manager": p.manager, **_queries(p.manager, "security_query"), **_metadata_evidence(ctx, p)}
         pending = p.security_updates
         if pending:
             return failed("pending", evidence=evidence | {"updates": _rows(pending)}, count=len(pending),
@@ -181,7 +201,8 @@ def register(registry: Registry) -> None:
         p = ctx.facts(Patching)
         if (unknown := _updates_unknown(p, p.updates_status, p.updates_error)) is not None:
             return unknown
-        evidence = {"manager": p.manager, "kept_back": list(p.kept_back), **_metadata_evidence(ctx, p)}
+        evidence = {"manager": p.manager, "kept_back": list(p.kept_back), **_queries(p.manager, "query"),
+                    **_metadata_evidence(ctx, p)}
         if not p.updates:
             return passed("none", evidence=evidence)
         many = len(p.updates) >= policy.pending_updates_medium_count.value
@@ -217,7 +238,8 @@ def register(registry: Registry) -> None:
         days = _days(ctx, p.now, p.last_change)
         limit = policy.last_update_max_days
         evidence = {"days": days, "limit_days": limit.value, "limit_source": limit.source,
-                    "last_change": p.last_change, "how": p.last_change_source}
+                    "last_change": p.last_change, "how": p.last_change_source,
+                    **_queries(p.manager, "last_change_record")}
         if days > limit.value:
             return failed("too_old", evidence=evidence, days=days, limit=limit.value)
         return passed("recent", evidence=evidence, days=days, limit=limit.value)

@@ -70,6 +70,21 @@ def _shown(keyword: str, setting: SshSetting | None) -> dict:
             "location": setting.location}
 
 
+def _where(keyword: str, setting: SshSetting | None) -> dict:
+    """Flat keys saying where the deciding setting was read, for the report's evidence sentence:
+    `sshd_t_location` (effective value from `sshd -T`, line found in the files), `file_location`
+    (read from the files only) or `default_value` (set nowhere)."""
+    if setting is None:
+        return {}
+    out = {"keyword": keyword, "value": " ".join(setting.values)[:500]}
+    if setting.source == "default":
+        return out | {"default_value": out["value"]}
+    if not setting.location:
+        return out
+    return out | {"sshd_t_location" if setting.source == "sshd -T" else "file_location": setting.location,
+                  "location": setting.location}
+
+
 def _unusable(cfg: SshdConfig) -> Verdict | None:
     if cfg.installed is False:
         return verdict(Status.NOT_APPLICABLE, "not_installed")
@@ -89,7 +104,8 @@ def _overrides(cfg: SshdConfig, keyword: str, bad) -> list[dict]:
 def _conditional(cfg: SshdConfig, keyword: str, bad, evidence: dict) -> Verdict | None:
     found = _overrides(cfg, keyword, bad)
     if found:
-        return failed("match_override", evidence=evidence | {"match_blocks": found}, severity=Severity.LOW,
+        return failed("match_override", evidence=evidence | {"match_blocks": found, "match_locations": ", ".join(
+                          f["location"] for f in found if f["location"])}, severity=Severity.LOW,
                       keyword=keyword, match="; ".join(f["match"] for f in found))
     return None
 
@@ -102,7 +118,7 @@ def _check(ctx: HostContext, judge) -> Verdict:
 def root_login(cfg: SshdConfig) -> Verdict:
     setting = cfg.get("permitrootlogin")
     value = setting.value.lower() if setting else ""
-    evidence = _shown("PermitRootLogin", setting)
+    evidence = _shown("PermitRootLogin", setting) | _where("PermitRootLogin", setting)
     if setting is not None and setting.source == "default" and value != "no":
         # Not set anywhere: distribution builds differ from OpenSSH's own default (RHEL 7 and 8
         # builds allow root with a password), so an unset PermitRootLogin is judged as allowed.
@@ -120,6 +136,8 @@ def password_auth(cfg: SshdConfig) -> Verdict:
     pa, kbd, pam = (cfg.get(k) for k in ("passwordauthentication", "kbdinteractiveauthentication", "usepam"))
     evidence = {"settings": [_shown("PasswordAuthentication", pa), _shown("KbdInteractiveAuthentication", kbd),
                              _shown("UsePAM", pam)]}
+    deciding = kbd if (kbd and kbd.value.lower() == "yes" and not (pa and pa.value.lower() == "yes")) else pa
+    evidence |= _where("KbdInteractiveAuthentication" if deciding is kbd else "PasswordAuthentication", deciding)
     if pa and pa.value.lower() == "yes":
         return failed("password_enabled", evidence=evidence)
     if kbd and kbd.value.lower() == "yes" and pam and pam.value.lower() == "yes":
@@ -130,7 +148,7 @@ def password_auth(cfg: SshdConfig) -> Verdict:
 
 def empty_passwords(cfg: SshdConfig) -> Verdict:
     setting = cfg.get("permitemptypasswords")
-    evidence = _shown("PermitEmptyPasswords", setting)
+    evidence = _shown("PermitEmptyPasswords", setting) | _where("PermitEmptyPasswords", setting)
     if setting and setting.value.lower() == "yes":
         return failed("allowed", evidence=evidence)
     return (_conditional(cfg, "permitemptypasswords", lambda v: v == "yes", evidence)
@@ -139,7 +157,8 @@ def empty_passwords(cfg: SshdConfig) -> Verdict:
 
 def max_auth_tries(cfg: SshdConfig) -> Verdict:
     setting, limit = cfg.get("maxauthtries"), ssh_data().max_auth_tries
-    evidence = _shown("MaxAuthTries", setting) | {"limit": limit.value, "limit_source": limit.source}
+    evidence = (_shown("MaxAuthTries", setting) | _where("MaxAuthTries", setting)
+                | {"limit": limit.value, "limit_source": limit.source})
     tries = int(setting.value) if setting and setting.value.isdigit() else None
     if tries is None:
         return verdict(Status.UNKNOWN, "unexpected", evidence=evidence, value=setting.value if setting else "?")
@@ -152,7 +171,7 @@ def idle_timeout(cfg: SshdConfig) -> Verdict:
     interval_s, count_s, limit = cfg.get("clientaliveinterval"), cfg.get("clientalivecountmax"), ssh_data().idle_timeout
     evidence = {"settings": [_shown("ClientAliveInterval", interval_s), _shown("ClientAliveCountMax", count_s)],
                 "max_interval_seconds": limit.max_interval_seconds, "max_count": limit.max_count,
-                "limit_source": limit.source}
+                "limit_source": limit.source} | _where("ClientAliveInterval", interval_s)
     interval = sshd_seconds(interval_s.value) if interval_s else None
     count = int(count_s.value) if count_s and count_s.value.isdigit() else None
     if interval is None or count is None:
@@ -210,7 +229,8 @@ def algorithms(cfg: SshdConfig) -> Verdict:
                               "reason": row.reason, "source": row.source, "location": configured.location})
     if found:
         worst = max((Severity(w["severity"]) for w in found), key=lambda s: s.rank)
-        return failed("configured", evidence=evidence | {"weak": found}, severity=worst,
+        locations = ", ".join(dict.fromkeys(w["location"] for w in found if w["location"]))
+        return failed("configured", evidence=evidence | {"weak": found, "weak_locations": locations}, severity=worst,
                       names=", ".join(w["name"] for w in found))
     explicit = [k for k, _ in ALGORITHM_KEYWORDS if k in cfg.configured]
     return passed("none", evidence=evidence, keywords=", ".join(explicit) or "-")

@@ -307,6 +307,24 @@ def test_checks_on_the_recorded_debian_host(registry, catalog):
     assert_rendered(catalog, results)
 
 
+def test_the_evidence_names_the_package_manager_command(registry):
+    """The report's evidence sentence says which command read the updates, per package manager,
+    and the fix gives the host's own distribution command."""
+    from reports import Texts
+    texts = Texts.for_lang("en")
+    rocky = OsRelease(id="rocky", id_like=("rhel", "centos", "fedora"), version_id="9")
+    dnf = Patching(now=HOST_NOW, manager="dnf", updates_status="ok", security_status="ok",
+                   updates=(PendingUpdate(name="openssl", available="1:3.0.7-27.el9", security=True),))
+    result = one(judge_host(registry, "patch.security_updates", dnf, rocky), "patch.security_updates")
+    assert result.status == Status.FAIL
+    assert "`dnf -C updateinfo list --security`" in texts.evidence(result)
+    assert texts.fix(result, {"os": "Rocky Linux 9", "os_rhel": "Rocky Linux 9"}).startswith(
+        "On Rocky Linux 9: `dnf upgrade --security`")
+    apt = one(judge_host(registry, "patch.pending_updates", patching(updates=(PendingUpdate(name="bash"),)), DEBIAN12),
+              "patch.pending_updates")
+    assert "`apt-get -s dist-upgrade`" in texts.evidence(apt)
+
+
 def test_security_updates_pass_unknown_and_centos(registry, catalog):
     clean = one(judge_host(registry, "patch.security_updates", patching(), DEBIAN12), "patch.security_updates")
     assert clean.status == Status.PASS

@@ -181,6 +181,32 @@ def test_weak_settings_fail(registry, catalog, text, check_id, severity, key):
     assert_rendered(catalog, [result])
 
 
+def test_the_evidence_says_where_each_setting_was_read(registry):
+    """The report's evidence sentence and fix name the file and line: read from the files here
+    (sshd -T refused), from sshd's default when set nowhere, and the Match block's own line."""
+    from reports import Texts
+    texts = Texts.for_lang("en")
+    main = "/etc/ssh/sshd_config"
+    result = one(judge_host(registry, "ssh.config.root_login", config("Port 22\nPermitRootLogin yes\n")),
+                 "ssh.config.root_login")
+    assert result.evidence["file_location"] == f"{main}:2" and "sshd_t_location" not in result.evidence
+    assert f"configuration file at {main}:2" in texts.evidence(result)
+    assert texts.fix(result, {"os": "Debian 12", "os_debian": "Debian 12"}).startswith(
+        f"On Debian 12: change line {main}:2 to `PermitRootLogin no`")
+    unset = one(judge_host(registry, "ssh.config.max_auth_tries", config("Port 22\n")), "ssh.config.max_auth_tries")
+    assert "default_value" in unset.evidence and texts.fix(unset) == ""
+    kbd = one(judge_host(registry, "ssh.config.password_auth", config("PasswordAuthentication no\nUsePAM yes\n")),
+              "ssh.config.password_auth")
+    assert kbd.evidence["keyword"] == "KbdInteractiveAuthentication"
+    match = one(judge_host(registry, "ssh.config.root_login",
+                           config("PermitRootLogin no\nMatch Address 10.0.0.0/8\n PermitRootLogin yes\n")),
+                "ssh.config.root_login")
+    assert f"Match block at {main}:3" in texts.evidence(match)
+    weak = one(judge_host(registry, "ssh.config.algorithms", config("Port 22\nCiphers +3des-cbc\n")),
+               "ssh.config.algorithms")
+    assert f"at {main}:2" in texts.evidence(weak) and "3des-cbc" in texts.fix(weak)
+
+
 def test_removing_weak_algorithms_is_not_enabling_them(registry):
     result = one(judge_host(registry, "ssh.config.algorithms", config("Ciphers -*-cbc\n")), "ssh.config.algorithms")
     assert result.status == Status.PASS

@@ -125,7 +125,7 @@ def test_boxes_answer_the_forms_question_with_its_own_options(province):
     # naming the host and the finding, never a "partly" answer.
     network = question(form, "XI.2.1.1")
     assert network.answer == Answer.PARTLY and ticked(network) == ["Có"]
-    assert "Chưa đạt: Cổng mở không có trong danh sách dịch vụ đã kê khai — web-01 (3306/tcp)" in [
+    assert "Chưa đạt: Có cổng mở không thuộc dịch vụ đã kê khai — web-01 (3306/tcp)" in [
         line.text for line in network.lines]
     # An evidence item holding on four hosts, undecided on the fifth: Có, and backup-01 to check.
     logging = question(form, "XI.3.3.1")
@@ -185,7 +185,7 @@ def test_access_table_rows_are_answered_by_their_own_checks(province):
     assert "db-01" in rows[1][3].text and "5432/tcp" in rows[1][3].text
     # Row 1: 3306 open but undeclared on web-01 while app-01 holds it: Có, with web-01's gap noted.
     assert (rows[0][1].tick, rows[0][2].tick) == (True, False) and "Một phần" not in rows[0][3].text
-    assert "Chưa đạt: Cổng mở không có trong danh sách dịch vụ đã kê khai — web-01 (3306/tcp)" in rows[0][3].text
+    assert "Chưa đạt: Có cổng mở không thuộc dịch vụ đã kê khai — web-01 (3306/tcp)" in rows[0][3].text
     # Row 3: nothing decides it: no box, and a remark for a person.
     assert (rows[2][1].tick, rows[2][2].tick) == (False, False) and rows[2][3].text.startswith("Chưa có kết quả quét")
     # No device declared: the column says so, and never names the hosts that passed.

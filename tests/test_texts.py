@@ -17,7 +17,7 @@ from tests.labscan import recorded_lab_scan
 from tests.paths import ROOT
 
 SCANS = ROOT / "tests" / "fixtures" / "scans"
-STATIC_PARTS = ("title", "remediation")
+STATIC_PARTS = ("title", "finding", "rationale", "remediation")
 VERDICT_CALLS = {"passed": 0, "failed": 0, "verdict": 1, "Verdict": 1}
 
 
@@ -134,3 +134,21 @@ def test_no_unfilled_field_survives_in_a_rendered_message():
         texts = Texts.for_lang(lang)
         for r in recorded_lab_scan().all_results():
             assert not leftover.search(texts.message(r)), (r.check_id, texts.message(r))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_check_names_its_requirement_its_finding_and_how_it_was_seen(registry, lang):
+    """Issue 13 item 1: a list of what holds reads the title (the requirement), a list of gaps the
+    finding; item 2: every check says how and where it looked."""
+    catalog = default_catalog()
+    problems = []
+    for check in registry:
+        title = catalog.text(f"{check.id}.title", lang) if catalog.has(f"{check.id}.title") else ""
+        finding = catalog.text(f"{check.id}.finding", lang) if catalog.has(f"{check.id}.finding") else ""
+        if not (title and finding) or title == finding:
+            problems.append(f"{check.id}: title {title!r}, finding {finding!r}")
+        if not catalog.has(f"{check.id}.rationale"):
+            problems.append(f"{check.id}: no rationale")
+        if not catalog.variants(f"{check.id}.evidence"):
+            problems.append(f"{check.id}: no evidence sentence")
+    assert not problems, "\n".join(problems)
