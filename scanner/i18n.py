@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CATALOG_DIRS = (ROOT / "checks" / "text", ROOT / "reports" / "text", ROOT / "scanner" / "text")
 
 
-LIST_SHOWN = 12  # items of a list a sentence names; the rest are counted (the scan file keeps them all)
+LIST_SHOWN = 8  # items of a list a sentence names; the rest are counted (the scan file keeps them all)
 MORE = {"vi": "và {n} mục khác", "en": "and {n} more"}
 ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
