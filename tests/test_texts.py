@@ -152,3 +152,13 @@ def test_every_check_names_its_requirement_its_finding_and_how_it_was_seen(regis
         if not catalog.variants(f"{check.id}.evidence"):
             problems.append(f"{check.id}: no evidence sentence")
     assert not problems, "\n".join(problems)
+
+
+def test_no_unsourced_legal_claim_in_any_text():
+    """Issue 13 item 6: a standard number and year nobody read at the source (TCVN 14423) is not
+    cited, and Điều 6 of TT 46/2022/TT-BCA is told as it reads: the system must *meet* level 3."""
+    for key, entry in default_catalog().entries.items():
+        for lang, text in entry.items():
+            assert "14423" not in text and "116/2025" not in text, (key, lang)
+            if "46/2022" in text and lang == "vi":
+                assert "phê duyệt cấp độ an toàn" not in text, key
