@@ -14,20 +14,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from checks.settings import load_thresholds
 from reports import SEVERITY_DESC, STATUS_ORDER, Texts, plain, result_order
 from scanner.diff import ScanDiff, diff_scans
 from scanner.i18n import render_value
 from scanner.inventory import Inventory
 from scanner.model import Result, Status
-from scanner.scanfile import HostRecord, ScanFile
-from scanner.summary import FACT_TEXT_CAP, HostSummary, host_facts, summarize  # noqa: F401 (FACT_TEXT_CAP: survey_form)
+from scanner.scanfile import ScanFile
+from scanner.summary import HostSummary
 from scanner.survey import (
     ORG,
     UNDETERMINED_STATUSES,
@@ -52,7 +51,6 @@ EVIDENCE_FULL_CAP = 8000  # characters of one value the report carries at all (i
 EVIDENCE_MAX_KEYS = 40
 DETAILS = ("summary", "full")  # summary: what an inspection needs, fits in print; full: every result and its raw evidence
 FIRST_FIXES = 5  # fixes shown on the cover page
-F = TypeVar("F", bound=BaseModel)
 ANSWER_ORDER = (Answer.YES, Answer.PARTLY, Answer.NO, Answer.UNDETERMINED, Answer.NOT_APPLICABLE)
 
 
@@ -79,16 +77,6 @@ def evidence_rows(evidence: dict[str, Any]) -> list[EvidenceRow]:
 
 
 # -- what the scan recorded besides its results (scanner.summary) ---------------------------------
-# The names below read the scan's summary; reports.survey_form still calls them with a host record
-# until it reads the summary itself.
-def _facts(record: HostRecord, model: type[F]) -> F | None:
-    return host_facts(record.observations, model)
-
-
-def os_name(record: HostRecord) -> str | None:
-    return summarize({"": record.observations}, (), load_thresholds()).hosts[""].os
-
-
 @dataclass(frozen=True)
 class Capacity:
     """Section VIII for one host: storage (real filesystems only) and processing figures."""
@@ -106,8 +94,9 @@ def _capacity(name: str, host: HostSummary) -> Capacity | None:
     return Capacity(name, c.filesystems, c.total, c.used, c.cpus, c.memory) if c else None
 
 
-def capacity(name: str, record: HostRecord) -> Capacity | None:
-    return _capacity(name, summarize({name: record.observations}, (), load_thresholds()).hosts[name])
+def capacities(scan: ScanFile) -> list[Capacity]:
+    """Section VIII: the hosts whose disk figures the scan recorded, in the scan's order."""
+    return [c for name, h in scan.summarized().hosts.items() if (c := _capacity(name, h))]
 
 
 # -- inspection day: what lapses before it ---------------------------------------------------------
@@ -394,7 +383,7 @@ def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None,
     # from the day it is rendered, and the cover shows the scan's own date beside it.
     rendered_on = today or date.today()
     inspection_days = (inv.inspection_date - rendered_on).days if inv and inv.inspection_date else None
-    capacities = [c for name, h in summary.hosts.items() if (c := _capacity(name, h))]
+    host_capacities = capacities(scan)
     return Report(
         scan=scan, lang=lang, inventory=inv, inventory_error=inv_error, survey=survey, answers=answers,
         walk=walk(survey, answers, Texts.for_lang(lang)),
@@ -405,8 +394,8 @@ def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None,
         status_counts=Counter(r.status for r in results), answer_counts=Counter(a.answer for a in answers),
         matrix={s.value: Counter(r.status for r in results if r.severity == s) for s in SEVERITY_DESC},
         bars=area_bars(survey, answers), hosts=host_views(scan, inv), services=service_rows(scan, inv),
-        capacities=capacities,
-        uncollected_capacity=[n for n in scan.hosts if n not in {c.host for c in capacities}],
+        capacities=host_capacities,
+        uncollected_capacity=[n for n in scan.hosts if n not in {c.host for c in host_capacities}],
         diff=diff_scans(previous, scan) if previous else None, previous=previous,
         basis=summary.basis.text.get(lang, ""), min_level=summary.basis.population_db_min_level,
         inspection_days=inspection_days, rendered_on=rendered_on,

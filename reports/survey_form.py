@@ -22,9 +22,7 @@ from typing import ClassVar, Literal, get_args
 from pydantic import ValidationError
 
 from reports import Texts, plain, result_order
-from reports.html import FACT_TEXT_CAP, _facts, capacity, environment, os_name, service_rows
-from scanner.facts.capacity import Listeners
-from scanner.facts.sshserver import SshServers
+from reports.html import capacities, environment, service_rows
 from scanner.inventory import AccessRow, Device, Inventory, PopulationService
 from scanner.model import Result, Status
 from scanner.scanfile import ScanFile
@@ -42,14 +40,6 @@ from scanner.survey import (
 
 Source = Literal["declared", "scan", "generated", "missing"]
 
-# The XI.3 table "Từ bên trong mạng": which checks answer each of its rows (the item's `rows`,
-# in order). Every check mapped to XI.3.1 must sit in one row (tests/test_survey_form.py).
-ACCESS_ROWS: tuple[tuple[str, ...], ...] = (
-    ("ports.undeclared_open", "ports.declared_unreachable", "ports.risky_exposed"),  # dịch vụ được truy cập
-    ("firewall.default_deny", "ports.zone_violation", "ports.zone_violation.database",
-     "exposure.listener_all_interfaces"),  # giới hạn truy cập
-    ("ports.zone_violation.jump_host",),  # quản lý truy cập
-)
 # The form's own numbering where the item id does not give it (its copy elides 3.1-3.2).
 NUMBERS = {"XI.3.1": "-"}
 # The prompt the form prints under an item's boxes (report.form.prompt.<key>).
@@ -58,10 +48,8 @@ PROMPTS = {"XI.1": "if_any", "XI.2.1": "policy", "XI.2.2": "document", "XI.2.3":
            "XI.3.6": "specifics"}
 NO_BOXES = frozenset({"XI.2.4", "XI.3.6.6", "XI.3.1", "XI.4"})  # the form gives these no Có/Không
 POPULATION_SERVICES = get_args(PopulationService)  # XII's boxes, in the form's order
-ACCESS_ROW_KEYS: tuple[AccessRow, ...] = get_args(AccessRow)  # the inventory's names of the XI.3 rows, in order
 XIII_DOTTED = 4  # the dotted lines left in XIII when the unit asks nothing of the Ministry
 HOSTS_SHOWN = 12
-SOFTWARE_CHECK = "capacity.software"  # its evidence names the server software installed, with versions
 
 
 # -- the view ------------------------------------------------------------------------------------
@@ -355,14 +343,14 @@ def access_table(item: SurveyItem, results: Sequence[Result], inv: Inventory | N
                HeaderCell(texts.t("form.access.policy"), rowspan=2), HeaderCell(texts.t("form.access.devices"), rowspan=2)),
               (HeaderCell(texts.t("yes")), HeaderCell(texts.t("no"))))
     rows = []
-    for label, checks, key in zip(item.rows, ACCESS_ROWS, ACCESS_ROW_KEYS, strict=True):
+    for label in item.rows:
         # The scan file's own mapping decides, as it does for the item's answer.
-        mine = [r for r in results if r.check_id in checks and item.id in r.survey_items]
+        mine = [r for r in results if r.check_id in label.checks and item.id in r.survey_items]
         row = derive_answer(item, mine)
         tick = evidence_tick(row)
         policy = [line.text for line in unsettled_lines(row, tick, texts) + evidence_lines(row, texts)]
         rows.append((Cell(label.text(texts.lang)), Cell(tick=tick == Answer.YES), Cell(tick=tick == Answer.NO),
-                     Cell("\n".join(policy), source="scan"), row_devices(inv, key, texts)))
+                     Cell("\n".join(policy), source="scan"), row_devices(inv, label.key, texts)))
     return Table(header, tuple(rows), (20, 9, 9, 40, 22))
 
 
@@ -416,11 +404,12 @@ def xi4_lines(answers: Sequence[ItemAnswer], texts: Texts) -> list[Line]:
     return lines or [Line(texts.t("xi4.none"), "generated")]
 
 
-def section_xi(results: Sequence[Result], inv: Inventory | None, texts: Texts) -> Section:
+def section_xi(results: Sequence[Result], answers: Sequence[ItemAnswer], inv: Inventory | None,
+               texts: Texts) -> Section:
+    """`answers`: the items' answers as the scan recorded them (ScanFile.item_answers)."""
     survey = load_survey()
     blocks: list[Block] = []
     seen: set[str] = set()
-    answers = [derive_answer(i, results) for i in survey.xi_items if i.answered != "generated"]
     by_id = {a.item.id: a for a in answers}
     for item in survey.xi_items:
         for g in survey.group_of(item):
@@ -480,33 +469,11 @@ def _declared_or_missing(text: str | None, texts: Texts) -> tuple[Line, ...]:
 
 
 def _versions(scan: ScanFile) -> tuple[dict[tuple[str, int], str], dict[tuple[str, int], str]]:
-    """What else tells a service's version when the port scan did not: the SSH identification
-    ((host, port) -> "OpenSSH 9.2p1 Debian-2+deb12u7"), and the process the host shows listening on
-    the port, named by the installed package it belongs to ((host, port) -> "nginx 1.22.1-9+deb12u11")
-    or else by itself ("python3"). Nothing is guessed: a port whose process is unknown gets nothing."""
-    ssh = {}
-    software: dict[str, list[tuple[str, str]]] = {}
-    for r in scan.all_results():
-        for sw in r.evidence.get("software", []) if r.check_id == SOFTWARE_CHECK else []:
-            if isinstance(sw, dict) and sw.get("running"):
-                version = next(iter((sw.get("packages") or {}).values()), "")
-                software.setdefault(r.host, []).append((str(sw.get("name", "")), str(version)))
-    listening = {}
-    for name, record in scan.hosts.items():
-        servers = _facts(record, SshServers)
-        for ep in servers.endpoints if servers else ():
-            ident = ep.identification
-            if ident and ident.product:
-                ssh[(name, ep.port)] = " ".join(v for v in (ident.product, ident.version, ident.comments) if v)
-        listeners = _facts(record, Listeners)
-        for x in listeners.items if listeners else ():
-            if not x.process or (name, x.port) in listening:
-                continue
-            process = x.process.lower()
-            owner = next((f"{sw} {version}".strip() for sw, version in software.get(name, [])
-                          if process.startswith(sw.split()[0].lower()) or sw.lower().startswith(process)), None)
-            listening[(name, x.port)] = owner or x.process
-    return ({k: v[:FACT_TEXT_CAP] for k, v in ssh.items()}, {k: v[:FACT_TEXT_CAP] for k, v in listening.items()})
+    """The SSH identification and the listening process of each (host, port), as the scan recorded them."""
+    hosts = scan.summarized().hosts
+    ssh = {(name, int(port)): v for name, h in hosts.items() for port, v in h.ssh_versions.items()}
+    listening = {(name, int(port)): v for name, h in hosts.items() for port, v in h.listening.items()}
+    return ssh, listening
 
 
 def _has_version(text: str | None) -> bool:
@@ -535,9 +502,9 @@ def section_i(scan: ScanFile, inv: Inventory | None, texts: Texts) -> Section:
     form = inv.survey_form if inv else None
     devices = [(Cell(str(i)), *row) for i, row in enumerate(device_rows(inv, texts), 1)]
     for i, host in enumerate(inv.hosts if inv else [], len(devices) + 1):
-        record = scan.hosts.get(host.name)
-        cap = capacity(host.name, record) if record else None
-        kind = [host.role or "", (os_name(record) if record else None) or host.os or ""]
+        seen = scan.summarized().hosts.get(host.name)
+        cap = seen.capacity if seen else None
+        kind = [host.role or "", (seen.os if seen else None) or host.os or ""]
         if cap and cap.cpus:
             kind.append(texts.t("form.hardware", cpus=cap.cpus, memory=gib(cap.memory, texts.lang) if cap.memory else "?"))
         systems = [s.location for s in inv.systems_of(host) if s.location]
@@ -597,7 +564,7 @@ def section_ii(inv: Inventory | None, results: Sequence[Result], texts: Texts) -
 
 def section_viii(scan: ScanFile, inv: Inventory | None, texts: Texts) -> Section:
     lang = texts.lang
-    caps = [c for name, rec in scan.hosts.items() if (c := capacity(name, rec))]
+    caps = capacities(scan)
     missing = [n for n in scan.hosts if n not in {c.host for c in caps}]
     total, used = sum(c.total for c in caps), sum(c.used for c in caps)
     suffix = [Line(f"{texts.t('form.not_gathered_on')}: {names(missing, texts)}", "missing")] if missing else []
@@ -714,7 +681,7 @@ def build_form(scan: ScanFile, *, lang: str = "vi") -> FilledForm:
         incomplete=texts.t("incomplete.why", reason=scan.incomplete_reason or texts.t("incomplete.no_reason"))
         if not scan.complete else None,
         sections=(section_i(scan, inv, texts), section_ii(inv, results, texts), section_viii(scan, inv, texts),
-                  section_ix(inv, results, texts), section_x(scan, inv, texts), section_xi(results, inv, texts),
+                  section_ix(inv, results, texts), section_x(scan, inv, texts), section_xi(results, scan.item_answers(results), inv, texts),
                   section_xii(inv, texts), section_xiii(inv, texts)),
         elided=texts.t("form.elided"),
         place_date=place_date,

@@ -16,8 +16,9 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
-from scanner.facts.capacity import Disks, Hardware
+from scanner.facts.capacity import Disks, Hardware, Listeners
 from scanner.facts.ports import HostPortScan
+from scanner.facts.sshserver import SshServers
 from scanner.facts.system import OsRelease
 from scanner.facts.tls import TlsFacts
 from scanner.model import Frozen, Observation, Outcome, Result
@@ -25,6 +26,7 @@ from scanner.survey import Answer, Readiness, answer_items, load_survey, readine
 
 FACT_TEXT_CAP = 200  # an OS name or a version from a target is short, or it is noise
 OS_EOL_CHECK = "patch.os_eol"  # its evidence carries the support dates it judged by (checks/data/eol.yaml)
+SOFTWARE_CHECK = "capacity.software"  # its evidence names the server software installed, with versions
 F = TypeVar("F", bound=BaseModel)
 
 # The distribution families a fix can be written for; a host's context names its OS under the key
@@ -49,6 +51,11 @@ class HostSummary(Frozen):
     os_id: str | None = None
     os_id_like: tuple[str, ...] = ()
     versions: dict[str, str] = Field(default_factory=dict)  # "443/tcp" -> "nginx 1.22.1", as the port scan saw them
+    # What else tells a service's version: the SSH identification ("22" -> "OpenSSH 9.2p1
+    # Debian-2+deb12u7"), and the process listening on a port, named by the installed package it
+    # belongs to ("80" -> "nginx 1.22.1-9+deb12u11") or else by itself ("python3"). Nothing guessed.
+    ssh_versions: dict[str, str] = Field(default_factory=dict)
+    listening: dict[str, str] = Field(default_factory=dict)
     capacity: HostCapacity | None = None
 
     def context(self) -> dict[str, str]:
@@ -105,7 +112,41 @@ def host_facts(observations: Mapping[str, Observation], model: type[F]) -> F | N
         return None
 
 
-def _host(observations: Mapping[str, Observation]) -> HostSummary:
+def _ssh_versions(observations: Mapping[str, Observation]) -> dict[str, str]:
+    servers = host_facts(observations, SshServers)
+    out = {}
+    for ep in servers.endpoints if servers else ():
+        ident = ep.identification
+        if ident and ident.product:
+            out[str(ep.port)] = " ".join(v for v in (ident.product, ident.version, ident.comments) if v)[:FACT_TEXT_CAP]
+    return out
+
+
+def _listening(observations: Mapping[str, Observation], software: list[tuple[str, str]]) -> dict[str, str]:
+    listeners = host_facts(observations, Listeners)
+    out: dict[str, str] = {}
+    for x in listeners.items if listeners else ():
+        if not x.process or str(x.port) in out:
+            continue
+        process = x.process.lower()
+        owner = next((f"{sw} {version}".strip() for sw, version in software
+                      if process.startswith(sw.split()[0].lower()) or sw.lower().startswith(process)), None)
+        out[str(x.port)] = (owner or x.process)[:FACT_TEXT_CAP]
+    return out
+
+
+def _software(results: Iterable[Result]) -> dict[str, list[tuple[str, str]]]:
+    """host -> (software, version) running, as the capacity.software check found them."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for r in results:
+        for sw in r.evidence.get("software", []) if r.check_id == SOFTWARE_CHECK else []:
+            if isinstance(sw, dict) and sw.get("running"):
+                version = next(iter((sw.get("packages") or {}).values()), "")
+                out.setdefault(r.host, []).append((str(sw.get("name", "")), str(version)))
+    return out
+
+
+def _host(observations: Mapping[str, Observation], software: list[tuple[str, str]]) -> HostSummary:
     osr = host_facts(observations, OsRelease)
     name = (osr.pretty_name or " ".join(v for v in (osr.id, osr.version_id) if v))[:FACT_TEXT_CAP] if osr else ""
     ports = host_facts(observations, HostPortScan)
@@ -120,7 +161,8 @@ def _host(observations: Mapping[str, Observation]) -> HostSummary:
             used=sum(f.used_kb for f in storage) * 1024, cpus=hardware.cpu_count if hardware else None,
             memory=hardware.mem_total_kb * 1024 if hardware and hardware.mem_total_kb else None)
     return HostSummary(os=name or None, os_id=osr.id if osr else None, os_id_like=osr.id_like if osr else (),
-                       versions=versions, capacity=capacity)
+                       versions=versions, ssh_versions=_ssh_versions(observations),
+                       listening=_listening(observations, software), capacity=capacity)
 
 
 def _iso_day(value: object) -> date | None:
@@ -160,8 +202,9 @@ def summarize(observations: Mapping[str, Mapping[str, Observation]], results: It
     results = list(results)
     ends = [e for host, obs in observations.items() for e in _certificate_ends(host, obs)] + _support_ends(results)
     answers = answer_items(load_survey(), results)
+    software = _software(results)
     return ScanSummary(
         answers={a.item.id: a.answer for a in answers}, readiness=readiness(answers, results, complete),
-        hosts={host: _host(obs) for host, obs in observations.items()},
+        hosts={host: _host(obs, software.get(host, [])) for host, obs in observations.items()},
         ends=tuple(sorted(set(ends), key=lambda e: (e.day, e.kind, e.host, e.target, e.what))),
         basis=Basis(text=dict(thresholds.basis), population_db_min_level=thresholds.population_db_min_level))

@@ -57,13 +57,21 @@ class Group(Label):
     id: str
 
 
+class Row(Label):
+    """A row of an item's table (XI.3 "Từ bên trong mạng"): its words, the name the inventory's
+    devices use for it (`enforces`), and the checks that answer it."""
+
+    key: str = ""
+    checks: tuple[str, ...] = ()
+
+
 class SurveyItem(Label):
     id: str
     order: int
     answered: Literal["declared", "evidence", "declared+evidence", "generated"]
     area: str
     manual: bool = False  # no check is expected to answer it (the report or a person does)
-    rows: tuple[Label, ...] = ()
+    rows: tuple[Row, ...] = ()
     options: tuple[str, ...] = ()
     options_from: OptionsFrom | None = None
     solution: Label | None = None  # the solution XI.4 names when the item is not fully in place

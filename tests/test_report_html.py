@@ -21,6 +21,7 @@ from scanner.model import Status
 from scanner.scanfile import load
 from scanner.survey import Answer
 from tests.labscan import recorded_lab_scan
+from tests.paths import ROOT
 
 SCANS = Path(__file__).resolve().parent / "fixtures" / "scans"
 HOSTILE = "<script>alert(1)</script>\"'&"
@@ -452,3 +453,14 @@ def test_the_report_reads_the_recorded_summary_not_the_facts():
     assert report.readiness == scan.summary.readiness
     # A file written before the summary existed gets one when it is read.
     assert load(SCANS / "province.json").summary is None and load(SCANS / "province.json").summarized().hosts
+
+
+def test_reports_render_the_scan_file_and_import_no_fact_model_or_setting():
+    """Issue 13 item 8: what a report shows besides results is in the scan file (its summary), so no
+    renderer reads a fact model, the thresholds or the EOL table: they may change, old scans may not."""
+    import ast
+
+    for path in sorted((ROOT / "reports").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith(("scanner.facts", "checks")), (path.name, node.module)
