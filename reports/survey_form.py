@@ -33,7 +33,6 @@ from scanner.survey import (
     Answer,
     ItemAnswer,
     SurveyItem,
-    derive_answer,
     load_survey,
     retention_answer,
 )
@@ -337,7 +336,8 @@ def row_devices(inv: Inventory | None, row: AccessRow, texts: Texts) -> Cell:
     return Cell("\n".join(mine), source="declared") if mine else Cell(texts.t("form.devices_none_for_row"), source="missing")
 
 
-def access_table(item: SurveyItem, results: Sequence[Result], inv: Inventory | None, texts: Texts) -> Table:
+def access_table(item: SurveyItem, scan: ScanFile, results: Sequence[Result], inv: Inventory | None,
+                 texts: Texts) -> Table:
     """XI.3 "Từ bên trong mạng": one row per requirement, answered by its own checks."""
     header = ((HeaderCell(texts.t("form.access.requirement"), rowspan=2), HeaderCell(texts.t("form.access.option"), 2),
                HeaderCell(texts.t("form.access.policy"), rowspan=2), HeaderCell(texts.t("form.access.devices"), rowspan=2)),
@@ -345,8 +345,7 @@ def access_table(item: SurveyItem, results: Sequence[Result], inv: Inventory | N
     rows = []
     for label in item.rows:
         # The scan file's own mapping decides, as it does for the item's answer.
-        mine = [r for r in results if r.check_id in label.checks and item.id in r.survey_items]
-        row = derive_answer(item, mine)
+        row = scan.row_answer(item, label, results)  # as the scan recorded it
         tick = evidence_tick(row)
         policy = [line.text for line in unsettled_lines(row, tick, texts) + evidence_lines(row, texts)]
         rows.append((Cell(label.text(texts.lang)), Cell(tick=tick == Answer.YES), Cell(tick=tick == Answer.NO),
@@ -404,10 +403,10 @@ def xi4_lines(answers: Sequence[ItemAnswer], texts: Texts) -> list[Line]:
     return lines or [Line(texts.t("xi4.none"), "generated")]
 
 
-def section_xi(results: Sequence[Result], answers: Sequence[ItemAnswer], inv: Inventory | None,
-               texts: Texts) -> Section:
-    """`answers`: the items' answers as the scan recorded them (ScanFile.item_answers)."""
+def section_xi(scan: ScanFile, results: Sequence[Result], inv: Inventory | None, texts: Texts) -> Section:
+    """Section XI with the answers the scan recorded (items and table rows)."""
     survey = load_survey()
+    answers = scan.item_answers(results)
     blocks: list[Block] = []
     seen: set[str] = set()
     by_id = {a.item.id: a for a in answers}
@@ -431,7 +430,7 @@ def section_xi(results: Sequence[Result], answers: Sequence[ItemAnswer], inv: In
         if item.id in NO_BOXES:
             tick, ticks, prompt = None, (), None
             lines = [Line(declaration_text(r.evidence, texts), "declared") for r in answer.declarations]
-            table = access_table(item, results, inv, texts) if item.rows else None
+            table = access_table(item, scan, results, inv, texts) if item.rows else None
             lines += evidence_lines(answer, texts)[:1] if table is not None else evidence_lines(answer, texts)
         else:
             tick = form_tick(answer)
@@ -681,7 +680,7 @@ def build_form(scan: ScanFile, *, lang: str = "vi") -> FilledForm:
         incomplete=texts.t("incomplete.why", reason=scan.incomplete_reason or texts.t("incomplete.no_reason"))
         if not scan.complete else None,
         sections=(section_i(scan, inv, texts), section_ii(inv, results, texts), section_viii(scan, inv, texts),
-                  section_ix(inv, results, texts), section_x(scan, inv, texts), section_xi(results, scan.item_answers(results), inv, texts),
+                  section_ix(inv, results, texts), section_x(scan, inv, texts), section_xi(scan, results, inv, texts),
                   section_xii(inv, texts), section_xiii(inv, texts)),
         elided=texts.t("form.elided"),
         place_date=place_date,

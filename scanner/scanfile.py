@@ -22,7 +22,7 @@ from checks.settings import load_thresholds
 from scanner import __version__
 from scanner.model import Observation, Result
 from scanner.summary import ScanSummary, summarize
-from scanner.survey import ItemAnswer, answer_items, load_survey
+from scanner.survey import ItemAnswer, Row, SurveyItem, answer_items, answer_row, load_survey, row_key
 from scanner.waivers import WaiverState
 
 SCHEMA_VERSION = 1
@@ -91,6 +91,11 @@ class ScanFile(BaseModel):
         recorded = self.summarized().answers
         return [replace(a, answer=recorded.get(a.item.id, a.answer))
                 for a in answer_items(load_survey(), self.all_results() if results is None else results)]
+
+    def row_answer(self, item: SurveyItem, row: Row, results: Iterable[Result]) -> ItemAnswer:
+        """A table row of an item with the answer the scan recorded for it."""
+        answer = answer_row(item, row, results)
+        return replace(answer, answer=self.summarized().row_answers.get(row_key(item, row), answer.answer))
 
     def with_summary(self, thresholds) -> ScanFile:
         return self.model_copy(update={"summary": summarize(

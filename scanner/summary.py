@@ -22,7 +22,7 @@ from scanner.facts.sshserver import SshServers
 from scanner.facts.system import OsRelease
 from scanner.facts.tls import TlsFacts
 from scanner.model import Frozen, Observation, Outcome, Result
-from scanner.survey import Answer, Readiness, answer_items, load_survey, readiness
+from scanner.survey import Answer, Readiness, answer_items, answer_rows, load_survey, readiness
 
 FACT_TEXT_CAP = 200  # an OS name or a version from a target is short, or it is noise
 OS_EOL_CHECK = "patch.os_eol"  # its evidence carries the support dates it judged by (checks/data/eol.yaml)
@@ -93,6 +93,7 @@ class ScanSummary(Frozen):
     ends: tuple[DatedEnd, ...] = ()
     basis: Basis
     answers: dict[str, Answer] = Field(default_factory=dict)  # survey item id -> the answer the scan gave
+    row_answers: dict[str, Answer] = Field(default_factory=dict)  # "XI.3.1/services" -> the answer of that table row
     readiness: Readiness | None = None
 
 
@@ -205,6 +206,7 @@ def summarize(observations: Mapping[str, Mapping[str, Observation]], results: It
     software = _software(results)
     return ScanSummary(
         answers={a.item.id: a.answer for a in answers}, readiness=readiness(answers, results, complete),
+        row_answers={key: a.answer for key, a in answer_rows(load_survey(), results).items()},
         hosts={host: _host(obs, software.get(host, [])) for host, obs in observations.items()},
         ends=tuple(sorted(set(ends), key=lambda e: (e.day, e.kind, e.host, e.target, e.what))),
         basis=Basis(text=dict(thresholds.basis), population_db_min_level=thresholds.population_db_min_level))

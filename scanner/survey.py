@@ -212,6 +212,20 @@ def derive_answer(item: SurveyItem, results: Iterable[Result]) -> ItemAnswer:
     return ItemAnswer(item, answer, mine, tuple(failing), tuple(passing), tuple(undetermined))
 
 
+def row_key(item: SurveyItem, row: Row) -> str:
+    return f"{item.id}/{row.key}"
+
+
+def answer_row(item: SurveyItem, row: Row, results: Iterable[Result]) -> ItemAnswer:
+    """A row of an item's table (XI.3's "Từ bên trong mạng"), answered by its own checks only."""
+    return derive_answer(item, [r for r in results if r.check_id in row.checks and item.id in r.survey_items])
+
+
+def answer_rows(survey: Survey, results: Iterable[Result]) -> dict[str, ItemAnswer]:
+    results = list(results)
+    return {row_key(i, row): answer_row(i, row, results) for i in survey.xi_items for row in i.rows if row.checks}
+
+
 def answer_items(survey: Survey, results: Iterable[Result]) -> list[ItemAnswer]:
     """Answers for the XI items a scan can answer, in the form's order (XI.4 is generated)."""
     results = list(results)

@@ -19,7 +19,7 @@ from reports.html import TEMPLATES, build_report, environment, evidence_rows, re
 from scanner.i18n import default_catalog
 from scanner.model import Status
 from scanner.scanfile import load
-from scanner.survey import Answer
+from scanner.survey import Answer, load_survey
 from tests.labscan import recorded_lab_scan
 from tests.paths import ROOT
 
@@ -451,6 +451,12 @@ def test_the_report_reads_the_recorded_summary_not_the_facts():
     report = build_report(scan.model_copy(update={"summary": judged_then}), lang="vi")
     assert next(a for a in report.answers if a.item.id == "XI.3.5").answer == Answer.PARTLY
     assert report.readiness == scan.summary.readiness
+    # The XI.3 table's rows too: the filled survey ticks what the scan recorded for each row.
+    assert set(scan.summary.row_answers) == {"XI.3.1/services", "XI.3.1/limits", "XI.3.1/management"}
+    item = load_survey().item("XI.3.1")
+    recorded = scan.summary.model_copy(update={"row_answers": {**scan.summary.row_answers, "XI.3.1/management": Answer.YES}})
+    again = scan.model_copy(update={"summary": recorded})
+    assert again.row_answer(item, item.rows[2], again.all_results()).answer == Answer.YES
     # A file written before the summary existed gets one when it is read.
     assert load(SCANS / "province.json").summary is None and load(SCANS / "province.json").summarized().hosts
 
