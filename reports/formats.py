@@ -133,6 +133,7 @@ def print_summary(scan: ScanFile, console: Console, *, lang: str = "vi", previou
                   top: int = 10) -> None:
     """A short readiness summary on `console` (write it to stderr: stdout is for the chosen format).
     Every value is a rich Text, so a banner full of [brackets] prints as it is."""
+    scan = scan.summarized_scan()
     texts = Texts.for_lang(lang)
     t = texts.t
     results = sorted(scan.all_results(), key=result_order)

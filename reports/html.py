@@ -372,6 +372,7 @@ def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None,
                  today: date | None = None, detail: str = "summary") -> Report:
     if detail not in DETAILS:
         raise ValueError(f"detail must be one of {', '.join(DETAILS)}, not {detail!r}")
+    scan = scan.summarized_scan()
     survey = load_survey()
     inv, inv_error = _inventory(scan)
     results = sorted(scan.all_results(), key=result_order)
@@ -440,7 +441,7 @@ def environment(texts: Texts) -> Environment:
                        value=lambda v: render_value(v, texts.lang) if isinstance(v, (str, list)) else plain(v))
     env.globals.update(
         t=texts.t, title=texts.title, has_title=texts.has_title, remediation=texts.remediation, message=texts.message,
-        has_text=texts.catalog.has, finding=texts.finding, evidence_sentence=texts.evidence, fix_for=texts.fix, FIRST_FIXES=FIRST_FIXES,
+        has_text=texts.catalog.has, finding=texts.finding, FIRST_FIXES=FIRST_FIXES,
         status_label=texts.status, severity_label=texts.severity, evidence_rows=evidence_rows, plain=plain,
         when=_when, gib=_gib, slug=_slug, ORG=ORG, Status=Status, Answer=Answer, Readiness=Readiness,
         STATUS_ORDER=STATUS_ORDER, SEVERITY_DESC=SEVERITY_DESC, BAR_WIDTH=BAR_WIDTH, ANSWER_ORDER=ANSWER_ORDER,

@@ -663,6 +663,7 @@ def _signatures(scan: ScanFile, inv: Inventory | None, texts: Texts) -> tuple[st
 
 def build_form(scan: ScanFile, *, lang: str = "vi") -> FilledForm:
     texts = Texts.for_lang(lang)
+    scan = scan.summarized_scan()
     inv = _inventory(scan)
     results = sorted(scan.all_results(), key=result_order)
     place_date, signatures = _signatures(scan, inv, texts)

@@ -10,7 +10,7 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -106,16 +106,14 @@ class Catalog:
 
     def variants(self, prefix: str) -> list[str]:
         """Keys directly under `prefix.`, in the order their file lists them (alternatives)."""
-        return self._children().get(prefix, [])
+        return self._children.get(prefix, [])
 
+    @cached_property
     def _children(self) -> dict[str, list[str]]:
-        if not hasattr(self, "_by_parent"):
-            by_parent: dict[str, list[str]] = {}
-            for key in self.entries:
-                parent = key.rsplit(".", 1)[0]
-                by_parent.setdefault(parent, []).append(key)
-            self._by_parent = by_parent
-        return self._by_parent
+        by_parent: dict[str, list[str]] = {}
+        for key in self.entries:
+            by_parent.setdefault(key.rsplit(".", 1)[0], []).append(key)
+        return by_parent
 
     @staticmethod
     def message_key(check_id: str, key: str) -> str:

@@ -80,10 +80,12 @@ class ScanFile(BaseModel):
 
     def summarized(self) -> ScanSummary:
         """The recorded summary, or one worked out now for a file that has none."""
-        if self.summary is not None:
-            return self.summary
-        return summarize({name: rec.observations for name, rec in self.hosts.items()}, self.all_results(),
-                         load_thresholds(), self.complete)
+        return self.summary if self.summary is not None else self.with_summary(load_thresholds()).summary
+
+    def summarized_scan(self) -> ScanFile:
+        """This scan with a summary to read: itself, or a copy with one worked out now. A renderer
+        takes it once, so an old file's summary is not worked out again for every part."""
+        return self if self.summary is not None else self.with_summary(load_thresholds())
 
     def item_answers(self, results: Iterable[Result] | None = None) -> list[ItemAnswer]:
         """The survey items with the answers the scan recorded and the results under them
@@ -98,6 +100,8 @@ class ScanFile(BaseModel):
         return replace(answer, answer=self.summarized().row_answers.get(row_key(item, row), answer.answer))
 
     def with_summary(self, thresholds) -> ScanFile:
+        """A copy with its summary worked out from its facts and results (`thresholds`: the
+        checks.settings.Thresholds it was judged with)."""
         return self.model_copy(update={"summary": summarize(
             {name: rec.observations for name, rec in self.hosts.items()}, self.all_results(), thresholds,
             self.complete)})
