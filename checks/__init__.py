@@ -1,4 +1,4 @@
-"""The check catalog: one module per area, each registering its checks into a Registry."""
+"""The check catalog: one module per area, each holding its checks as marked module-level functions."""
 
 from __future__ import annotations
 
@@ -26,5 +26,5 @@ AREAS = (accounts, declared, exposure, firewall, http, logging, malware, monitor
 def default_registry() -> Registry:
     registry = Registry()
     for area in AREAS:
-        area.register(registry)
+        registry.add_area(area)
     return registry

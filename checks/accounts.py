@@ -5,11 +5,12 @@ sudo logging. What needs root (shadow, sudoers) is `unknown` without it, never g
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict
 
-from checks.registry import HostContext, Registry, Verdict, failed, passed, verdict
+from checks.registry import HostContext, Verdict, check, failed, passed, verdict
 from checks.settings import load_data
 from scanner.facts.accounts import Accounts, PamEntry
 from scanner.model import Severity, Status
@@ -71,6 +72,14 @@ def _pam_evidence(entries: tuple[PamEntry, ...] | list[PamEntry]) -> list[str]:
     return [f"{e.file}: {e.type} {e.control} {e.module} {' '.join(e.args)}".strip()[:300] for e in entries]
 
 
+
+def on_accounts(judge: Callable[[Accounts], Verdict]) -> Callable[[HostContext], Verdict]:
+    """A check of the host's accounts alone: `judge(accounts)`."""
+    return lambda ctx: judge(ctx.facts(Accounts))
+
+
+@check("accounts.uid0_extra", items=["XI.2.1.6", "XI.3.6.5"], severity=Severity.CRITICAL,
+       reads=(Accounts,), judge=on_accounts)
 def uid0_extra(a: Accounts) -> Verdict:
     if a.passwd != "ok":
         return verdict(Status.UNKNOWN, "passwd_unreadable", state=a.passwd)
@@ -80,6 +89,7 @@ def uid0_extra(a: Accounts) -> Verdict:
     return passed("none", evidence={"uid0": [x.name for x in a.accounts if x.uid == 0]})
 
 
+@check("accounts.empty_password", items=["XI.2.1.6"], severity=Severity.CRITICAL, reads=(Accounts,), judge=on_accounts)
 def empty_password(a: Accounts) -> Verdict:
     empty = [x.name for x in a.accounts if x.passwd_field == "empty" or x.password == "empty"]
     if empty:
@@ -90,6 +100,7 @@ def empty_password(a: Accounts) -> Verdict:
     return passed("none", evidence={"accounts_checked": len(a.accounts)})
 
 
+@check("accounts.password_ageing", items=["XI.2.1.6"], severity=Severity.MEDIUM, reads=(Accounts,), judge=on_accounts)
 def password_ageing(a: Accounts) -> Verdict:
     limit = accounts_data().password_max_days
     policy = _int(a.login_defs.get("PASS_MAX_DAYS"))
@@ -110,6 +121,7 @@ def password_ageing(a: Accounts) -> Verdict:
     return passed("ok", evidence=evidence, policy=policy, limit=limit.value)
 
 
+@check("accounts.password_quality", items=["XI.2.1.6"], severity=Severity.MEDIUM, reads=(Accounts,), judge=on_accounts)
 def password_quality(a: Accounts) -> Verdict:
     data = accounts_data()
     if not a.pam_files:
@@ -149,6 +161,7 @@ def password_quality(a: Accounts) -> Verdict:
     return passed("ok", evidence=evidence, minlen=minlen, module=module.module)
 
 
+@check("accounts.lockout", items=["XI.2.1.6"], severity=Severity.MEDIUM, reads=(Accounts,), judge=on_accounts)
 def lockout(a: Accounts) -> Verdict:
     data = accounts_data()
     if not a.pam_files:
@@ -218,6 +231,7 @@ def _scan_user(ctx: HostContext) -> str | None:
     return ssh.user if ssh.become == "sudo" else None
 
 
+@check("accounts.sudo_logging", items=["XI.3.6.5"], severity=Severity.MEDIUM, reads=(Accounts,), judge=on_accounts)
 def sudo_logging(a: Accounts) -> Verdict:
     if (na := _no_sudo(a)) is not None:
         return na
@@ -235,19 +249,6 @@ def sudo_logging(a: Accounts) -> Verdict:
     return failed("syslog_only", evidence=evidence, severity=Severity.LOW)
 
 
-def register(registry: Registry) -> None:
-    for check_id, severity, items, judge in (
-        ("accounts.uid0_extra", Severity.CRITICAL, ["XI.2.1.6", "XI.3.6.5"], uid0_extra),
-        ("accounts.empty_password", Severity.CRITICAL, ["XI.2.1.6"], empty_password),
-        ("accounts.password_ageing", Severity.MEDIUM, ["XI.2.1.6"], password_ageing),
-        ("accounts.password_quality", Severity.MEDIUM, ["XI.2.1.6"], password_quality),
-        ("accounts.lockout", Severity.MEDIUM, ["XI.2.1.6"], lockout),
-        ("accounts.sudo_logging", Severity.MEDIUM, ["XI.3.6.5"], sudo_logging),
-    ):
-        registry.check(check_id, items=items, severity=severity, requires=("host",))(
-            lambda ctx, judge=judge: judge(ctx.facts(Accounts)))
-
-    @registry.check("accounts.sudo_nopasswd", items=["XI.2.1.6", "XI.3.6.5"], severity=Severity.HIGH,
-                    requires=("host",))
-    def nopasswd(ctx: HostContext) -> Verdict:
-        return sudo_nopasswd(ctx.facts(Accounts), _scan_user(ctx))
+@check("accounts.sudo_nopasswd", items=["XI.2.1.6", "XI.3.6.5"], severity=Severity.HIGH, reads=(Accounts,))
+def nopasswd(ctx: HostContext) -> Verdict:
+    return sudo_nopasswd(ctx.facts(Accounts), _scan_user(ctx))

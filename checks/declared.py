@@ -7,7 +7,7 @@ document or details an inspector will ask for".
 
 from __future__ import annotations
 
-from checks.registry import OrgContext, Registry, Verdict, failed, passed, verdict
+from checks.registry import OrgContext, Verdict, check, failed, passed, verdict
 from scanner.inventory import Declaration
 from scanner.model import Severity, Status
 
@@ -53,32 +53,40 @@ def judge_declaration(decl: Declaration | None, field: str, optional: bool = Fal
     return passed("_declared_undated", evidence=evidence, document=what)
 
 
-def register(registry: Registry) -> None:
-    @registry.check("declared.security_unit", items=["XI.1"], severity=Severity.HIGH, scope="org")
-    def security_unit(ctx: OrgContext) -> Verdict:
-        return judge_declaration(ctx.inventory.organization.security_unit, "organization.security_unit")
 
-    for section, table in (("policy", POLICIES), ("solution", SOLUTIONS)):
-        for field_name, item, severity in table:
-            def judge(ctx: OrgContext, field_name=field_name, section=section) -> Verdict:
-                source, part = ((ctx.inventory.policies, "policies") if section == "policy"
-                                else (ctx.inventory.solutions, "solutions"))
-                return judge_declaration(getattr(source, field_name), f"{part}.{field_name}",
-                                         optional=field_name == "other")
-            registry.check(f"declared.{section}.{field_name}", items=[item], severity=severity, scope="org")(judge)
+@check("declared.security_unit", items=["XI.1"], severity=Severity.HIGH, scope="org")
+def security_unit(ctx: OrgContext) -> Verdict:
+    return judge_declaration(ctx.inventory.organization.security_unit, "organization.security_unit")
 
-    @registry.check("declared.population_db_level", items=["II", "IX"], severity=Severity.CRITICAL, scope="org")
-    def population_db_level(ctx: OrgContext) -> list[Verdict]:
-        minimum = ctx.settings.population_db_min_level
-        out = []
-        for system in ctx.inventory.systems:
-            if not system.connects_to_population_db:
-                continue
-            evidence = {"system": system.name, "security_level": system.security_level, "minimum": minimum}
-            if system.security_level < minimum:
-                out.append(failed("below_minimum", target=system.name, evidence=evidence,
-                                  system=system.name, level=system.security_level, minimum=minimum))
-            else:
-                out.append(passed("level_ok", target=system.name, evidence=evidence,
-                                  system=system.name, level=system.security_level))
-        return out or [verdict(Status.NOT_APPLICABLE, "no_connecting_system")]
+def declaration_check(section: str, field_name: str, item: str, severity: Severity):
+    """The check of one declared policy or solution: `declared.policy.network` and the like."""
+    part = "policies" if section == "policy" else "solutions"
+
+    @check(f"declared.{section}.{field_name}", items=[item], severity=severity, scope="org")
+    def judge(ctx: OrgContext) -> Verdict:
+        return judge_declaration(getattr(getattr(ctx.inventory, part), field_name), f"{part}.{field_name}",
+                                 optional=field_name == "other")
+    return judge
+
+
+DECLARATION_CHECKS = tuple(declaration_check(section, field_name, item, severity)
+                           for section, table in (("policy", POLICIES), ("solution", SOLUTIONS))
+                           for field_name, item, severity in table)
+
+
+
+@check("declared.population_db_level", items=["II", "IX"], severity=Severity.CRITICAL, scope="org")
+def population_db_level(ctx: OrgContext) -> list[Verdict]:
+    minimum = ctx.settings.population_db_min_level
+    out = []
+    for system in ctx.inventory.systems:
+        if not system.connects_to_population_db:
+            continue
+        evidence = {"system": system.name, "security_level": system.security_level, "minimum": minimum}
+        if system.security_level < minimum:
+            out.append(failed("below_minimum", target=system.name, evidence=evidence,
+                              system=system.name, level=system.security_level, minimum=minimum))
+        else:
+            out.append(passed("level_ok", target=system.name, evidence=evidence,
+                              system=system.name, level=system.security_level))
+    return out or [verdict(Status.NOT_APPLICABLE, "no_connecting_system")]

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from checks.registry import HostContext, Registry, Verdict, verdict
+from checks.registry import HostContext, Verdict, check, verdict
 from scanner.model import Severity, Status
 
 Judge = Callable[[Any, HostContext], Verdict]
@@ -42,15 +42,14 @@ def judge_each(ctx: HostContext, facts_model: type, judge: Judge,
     return out
 
 
-def endpoint_checks(registry: Registry, facts_model: type, default_items: tuple[str, ...],
-                    identity: Callable[[Any], dict[str, Any]]):
-    """A decorator factory: `@check(id, severity)` registers `judge(endpoint, ctx) -> Verdict`
-    as a host check over every endpoint of `facts_model`."""
-    def check(check_id: str, severity: Severity, items: tuple[str, ...] | None = None, judges_refusal: bool = False):
-        def add(judge: Judge) -> Judge:
-            registry.check(check_id, items=items or default_items, severity=severity,
-                           requires=(facts_model.COLLECTOR,))(
-                lambda ctx: judge_each(ctx, facts_model, judge, identity, judges_refusal))
-            return judge
-        return add
-    return check
+def endpoint_checks(facts_model: type, default_items: tuple[str, ...], identity: Callable[[Any], dict[str, Any]]):
+    """A decorator factory: `@endpoint_check(id, severity)` marks `judge(endpoint, ctx) -> Verdict`
+    as a host check over every endpoint of `facts_model` (the function stays the judge of one
+    endpoint, importable and testable by name)."""
+    def endpoint_check(check_id: str, severity: Severity, items: tuple[str, ...] | None = None,
+                       judges_refusal: bool = False):
+        def over_endpoints(judge: Judge):
+            return lambda ctx: judge_each(ctx, facts_model, judge, identity, judges_refusal)
+        return check(check_id, items=items or default_items, severity=severity, reads=(facts_model,),
+                     judge=over_endpoints)
+    return endpoint_check

@@ -4,8 +4,8 @@ bouncer, or an IPS agent from checks/data/products.yaml)."""
 
 from __future__ import annotations
 
-from checks.monitoring import process_view, product_states
-from checks.registry import HostContext, Registry, Verdict, failed, passed, verdict
+from checks.monitoring import AGENT_MAY_READ, AGENT_READS, process_view, product_states
+from checks.registry import HostContext, Verdict, check, failed, passed, verdict
 from scanner.facts.agents import Processes
 from scanner.facts.firewall import Firewall
 from scanner.model import Severity, Status
@@ -54,42 +54,43 @@ def judge_family(fw: Firewall, family: str) -> Verdict:
     return failed("open", target=target, evidence=evidence)
 
 
-def register(registry: Registry) -> None:
-    @registry.check("firewall.default_deny", items=["XI.3.4", "XI.2.1.1", "XI.3.1"], severity=Severity.HIGH,
-                    requires=("host",))
-    def default_deny(ctx: HostContext) -> list[Verdict]:
-        fw = ctx.facts(Firewall)
-        out = [judge_family(fw, "ip")]
-        if fw.ipv6_addresses == 0:
-            out.append(verdict(Status.NOT_APPLICABLE, "no_ipv6", target="ipv6"))
-        else:
-            out.append(judge_family(fw, "ip6"))
-        return out
 
-    @registry.check("firewall.intrusion_prevention", items=["XI.3.4", "XI.2.1.1"], severity=Severity.MEDIUM,
-                    requires=("host",))
-    def intrusion_prevention(ctx: HostContext) -> Verdict:
-        fw = ctx.facts(Firewall)
-        states = product_states(ctx, ("ips",))
-        view = process_view(ctx)
-        running = [s for s in states if s.running]
-        fail2ban = next((s for s in running if s.product.id == "fail2ban"), None)
-        others = [s for s in running if s.product.id != "fail2ban"]
-        if others:
-            return passed("running", products=", ".join(s.product.name for s in others),
-                          evidence={**view, "running": [s.evidence() for s in others]})
-        if fail2ban:
-            jails = list(fw.fail2ban_jails) if fw.fail2ban_jails is not None else None
-            evidence = {**view, "running": [fail2ban.evidence()], "jails": jails}
-            if fw.fail2ban_jails:
-                return passed("fail2ban_jails", jails=", ".join(fw.fail2ban_jails), evidence=evidence)
-            if fw.fail2ban_jails is not None:
-                return failed("fail2ban_no_jails", evidence=evidence)
-            return verdict(Status.UNKNOWN, "fail2ban_needs_root", evidence={**evidence, "fail2ban": fw.fail2ban.model_dump()})
-        installed = [s for s in states if s.installed]
-        if installed:
-            return failed("installed_not_running", products=", ".join(s.product.name for s in installed),
-                          evidence={**view, "installed": [s.evidence() for s in installed]})
-        if not ctx.facts(Processes).complete:
-            return verdict(Status.UNKNOWN, "process_view_limited", evidence=view)
-        return failed("none", evidence=view)
+@check("firewall.default_deny", items=["XI.3.4", "XI.2.1.1", "XI.3.1"], severity=Severity.HIGH,
+       reads=(Firewall,))
+def default_deny(ctx: HostContext) -> list[Verdict]:
+    fw = ctx.facts(Firewall)
+    out = [judge_family(fw, "ip")]
+    if fw.ipv6_addresses == 0:
+        out.append(verdict(Status.NOT_APPLICABLE, "no_ipv6", target="ipv6"))
+    else:
+        out.append(judge_family(fw, "ip6"))
+    return out
+
+
+@check("firewall.intrusion_prevention", items=["XI.3.4", "XI.2.1.1"], severity=Severity.MEDIUM,
+       reads=(Firewall, *AGENT_READS), may_read=AGENT_MAY_READ)
+def intrusion_prevention(ctx: HostContext) -> Verdict:
+    fw = ctx.facts(Firewall)
+    states = product_states(ctx, ("ips",))
+    view = process_view(ctx)
+    running = [s for s in states if s.running]
+    fail2ban = next((s for s in running if s.product.id == "fail2ban"), None)
+    others = [s for s in running if s.product.id != "fail2ban"]
+    if others:
+        return passed("running", products=", ".join(s.product.name for s in others),
+                      evidence={**view, "running": [s.evidence() for s in others]})
+    if fail2ban:
+        jails = list(fw.fail2ban_jails) if fw.fail2ban_jails is not None else None
+        evidence = {**view, "running": [fail2ban.evidence()], "jails": jails}
+        if fw.fail2ban_jails:
+            return passed("fail2ban_jails", jails=", ".join(fw.fail2ban_jails), evidence=evidence)
+        if fw.fail2ban_jails is not None:
+            return failed("fail2ban_no_jails", evidence=evidence)
+        return verdict(Status.UNKNOWN, "fail2ban_needs_root", evidence={**evidence, "fail2ban": fw.fail2ban.model_dump()})
+    installed = [s for s in states if s.installed]
+    if installed:
+        return failed("installed_not_running", products=", ".join(s.product.name for s in installed),
+                      evidence={**view, "installed": [s.evidence() for s in installed]})
+    if not ctx.facts(Processes).complete:
+        return verdict(Status.UNKNOWN, "process_view_limited", evidence=view)
+    return failed("none", evidence=view)

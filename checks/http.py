@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from checks.endpoints import endpoint_checks
-from checks.registry import HostContext, Registry, Verdict, failed, passed, verdict
+from checks.registry import HostContext, Verdict, failed, passed, verdict
 from checks.settings import load_data
 from scanner.facts.http import HttpEndpoint, HttpFacts, HttpResponse
 from scanner.model import Frozen, Severity, Status
@@ -122,110 +122,110 @@ def serves_content(endpoint: HttpEndpoint) -> Verdict | None:
 
 # -- the checks ------------------------------------------------------------------------------------
 
-def register(registry: Registry) -> None:
-    check = endpoint_checks(registry, HttpFacts, APPLICATION, endpoint_evidence)
+endpoint_check = endpoint_checks(HttpFacts, APPLICATION, endpoint_evidence)
 
-    @check("http.redirect_https", Severity.MEDIUM, TRANSPORT)
-    def redirect_https(endpoint: HttpEndpoint, ctx: HostContext) -> Verdict:
-        if endpoint.kind == "https":
-            return verdict(Status.NOT_APPLICABLE, "already_https")
-        response = endpoint.get
-        location = response.header("Location")
-        evidence = {"location": location}
-        if redirects_to_https(response):
-            return passed("redirects", evidence=evidence, location=location)
-        if response.status in REDIRECT_STATUSES:
-            return failed("redirect_not_https", evidence=evidence, location=location or "-")
-        return failed("no_redirect", evidence=evidence, status=response.status)
 
-    @check("http.hsts", Severity.MEDIUM, TRANSPORT)
-    def hsts(endpoint: HttpEndpoint, ctx: HostContext) -> Verdict:
-        if endpoint.kind == "http":
-            return verdict(Status.NOT_APPLICABLE, "plain_http")
-        minimum = ctx.settings.tls.hsts_min_max_age
-        value = endpoint.get.header("Strict-Transport-Security")
-        evidence = {**header_evidence(endpoint.get, "Strict-Transport-Security"), "minimum_max_age": minimum}
-        if value is None:
-            return failed("missing", evidence=evidence)
-        max_age = hsts_max_age(value)
-        if max_age is None:
-            return failed("invalid", evidence=evidence, value=value[:EVIDENCE_VALUE_CAP])
-        if max_age < minimum:
-            return failed("short", evidence=evidence, max_age=max_age, minimum=minimum)
-        return passed("present", evidence=evidence, max_age=max_age)
+@endpoint_check("http.redirect_https", Severity.MEDIUM, TRANSPORT)
+def redirect_https(endpoint: HttpEndpoint, ctx: HostContext) -> Verdict:
+    if endpoint.kind == "https":
+        return verdict(Status.NOT_APPLICABLE, "already_https")
+    response = endpoint.get
+    location = response.header("Location")
+    evidence = {"location": location}
+    if redirects_to_https(response):
+        return passed("redirects", evidence=evidence, location=location)
+    if response.status in REDIRECT_STATUSES:
+        return failed("redirect_not_https", evidence=evidence, location=location or "-")
+    return failed("no_redirect", evidence=evidence, status=response.status)
 
-    @check("http.csp", Severity.LOW)
-    def csp(endpoint: HttpEndpoint, ctx: HostContext) -> Verdict:
-        if (na := serves_content(endpoint)) is not None:
-            return na
-        response = endpoint.get
-        evidence = header_evidence(response, "Content-Security-Policy", "Content-Security-Policy-Report-Only")
-        if (response.header("Content-Security-Policy") or "").strip():
-            return passed("present", evidence=evidence)
-        if response.header("Content-Security-Policy-Report-Only"):
-            return failed("report_only", evidence=evidence)
+@endpoint_check("http.hsts", Severity.MEDIUM, TRANSPORT)
+def hsts(endpoint: HttpEndpoint, ctx: HostContext) -> Verdict:
+    if endpoint.kind == "http":
+        return verdict(Status.NOT_APPLICABLE, "plain_http")
+    minimum = ctx.settings.tls.hsts_min_max_age
+    value = endpoint.get.header("Strict-Transport-Security")
+    evidence = {**header_evidence(endpoint.get, "Strict-Transport-Security"), "minimum_max_age": minimum}
+    if value is None:
         return failed("missing", evidence=evidence)
+    max_age = hsts_max_age(value)
+    if max_age is None:
+        return failed("invalid", evidence=evidence, value=value[:EVIDENCE_VALUE_CAP])
+    if max_age < minimum:
+        return failed("short", evidence=evidence, max_age=max_age, minimum=minimum)
+    return passed("present", evidence=evidence, max_age=max_age)
 
-    @check("http.frame_options", Severity.MEDIUM)
-    def frame_options(endpoint: HttpEndpoint, ctx: HostContext) -> Verdict:
-        if (na := serves_content(endpoint)) is not None:
-            return na
-        response = endpoint.get
-        evidence = header_evidence(response, "X-Frame-Options", "Content-Security-Policy")
-        ancestors = csp_directive(response.header("Content-Security-Policy") or "", "frame-ancestors")
-        if ancestors:
-            return passed("frame_ancestors", evidence=evidence, value=ancestors[:EVIDENCE_VALUE_CAP])
-        xfo = (response.header("X-Frame-Options") or "").strip()
-        if xfo.upper() in ("DENY", "SAMEORIGIN"):
-            return passed("x_frame_options", evidence=evidence, value=xfo)
-        if xfo:
-            # ALLOW-FROM and anything else: ignored by current browsers.
-            return failed("invalid", evidence=evidence, value=xfo[:EVIDENCE_VALUE_CAP])
-        return failed("missing", evidence=evidence)
+@endpoint_check("http.csp", Severity.LOW)
+def csp(endpoint: HttpEndpoint, ctx: HostContext) -> Verdict:
+    if (na := serves_content(endpoint)) is not None:
+        return na
+    response = endpoint.get
+    evidence = header_evidence(response, "Content-Security-Policy", "Content-Security-Policy-Report-Only")
+    if (response.header("Content-Security-Policy") or "").strip():
+        return passed("present", evidence=evidence)
+    if response.header("Content-Security-Policy-Report-Only"):
+        return failed("report_only", evidence=evidence)
+    return failed("missing", evidence=evidence)
 
-    @check("http.content_type_options", Severity.LOW)
-    def content_type_options(endpoint: HttpEndpoint, ctx: HostContext) -> Verdict:
-        if (na := serves_content(endpoint)) is not None:
-            return na
-        value = (endpoint.get.header("X-Content-Type-Options") or "").strip()
-        evidence = header_evidence(endpoint.get, "X-Content-Type-Options")
-        if value.lower() == "nosniff":
-            return passed("present", evidence=evidence)
-        if value:
-            return failed("invalid", evidence=evidence, value=value[:EVIDENCE_VALUE_CAP])
-        return failed("missing", evidence=evidence)
+@endpoint_check("http.frame_options", Severity.MEDIUM)
+def frame_options(endpoint: HttpEndpoint, ctx: HostContext) -> Verdict:
+    if (na := serves_content(endpoint)) is not None:
+        return na
+    response = endpoint.get
+    evidence = header_evidence(response, "X-Frame-Options", "Content-Security-Policy")
+    ancestors = csp_directive(response.header("Content-Security-Policy") or "", "frame-ancestors")
+    if ancestors:
+        return passed("frame_ancestors", evidence=evidence, value=ancestors[:EVIDENCE_VALUE_CAP])
+    xfo = (response.header("X-Frame-Options") or "").strip()
+    if xfo.upper() in ("DENY", "SAMEORIGIN"):
+        return passed("x_frame_options", evidence=evidence, value=xfo)
+    if xfo:
+        # ALLOW-FROM and anything else: ignored by current browsers.
+        return failed("invalid", evidence=evidence, value=xfo[:EVIDENCE_VALUE_CAP])
+    return failed("missing", evidence=evidence)
 
-    @check("http.version_disclosure", Severity.LOW, ("XI.2.1.2",))
-    def version_disclosure(endpoint: HttpEndpoint, ctx: HostContext) -> Verdict:
-        data = http_data()
-        evidence = header_evidence(endpoint.get, *(row.header for row in data.version_headers))
-        disclosed = version_disclosures(endpoint.get, data)
-        if disclosed:
-            return failed("disclosed", evidence=evidence, headers=disclosed)
-        return passed("none", evidence={k: v for k, v in evidence.items() if v})
+@endpoint_check("http.content_type_options", Severity.LOW)
+def content_type_options(endpoint: HttpEndpoint, ctx: HostContext) -> Verdict:
+    if (na := serves_content(endpoint)) is not None:
+        return na
+    value = (endpoint.get.header("X-Content-Type-Options") or "").strip()
+    evidence = header_evidence(endpoint.get, "X-Content-Type-Options")
+    if value.lower() == "nosniff":
+        return passed("present", evidence=evidence)
+    if value:
+        return failed("invalid", evidence=evidence, value=value[:EVIDENCE_VALUE_CAP])
+    return failed("missing", evidence=evidence)
 
-    @check("http.directory_listing", Severity.MEDIUM)
-    def directory_listing(endpoint: HttpEndpoint, ctx: HostContext) -> Verdict:
-        if (na := serves_content(endpoint)) is not None:
-            return na
-        response = endpoint.get
-        if response.status != 200:
-            return passed("not_listing_status", status=response.status)
-        marker = listing_marker(response, http_data())
-        evidence = {"body_prefix": response.body_prefix[:2048]}
-        if marker:
-            return failed("listing", evidence=evidence, marker=marker)
-        return passed("no_listing", evidence={"body_bytes_read": response.body_bytes_read})
+@endpoint_check("http.version_disclosure", Severity.LOW, ("XI.2.1.2",))
+def version_disclosure(endpoint: HttpEndpoint, ctx: HostContext) -> Verdict:
+    data = http_data()
+    evidence = header_evidence(endpoint.get, *(row.header for row in data.version_headers))
+    disclosed = version_disclosures(endpoint.get, data)
+    if disclosed:
+        return failed("disclosed", evidence=evidence, headers=disclosed)
+    return passed("none", evidence={k: v for k, v in evidence.items() if v})
 
-    @check("http.trace", Severity.LOW)
-    def trace(endpoint: HttpEndpoint, ctx: HostContext) -> Verdict:
-        if endpoint.trace is None:
-            error = endpoint.trace_error
-            return verdict(Status.UNKNOWN, "trace_failed", evidence={"trace_error": error.model_dump() if error else None},
-                           reason=error.reason if error else "-", detail=error.detail if error else "")
-        evidence = {"trace_status": endpoint.trace.status, "echoed": endpoint.trace_echoed}
-        if endpoint.trace_echoed:
-            evidence["trace_echoed_url"] = endpoint.url  # flat: the sentence that says it was echoed
-        if endpoint.trace.status == 200 and endpoint.trace_echoed:
-            return failed("enabled", evidence={**evidence, "trace_body": endpoint.trace.body_prefix[:1024]})
-        return passed("disabled", evidence=evidence, status=endpoint.trace.status)
+@endpoint_check("http.directory_listing", Severity.MEDIUM)
+def directory_listing(endpoint: HttpEndpoint, ctx: HostContext) -> Verdict:
+    if (na := serves_content(endpoint)) is not None:
+        return na
+    response = endpoint.get
+    if response.status != 200:
+        return passed("not_listing_status", status=response.status)
+    marker = listing_marker(response, http_data())
+    evidence = {"body_prefix": response.body_prefix[:2048]}
+    if marker:
+        return failed("listing", evidence=evidence, marker=marker)
+    return passed("no_listing", evidence={"body_bytes_read": response.body_bytes_read})
+
+@endpoint_check("http.trace", Severity.LOW)
+def trace(endpoint: HttpEndpoint, ctx: HostContext) -> Verdict:
+    if endpoint.trace is None:
+        error = endpoint.trace_error
+        return verdict(Status.UNKNOWN, "trace_failed", evidence={"trace_error": error.model_dump() if error else None},
+                       reason=error.reason if error else "-", detail=error.detail if error else "")
+    evidence = {"trace_status": endpoint.trace.status, "echoed": endpoint.trace_echoed}
+    if endpoint.trace_echoed:
+        evidence["trace_echoed_url"] = endpoint.url  # flat: the sentence that says it was echoed
+    if endpoint.trace.status == 200 and endpoint.trace_echoed:
+        return failed("enabled", evidence={**evidence, "trace_body": endpoint.trace.body_prefix[:1024]})
+    return passed("disabled", evidence=evidence, status=endpoint.trace.status)

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from checks.monitoring import process_view, product_states
-from checks.registry import HostContext, MissingFacts, Registry, Verdict, failed, passed, verdict
+from checks.monitoring import AGENT_MAY_READ, AGENT_READS, process_view, product_states
+from checks.registry import HostContext, MissingFacts, Verdict, check, failed, passed, verdict
 from checks.settings import load_data
 from scanner.facts.agents import Process, Processes
 from scanner.facts.logging import (
@@ -95,6 +95,9 @@ def _optional(ctx: HostContext, model):
         return ctx.facts(model)
     except MissingFacts:
         return None
+
+
+SYSLOG_CONFIGS = (Rsyslog, SyslogNg)  # what syslog_configs reads, when gathered
 
 
 def syslog_configs(ctx: HostContext, procs: Processes) -> list[tuple[str, SyslogConfig | None, list[Process]]]:
@@ -311,166 +314,174 @@ def _forward_evidence(fwd: Forward) -> dict:
             "config": fwd.text, "ruleset": fwd.ruleset}
 
 
-def register(registry: Registry) -> None:
-    @registry.check("logging.daemon", items=["XI.3.3.1"], severity=Severity.HIGH, requires=("host",))
-    def daemon(ctx: HostContext) -> Verdict:
-        procs = ctx.facts(Processes)
-        view = process_view(ctx)
-        found = running_daemons(procs, data().syslog_daemons)
-        if found:
-            names = ", ".join(d.name for d, _ in found)
-            return passed("syslog_running", daemon=names,
-                          evidence={**view, "running": {d.name: _pids(p) for d, p in found}})
-        journal = ctx.facts(Journald)
-        journald = procs.matching(data().journald_processes.names)
-        jevidence = {"storage": journal.storage, "persistent_dir": journal.persistent_dir, "files": list(journal.files)}
-        if journald and journal.persistent:
-            return passed("journald_persistent", storage=journal.storage,
-                          evidence={**view, "journald": _pids(journald), **jevidence})
-        if journald:
-            return failed("journald_volatile", storage=journal.storage,
-                          evidence={**view, "journald": _pids(journald), **jevidence})
+
+@check("logging.daemon", items=["XI.3.3.1"], severity=Severity.HIGH, reads=(Processes, Journald))
+def daemon(ctx: HostContext) -> Verdict:
+    procs = ctx.facts(Processes)
+    view = process_view(ctx)
+    found = running_daemons(procs, data().syslog_daemons)
+    if found:
+        names = ", ".join(d.name for d, _ in found)
+        return passed("syslog_running", daemon=names,
+                      evidence={**view, "running": {d.name: _pids(p) for d, p in found}})
+    journal = ctx.facts(Journald)
+    journald = procs.matching(data().journald_processes.names)
+    jevidence = {"storage": journal.storage, "persistent_dir": journal.persistent_dir, "files": list(journal.files)}
+    if journald and journal.persistent:
+        return passed("journald_persistent", storage=journal.storage,
+                      evidence={**view, "journald": _pids(journald), **jevidence})
+    if journald:
+        return failed("journald_volatile", storage=journal.storage,
+                      evidence={**view, "journald": _pids(journald), **jevidence})
+    if not procs.complete:
+        return verdict(Status.UNKNOWN, "process_view_limited", evidence=view)
+    return failed("none", evidence={**view, "looked_for": [d.name for d in data().syslog_daemons]
+                                    + data().journald_processes.names})
+
+
+@check("logging.auditd", items=["XI.3.3.1"], severity=Severity.MEDIUM, reads=(Processes, Auditd))
+def auditd(ctx: HostContext) -> Verdict:
+    procs = ctx.facts(Processes)
+    audit = ctx.facts(Auditd)
+    found = procs.matching(data().auditd_processes.names)
+    evidence = {**process_view(ctx), "auditd": _pids(found), "enabled": audit.enabled,
+                "rules_count": audit.rules_count, "rules": list(audit.rules[:20]),
+                "config": {k: audit.config[k] for k in ("log_file", "num_logs", "max_log_file",
+                                                         "max_log_file_action") if k in audit.config}}
+    if not found:
         if not procs.complete:
-            return verdict(Status.UNKNOWN, "process_view_limited", evidence=view)
-        return failed("none", evidence={**view, "looked_for": [d.name for d in data().syslog_daemons]
-                                        + data().journald_processes.names})
+            return verdict(Status.UNKNOWN, "process_view_limited", evidence=evidence)
+        return failed("not_running", evidence=evidence)
+    if audit.rules_count is None:
+        return verdict(Status.UNKNOWN, "needs_root", evidence=evidence)
+    if audit.rules_count == 0:
+        return failed("no_rules", evidence=evidence)
+    if audit.enabled == 0:
+        return failed("disabled", evidence=evidence)
+    return passed("running", rules=audit.rules_count, evidence=evidence)
 
-    @registry.check("logging.auditd", items=["XI.3.3.1"], severity=Severity.MEDIUM, requires=("host",))
-    def auditd(ctx: HostContext) -> Verdict:
-        procs = ctx.facts(Processes)
-        audit = ctx.facts(Auditd)
-        found = procs.matching(data().auditd_processes.names)
-        evidence = {**process_view(ctx), "auditd": _pids(found), "enabled": audit.enabled,
-                    "rules_count": audit.rules_count, "rules": list(audit.rules[:20]),
-                    "config": {k: audit.config[k] for k in ("log_file", "num_logs", "max_log_file",
-                                                             "max_log_file_action") if k in audit.config}}
-        if not found:
-            if not procs.complete:
-                return verdict(Status.UNKNOWN, "process_view_limited", evidence=evidence)
-            return failed("not_running", evidence=evidence)
-        if audit.rules_count is None:
-            return verdict(Status.UNKNOWN, "needs_root", evidence=evidence)
-        if audit.rules_count == 0:
-            return failed("no_rules", evidence=evidence)
-        if audit.enabled == 0:
-            return failed("disabled", evidence=evidence)
-        return passed("running", rules=audit.rules_count, evidence=evidence)
 
-    @registry.check("logging.remote_forwarding", items=["XI.3.3.2"], severity=Severity.HIGH, requires=("host",))
-    def remote_forwarding(ctx: HostContext) -> Verdict:
-        procs = ctx.facts(Processes)
-        view = process_view(ctx)
-        active: list[dict] = []
-        idle: list[dict] = []
-        ruleset_only: list[dict] = []
-        unreadable: list[str] = []
-        running = {name for name, _, _ in syslog_configs(ctx, procs)}
-        for name, model in (("rsyslog", Rsyslog), ("syslog-ng", SyslogNg)):
-            conf = _optional(ctx, model)
-            if conf is None:
+@check("logging.remote_forwarding", items=["XI.3.3.2"], severity=Severity.HIGH, reads=AGENT_READS,
+       may_read=(*SYSLOG_CONFIGS, LogShippers, *AGENT_MAY_READ))
+def remote_forwarding(ctx: HostContext) -> Verdict:
+    procs = ctx.facts(Processes)
+    view = process_view(ctx)
+    active: list[dict] = []
+    idle: list[dict] = []
+    ruleset_only: list[dict] = []
+    unreadable: list[str] = []
+    running = {name for name, _, _ in syslog_configs(ctx, procs)}
+    for name, model in (("rsyslog", Rsyslog), ("syslog-ng", SyslogNg)):
+        conf = _optional(ctx, model)
+        if conf is None:
+            continue
+        if conf.denied and not conf.forwards:
+            unreadable += [f"{name}: {d}" for d in conf.denied]
+        for fwd in conf.forwards:
+            if not fwd.used:
                 continue
-            if conf.denied and not conf.forwards:
-                unreadable += [f"{name}: {d}" for d in conf.denied]
-            for fwd in conf.forwards:
-                if not fwd.used:
-                    continue
-                if name not in running:
-                    idle.append(_forward_evidence(fwd))
-                elif fwd.ruleset:
-                    ruleset_only.append(_forward_evidence(fwd))
-                else:
-                    active.append(_forward_evidence(fwd))
-        shippers = _optional(ctx, LogShippers)
-        configured = {}
-        if shippers is not None:
-            for conf in shippers.configs:
-                configured.setdefault(conf.product, []).extend(conf.destinations)
-            unreadable += [f"shipper: {d}" for d in shippers.denied]
-        unmapped_running = []
-        for state in product_states(ctx, ("log_shipper",)):
-            key = state.product.shipper
-            dests = configured.get(key or "", [])
-            if state.running and dests:
-                active += [_forward_evidence(d) for d in dests]
-            elif state.running:
-                unmapped_running.append(state.product.name)
-            elif dests:
-                idle += [_forward_evidence(d) for d in dests]
-        evidence = {**view, "forwarding": active, "configured_not_running": idle, "in_rulesets_only": ruleset_only,
-                    "running_without_readable_destination": unmapped_running, "unreadable": unreadable}
-        if active:
-            dests = ", ".join(dict.fromkeys(f"{a['destination']} ({a['via']})" for a in active))
-            return passed("forwarding", destinations=dests, evidence=evidence)
-        if ruleset_only or unmapped_running or unreadable:
-            return verdict(Status.UNKNOWN, "undetermined", evidence=evidence,
-                           detail=", ".join(unmapped_running + [r["destination"] for r in ruleset_only]
-                                            + unreadable)[:300])
-        if idle:
-            return failed("configured_not_running", destinations=", ".join(i["destination"] for i in idle),
-                          evidence=evidence)
+            if name not in running:
+                idle.append(_forward_evidence(fwd))
+            elif fwd.ruleset:
+                ruleset_only.append(_forward_evidence(fwd))
+            else:
+                active.append(_forward_evidence(fwd))
+    shippers = _optional(ctx, LogShippers)
+    configured = {}
+    if shippers is not None:
+        for conf in shippers.configs:
+            configured.setdefault(conf.product, []).extend(conf.destinations)
+        unreadable += [f"shipper: {d}" for d in shippers.denied]
+    unmapped_running = []
+    for state in product_states(ctx, ("log_shipper",)):
+        key = state.product.shipper
+        dests = configured.get(key or "", [])
+        if state.running and dests:
+            active += [_forward_evidence(d) for d in dests]
+        elif state.running:
+            unmapped_running.append(state.product.name)
+        elif dests:
+            idle += [_forward_evidence(d) for d in dests]
+    evidence = {**view, "forwarding": active, "configured_not_running": idle, "in_rulesets_only": ruleset_only,
+                "running_without_readable_destination": unmapped_running, "unreadable": unreadable}
+    if active:
+        dests = ", ".join(dict.fromkeys(f"{a['destination']} ({a['via']})" for a in active))
+        return passed("forwarding", destinations=dests, evidence=evidence)
+    if ruleset_only or unmapped_running or unreadable:
+        return verdict(Status.UNKNOWN, "undetermined", evidence=evidence,
+                       detail=", ".join(unmapped_running + [r["destination"] for r in ruleset_only]
+                                        + unreadable)[:300])
+    if idle:
+        return failed("configured_not_running", destinations=", ".join(i["destination"] for i in idle),
+                      evidence=evidence)
+    if not procs.complete:
+        return verdict(Status.UNKNOWN, "process_view_limited", evidence=evidence)
+    return failed("none", evidence=evidence)
+
+
+@check("logging.retention", items=["XI.3.3.3"], severity=Severity.HIGH, reads=(Processes, Logrotate, Journald),
+       may_read=(*SYSLOG_CONFIGS, Auditd))
+def retention(ctx: HostContext) -> Verdict:
+    procs = ctx.facts(Processes)
+    rotate = ctx.facts(Logrotate)
+    journal = ctx.facts(Journald)
+    required = required_days(ctx)
+    stores = [s for s in (files_store(ctx, procs, rotate, required), journal_store(journal, procs)) if s is not None]
+    extra = {"security_level": ctx.security_level,
+             "required_basis": "scan.log_retention_days" if ctx.inventory.scan.log_retention_days
+             else "thresholds.yaml log_retention_days_by_level",
+             "audit": audit_store(_optional(ctx, Auditd), rotate),
+             "logrotate_unresolved": list(rotate.unresolved_includes), "logrotate_denied": list(rotate.denied)}
+    return judge_retention(stores, required, extra)
+
+
+@check("logging.time_sync", items=["XI.3.3.1"], severity=Severity.MEDIUM, reads=(Processes, TimeSync))
+def time_sync(ctx: HostContext) -> Verdict:
+    procs = ctx.facts(Processes)
+    sync = ctx.facts(TimeSync)
+    found = running_daemons(procs, data().time_sync_daemons)
+    evidence = {**process_view(ctx), "running": {d.name: _pids(p) for d, p in found},
+                "NTPSynchronized": sync.timedatectl.get("NTPSynchronized"), "chrony_leap": sync.chrony_leap,
+                "chrony_reference": sync.chrony_reference, "ntpq_selected": list(sync.ntpq_selected),
+                "servers": list(sync.configured_servers)}
+    if not found:
         if not procs.complete:
             return verdict(Status.UNKNOWN, "process_view_limited", evidence=evidence)
         return failed("none", evidence=evidence)
+    names = ", ".join(d.name for d, _ in found)
+    unsynced = (sync.chrony_leap or "").lower().startswith("not synchron") or sync.ntp_synchronized is False
+    if unsynced:
+        return failed("not_synchronised", daemon=names, evidence=evidence)
+    synced = (sync.chrony_leap or "").lower() == "normal" or sync.ntp_synchronized is True or sync.ntpq_selected
+    return passed("synchronised" if synced else "running", daemon=names, evidence=evidence)
 
-    @registry.check("logging.retention", items=["XI.3.3.3"], severity=Severity.HIGH, requires=("host",))
-    def retention(ctx: HostContext) -> Verdict:
-        procs = ctx.facts(Processes)
-        rotate = ctx.facts(Logrotate)
-        journal = ctx.facts(Journald)
-        required = required_days(ctx)
-        stores = [s for s in (files_store(ctx, procs, rotate, required), journal_store(journal, procs)) if s is not None]
-        extra = {"security_level": ctx.security_level,
-                 "required_basis": "scan.log_retention_days" if ctx.inventory.scan.log_retention_days
-                 else "thresholds.yaml log_retention_days_by_level",
-                 "audit": audit_store(_optional(ctx, Auditd), rotate),
-                 "logrotate_unresolved": list(rotate.unresolved_includes), "logrotate_denied": list(rotate.denied)}
-        return judge_retention(stores, required, extra)
 
-    @registry.check("logging.time_sync", items=["XI.3.3.1"], severity=Severity.MEDIUM, requires=("host",))
-    def time_sync(ctx: HostContext) -> Verdict:
-        procs = ctx.facts(Processes)
-        sync = ctx.facts(TimeSync)
-        found = running_daemons(procs, data().time_sync_daemons)
-        evidence = {**process_view(ctx), "running": {d.name: _pids(p) for d, p in found},
-                    "NTPSynchronized": sync.timedatectl.get("NTPSynchronized"), "chrony_leap": sync.chrony_leap,
-                    "chrony_reference": sync.chrony_reference, "ntpq_selected": list(sync.ntpq_selected),
-                    "servers": list(sync.configured_servers)}
-        if not found:
-            if not procs.complete:
-                return verdict(Status.UNKNOWN, "process_view_limited", evidence=evidence)
-            return failed("none", evidence=evidence)
-        names = ", ".join(d.name for d, _ in found)
-        unsynced = (sync.chrony_leap or "").lower().startswith("not synchron") or sync.ntp_synchronized is False
-        if unsynced:
-            return failed("not_synchronised", daemon=names, evidence=evidence)
-        synced = (sync.chrony_leap or "").lower() == "normal" or sync.ntp_synchronized is True or sync.ntpq_selected
-        return passed("synchronised" if synced else "running", daemon=names, evidence=evidence)
-
-    @registry.check("logging.auth_log", items=["XI.3.3.1"], severity=Severity.MEDIUM, requires=("host",))
-    def auth_log(ctx: HostContext) -> Verdict:
-        procs = ctx.facts(Processes)
-        view = process_view(ctx)
-        unreadable = []
-        for name, conf, _ in syslog_configs(ctx, procs):
-            if conf is None or not conf.present:
-                unreadable.append(name)
-                continue
-            auth = conf.files_for("auth") + [f for f in conf.forwards if f.facilities and "auth" in f.facilities]
-            authpriv = conf.files_for("authpriv") + [f for f in conf.forwards if f.facilities and "authpriv" in f.facilities]
-            if auth and authpriv:
-                where = ", ".join(dict.fromkeys([r.file or "" for r in conf.files_for("auth")]
-                                                + [r.file or "" for r in conf.files_for("authpriv")]))
-                return passed("syslog", daemon=name, files=where or "remote",
-                              evidence={**view, "rules": [{"selector": r.selector, "file": r.file, "source": r.source}
-                                                          for r in conf.files_for("auth") + conf.files_for("authpriv")]})
-        journal = ctx.facts(Journald)
-        journald = procs.matching(data().journald_processes.names)
-        if journald and journal.persistent:
-            return passed("journald", storage=journal.storage, evidence={**view, "journald": _pids(journald)})
-        if unreadable:
-            return verdict(Status.UNKNOWN, "config_unreadable", daemon=", ".join(unreadable), evidence=view)
-        if journald:
-            return failed("volatile_only", severity=Severity.LOW, evidence={**view, "storage": journal.storage})
-        if not procs.complete:
-            return verdict(Status.UNKNOWN, "process_view_limited", evidence=view)
-        return failed("none", evidence=view)
+@check("logging.auth_log", items=["XI.3.3.1"], severity=Severity.MEDIUM, reads=(Processes, Journald),
+       may_read=SYSLOG_CONFIGS)
+def auth_log(ctx: HostContext) -> Verdict:
+    procs = ctx.facts(Processes)
+    view = process_view(ctx)
+    unreadable = []
+    for name, conf, _ in syslog_configs(ctx, procs):
+        if conf is None or not conf.present:
+            unreadable.append(name)
+            continue
+        auth = conf.files_for("auth") + [f for f in conf.forwards if f.facilities and "auth" in f.facilities]
+        authpriv = conf.files_for("authpriv") + [f for f in conf.forwards if f.facilities and "authpriv" in f.facilities]
+        if auth and authpriv:
+            where = ", ".join(dict.fromkeys([r.file or "" for r in conf.files_for("auth")]
+                                            + [r.file or "" for r in conf.files_for("authpriv")]))
+            return passed("syslog", daemon=name, files=where or "remote",
+                          evidence={**view, "rules": [{"selector": r.selector, "file": r.file, "source": r.source}
+                                                      for r in conf.files_for("auth") + conf.files_for("authpriv")]})
+    journal = ctx.facts(Journald)
+    journald = procs.matching(data().journald_processes.names)
+    if journald and journal.persistent:
+        return passed("journald", storage=journal.storage, evidence={**view, "journald": _pids(journald)})
+    if unreadable:
+        return verdict(Status.UNKNOWN, "config_unreadable", daemon=", ".join(unreadable), evidence=view)
+    if journald:
+        return failed("volatile_only", severity=Severity.LOW, evidence={**view, "storage": journal.storage})
+    if not procs.complete:
+        return verdict(Status.UNKNOWN, "process_view_limited", evidence=view)
+    return failed("none", evidence=view)

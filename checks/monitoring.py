@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from checks.registry import HostContext, MissingFacts, Registry, Verdict, failed, passed, verdict
+from checks.registry import HostContext, MissingFacts, Verdict, check, failed, passed, verdict
 from checks.settings import load_data
 from scanner.facts.agents import AgentFiles, Process, Processes
 from scanner.facts.logging import LogShippers
@@ -214,26 +214,32 @@ def judge_agents(ctx: HostContext, roles: tuple[str, ...]) -> Verdict:
     return failed("none", evidence={**view, **none_found_evidence(ctx, roles)})
 
 
-def register(registry: Registry) -> None:
-    @registry.check("monitoring.hids_agent", items=["XI.3.4"], severity=Severity.MEDIUM, requires=("host",))
-    def hids_agent(ctx: HostContext) -> Verdict:
-        return judge_agents(ctx, ("hids", "edr"))
+# What judge_agents reads: the processes always, packages and agent files when they were gathered.
+AGENT_READS = (Processes,)
+AGENT_MAY_READ = (Packages, AgentFiles)
 
-    @registry.check("monitoring.siem_agent", items=["XI.3.6.1", "XI.2.2"], severity=Severity.MEDIUM,
-                    requires=("host",))
-    def siem_agent(ctx: HostContext) -> Verdict:
-        result = judge_agents(ctx, ("siem", "log_shipper"))
-        declared = ctx.inventory.solutions.siem_soc
-        decl = None if declared is None else {"status": "yes" if declared.status else "no",
-                                              "product": declared.product, "details": declared.details}
-        destinations = _shipper_destinations(ctx)
-        evidence = {**result.evidence, "declared_siem_soc": decl, "destinations": destinations}
-        if result.status == Status.PASS and declared is not None and not declared.status:
-            return passed("running_not_declared", products=result.params.get("products", ""), evidence=evidence)
-        if result.status == Status.FAIL and declared is not None and declared.status:
-            return failed("declared_but_absent", product=declared.product or declared.details or "SIEM",
-                          evidence=evidence)
-        return Verdict(result.status, result.message, result.params, result.target, evidence, result.severity)
+
+@check("monitoring.hids_agent", items=["XI.3.4"], severity=Severity.MEDIUM, reads=AGENT_READS,
+       may_read=AGENT_MAY_READ)
+def hids_agent(ctx: HostContext) -> Verdict:
+    return judge_agents(ctx, ("hids", "edr"))
+
+
+@check("monitoring.siem_agent", items=["XI.3.6.1", "XI.2.2"], severity=Severity.MEDIUM, reads=AGENT_READS,
+       may_read=(*AGENT_MAY_READ, LogShippers))
+def siem_agent(ctx: HostContext) -> Verdict:
+    result = judge_agents(ctx, ("siem", "log_shipper"))
+    declared = ctx.inventory.solutions.siem_soc
+    decl = None if declared is None else {"status": "yes" if declared.status else "no",
+                                          "product": declared.product, "details": declared.details}
+    destinations = _shipper_destinations(ctx)
+    evidence = {**result.evidence, "declared_siem_soc": decl, "destinations": destinations}
+    if result.status == Status.PASS and declared is not None and not declared.status:
+        return passed("running_not_declared", products=result.params.get("products", ""), evidence=evidence)
+    if result.status == Status.FAIL and declared is not None and declared.status:
+        return failed("declared_but_absent", product=declared.product or declared.details or "SIEM",
+                      evidence=evidence)
+    return Verdict(result.status, result.message, result.params, result.target, evidence, result.severity)
 
 
 def _shipper_destinations(ctx: HostContext) -> list[str]:

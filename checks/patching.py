@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from checks.registry import HostContext, Registry, Verdict, failed, passed, verdict
+from checks.registry import HostContext, Verdict, check, failed, passed, verdict
 from checks.settings import load_data
 from scanner.facts.patching import Patching, PendingUpdate, RebootStatus
 from scanner.facts.system import OsRelease
@@ -144,118 +144,123 @@ def _updates_unknown(p: Patching, status: str, error: str | None) -> Verdict | N
     return None
 
 
-def register(registry: Registry) -> None:
-    policy = eol_data().patching
 
-    @registry.check("patch.os_eol", items=["XI.2.1.2"], severity=Severity.CRITICAL, requires=("host",))
-    def os_eol(ctx: HostContext) -> Verdict:
-        os = ctx.facts(OsRelease)
-        label = os.pretty_name or f"{os.id or '?'} {os.version_id or ''}".strip()
-        row = find_release(eol_data().releases, os)
-        if row is None:
-            return verdict(Status.UNKNOWN, "not_in_table", os=label,
-                           evidence={"id": os.id, "version_id": os.version_id, "pretty_name": os.pretty_name})
-        today = ctx.now.date()
-        evidence = {"os": label, "release": row.name, "standard_end": str(row.standard_end),
-                    "extended_end": str(row.extended_end) if row.extended_end else None,
-                    "extended_name": row.extended_name, "extended_kind": row.extended_kind,
-                    "source": row.source, "checked": str(row.checked)}
-        last_day = row.extended_end or row.standard_end
-        if today > last_day:
-            return failed("past_eol", evidence=evidence, os=row.name, date=str(last_day))
-        if today > row.standard_end:
-            extended = {"os": row.name, "date": str(row.standard_end), "extended": row.extended_name,
-                        "until": str(row.extended_end), "days": (row.extended_end - today).days}
-            if row.extended_kind == "free":
-                # Every installation still gets security updates from its usual sources: supported,
-                # with the day the upgrade must be done by.
-                return passed("free_extended", evidence=evidence, **extended)
-            # Covered only if the unit holds the subscription: a person must confirm it.
-            return verdict(Status.MANUAL, "paid_extended", evidence=evidence, **extended)
-        days_left = (row.standard_end - today).days
-        if days_left <= policy.eol_warn_days.value:
-            return passed("ends_soon", evidence=evidence | {"days_left": days_left}, os=row.name,
-                          date=str(row.standard_end), days=days_left)
-        return passed("supported", evidence=evidence, os=row.name, date=str(row.standard_end))
 
-    @registry.check("patch.security_updates", items=["XI.2.3", "XI.2.1.2"], severity=Severity.HIGH,
-                    requires=("host",))
-    def security_updates(ctx: HostContext) -> Verdict:
-        p = ctx.facts(Patching)
-        if (unknown := _updates_unknown(p, p.security_status, p.security_error)) is not None:
-            return unknown
-        evidence = {"manager": p.manager, **_queries(p.manager, "security_query"), **_metadata_evidence(ctx, p)}
-        pending = p.security_updates
-        if pending:
-            return failed("pending", evidence=evidence | {"updates": _rows(pending)}, count=len(pending),
-                          packages=_names(pending))
-        os = ctx.facts(OsRelease)
-        if p.updates and p.manager in ("dnf", "yum") and os.id in policy.no_security_metadata.ids:
-            return verdict(Status.UNKNOWN, "no_advisory_data", count=len(p.updates),
-                           evidence=evidence | {"os": os.id, "why": policy.no_security_metadata.source})
+def policy() -> PatchingPolicy:
+    return eol_data().patching
+
+
+@check("patch.os_eol", items=["XI.2.1.2"], severity=Severity.CRITICAL, reads=(OsRelease,))
+def os_eol(ctx: HostContext) -> Verdict:
+    os = ctx.facts(OsRelease)
+    label = os.pretty_name or f"{os.id or '?'} {os.version_id or ''}".strip()
+    row = find_release(eol_data().releases, os)
+    if row is None:
+        return verdict(Status.UNKNOWN, "not_in_table", os=label,
+                       evidence={"id": os.id, "version_id": os.version_id, "pretty_name": os.pretty_name})
+    today = ctx.now.date()
+    evidence = {"os": label, "release": row.name, "standard_end": str(row.standard_end),
+                "extended_end": str(row.extended_end) if row.extended_end else None,
+                "extended_name": row.extended_name, "extended_kind": row.extended_kind,
+                "source": row.source, "checked": str(row.checked)}
+    last_day = row.extended_end or row.standard_end
+    if today > last_day:
+        return failed("past_eol", evidence=evidence, os=row.name, date=str(last_day))
+    if today > row.standard_end:
+        extended = {"os": row.name, "date": str(row.standard_end), "extended": row.extended_name,
+                    "until": str(row.extended_end), "days": (row.extended_end - today).days}
+        if row.extended_kind == "free":
+            # Every installation still gets security updates from its usual sources: supported,
+            # with the day the upgrade must be done by.
+            return passed("free_extended", evidence=evidence, **extended)
+        # Covered only if the unit holds the subscription: a person must confirm it.
+        return verdict(Status.MANUAL, "paid_extended", evidence=evidence, **extended)
+    days_left = (row.standard_end - today).days
+    if days_left <= policy().eol_warn_days.value:
+        return passed("ends_soon", evidence=evidence | {"days_left": days_left}, os=row.name,
+                      date=str(row.standard_end), days=days_left)
+    return passed("supported", evidence=evidence, os=row.name, date=str(row.standard_end))
+
+
+@check("patch.security_updates", items=["XI.2.3", "XI.2.1.2"], severity=Severity.HIGH, reads=(Patching, OsRelease))
+def security_updates(ctx: HostContext) -> Verdict:
+    p = ctx.facts(Patching)
+    if (unknown := _updates_unknown(p, p.security_status, p.security_error)) is not None:
+        return unknown
+    evidence = {"manager": p.manager, **_queries(p.manager, "security_query"), **_metadata_evidence(ctx, p)}
+    pending = p.security_updates
+    if pending:
+        return failed("pending", evidence=evidence | {"updates": _rows(pending)}, count=len(pending),
+                      packages=_names(pending))
+    os = ctx.facts(OsRelease)
+    if p.updates and p.manager in ("dnf", "yum") and os.id in policy().no_security_metadata.ids:
+        return verdict(Status.UNKNOWN, "no_advisory_data", count=len(p.updates),
+                       evidence=evidence | {"os": os.id, "why": policy().no_security_metadata.source})
+    return passed("none", evidence=evidence)
+
+
+@check("patch.pending_updates", items=["XI.2.3", "XI.2.1.2"], severity=Severity.LOW, reads=(Patching,))
+def pending_updates(ctx: HostContext) -> Verdict:
+    p = ctx.facts(Patching)
+    if (unknown := _updates_unknown(p, p.updates_status, p.updates_error)) is not None:
+        return unknown
+    evidence = {"manager": p.manager, "kept_back": list(p.kept_back), **_queries(p.manager, "query"),
+                **_metadata_evidence(ctx, p)}
+    if not p.updates:
         return passed("none", evidence=evidence)
+    many = len(p.updates) >= policy().pending_updates_medium_count.value
+    return failed("pending", evidence=evidence | {"updates": _rows(p.updates)},
+                  severity=Severity.MEDIUM if many else None, count=len(p.updates),
+                  packages=_names(p.updates))
 
-    @registry.check("patch.pending_updates", items=["XI.2.3", "XI.2.1.2"], severity=Severity.LOW,
-                    requires=("host",))
-    def pending_updates(ctx: HostContext) -> Verdict:
-        p = ctx.facts(Patching)
-        if (unknown := _updates_unknown(p, p.updates_status, p.updates_error)) is not None:
-            return unknown
-        evidence = {"manager": p.manager, "kept_back": list(p.kept_back), **_queries(p.manager, "query"),
-                    **_metadata_evidence(ctx, p)}
-        if not p.updates:
-            return passed("none", evidence=evidence)
-        many = len(p.updates) >= policy.pending_updates_medium_count.value
-        return failed("pending", evidence=evidence | {"updates": _rows(p.updates)},
-                      severity=Severity.MEDIUM if many else None, count=len(p.updates),
-                      packages=_names(p.updates))
 
-    @registry.check("patch.reboot_required", items=["XI.2.3", "XI.2.1.2"], severity=Severity.MEDIUM,
-                    requires=("host",))
-    def reboot_required(ctx: HostContext) -> Verdict:
-        r = ctx.facts(RebootStatus)
-        evidence = r.model_dump(mode="json", exclude={"unparsed_lines", "now"})
-        reasons = []
-        if r.running_is_newest is False:
-            reasons.append(f"kernel {r.running_kernel} < {r.newest_kernel}")
-        if r.reboot_required_flag:
-            reasons.append("reboot-required flag")
-        if r.needs_restarting == "reboot":
-            reasons.append(r.needs_restarting_tool or "needs-restarting")
-        if reasons:
-            return failed("reboot_needed", evidence=evidence, reasons="; ".join(reasons))
-        if r.running_is_newest or r.needs_restarting == "no_reboot":
-            return passed("up_to_date", evidence=evidence, kernel=r.running_kernel or "?")
-        if not r.installed_kernels:
-            return verdict(Status.NOT_APPLICABLE, "no_kernel", evidence=evidence, kernel=r.running_kernel or "?")
-        return verdict(Status.UNKNOWN, "undecided", evidence=evidence)
+@check("patch.reboot_required", items=["XI.2.3", "XI.2.1.2"], severity=Severity.MEDIUM, reads=(RebootStatus,))
+def reboot_required(ctx: HostContext) -> Verdict:
+    r = ctx.facts(RebootStatus)
+    evidence = r.model_dump(mode="json", exclude={"unparsed_lines", "now"})
+    reasons = []
+    if r.running_is_newest is False:
+        reasons.append(f"kernel {r.running_kernel} < {r.newest_kernel}")
+    if r.reboot_required_flag:
+        reasons.append("reboot-required flag")
+    if r.needs_restarting == "reboot":
+        reasons.append(r.needs_restarting_tool or "needs-restarting")
+    if reasons:
+        return failed("reboot_needed", evidence=evidence, reasons="; ".join(reasons))
+    if r.running_is_newest or r.needs_restarting == "no_reboot":
+        return passed("up_to_date", evidence=evidence, kernel=r.running_kernel or "?")
+    if not r.installed_kernels:
+        return verdict(Status.NOT_APPLICABLE, "no_kernel", evidence=evidence, kernel=r.running_kernel or "?")
+    return verdict(Status.UNKNOWN, "undecided", evidence=evidence)
 
-    @registry.check("patch.last_update_age", items=["XI.2.3"], severity=Severity.MEDIUM, requires=("host",))
-    def last_update_age(ctx: HostContext) -> Verdict:
-        p = ctx.facts(Patching)
-        if p.last_change is None:
-            return verdict(Status.UNKNOWN, "no_record", evidence={"manager": p.manager})
-        days = _days(ctx, p.now, p.last_change)
-        limit = policy.last_update_max_days
-        evidence = {"days": days, "limit_days": limit.value, "limit_source": limit.source,
-                    "last_change": p.last_change, "how": p.last_change_source,
-                    **_queries(p.manager, "last_change_record")}
-        if days > limit.value:
-            return failed("too_old", evidence=evidence, days=days, limit=limit.value)
-        return passed("recent", evidence=evidence, days=days, limit=limit.value)
 
-    @registry.check("patch.package_lists_stale", items=["XI.2.3"], severity=Severity.LOW, requires=("host",))
-    def package_lists_stale(ctx: HostContext) -> Verdict:
-        p = ctx.facts(Patching)
-        if p.manager == "unknown":
-            return verdict(Status.UNKNOWN, "no_manager", evidence={"missing": list(p.missing)})
-        limit = policy.package_lists_max_age_days
-        newest = p.metadata_mtime
-        evidence = {"manager": p.manager, "limit_days": limit.value, "limit_source": limit.source,
-                    **_metadata_evidence(ctx, p)}
-        if newest is None:
-            return failed("no_lists", evidence=evidence, manager=p.manager)
-        days = _days(ctx, p.now, newest)
-        if days > limit.value:
-            return failed("stale", evidence=evidence, days=days, limit=limit.value)
-        return passed("fresh", evidence=evidence, days=days)
+@check("patch.last_update_age", items=["XI.2.3"], severity=Severity.MEDIUM, reads=(Patching,))
+def last_update_age(ctx: HostContext) -> Verdict:
+    p = ctx.facts(Patching)
+    if p.last_change is None:
+        return verdict(Status.UNKNOWN, "no_record", evidence={"manager": p.manager})
+    days = _days(ctx, p.now, p.last_change)
+    limit = policy().last_update_max_days
+    evidence = {"days": days, "limit_days": limit.value, "limit_source": limit.source,
+                "last_change": p.last_change, "how": p.last_change_source,
+                **_queries(p.manager, "last_change_record")}
+    if days > limit.value:
+        return failed("too_old", evidence=evidence, days=days, limit=limit.value)
+    return passed("recent", evidence=evidence, days=days, limit=limit.value)
+
+
+@check("patch.package_lists_stale", items=["XI.2.3"], severity=Severity.LOW, reads=(Patching,))
+def package_lists_stale(ctx: HostContext) -> Verdict:
+    p = ctx.facts(Patching)
+    if p.manager == "unknown":
+        return verdict(Status.UNKNOWN, "no_manager", evidence={"missing": list(p.missing)})
+    limit = policy().package_lists_max_age_days
+    newest = p.metadata_mtime
+    evidence = {"manager": p.manager, "limit_days": limit.value, "limit_source": limit.source,
+                **_metadata_evidence(ctx, p)}
+    if newest is None:
+        return failed("no_lists", evidence=evidence, manager=p.manager)
+    days = _days(ctx, p.now, newest)
+    if days > limit.value:
+        return failed("stale", evidence=evidence, days=days, limit=limit.value)
+    return passed("fresh", evidence=evidence, days=days)

@@ -20,14 +20,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from checks.registry import HostContext, Registry, Verdict, failed, passed, verdict
+from checks.registry import HostContext, Verdict, check, failed, passed, verdict
 from checks.settings import load_data
 from scanner.facts.ports import PROTOCOLS, Access, HostPortScan, PortFact, parse_port_spec
 from scanner.inventory import Host, Inventory, Service
 from scanner.model import Severity, Status
 
 EVERYWHERE = frozenset({"any", "internet"})
-REQUIRES = ("ports",)
 
 
 Match = Literal["match", "undetermined", "protected", "no"]
@@ -320,121 +319,126 @@ def undeclared_database(fact: PortFact, data: PortsData) -> bool | None:
     return found.match != "no" and found.row is not None and found.row.category == "database"
 
 
-def register(registry: Registry) -> None:
-    @registry.check("ports.undeclared_open", items=["XI.3.1", "XI.2.1.1"], severity=Severity.MEDIUM,
-                    requires=REQUIRES)
-    def undeclared_open(ctx: HostContext) -> list[Verdict]:
-        scan = ctx.facts(HostPortScan)
-        declared = declared_services(ctx.host)
-        out = [failed("undeclared", target=p.target, evidence=port_evidence(p, scan), port=p.port, proto=p.proto,
-                      service=p.service or "?")
-               for p in scan.open_ports() if (p.port, p.proto) not in declared]
-        return out or [passed("none_undeclared", evidence=scan_summary(scan, ctx), count=len(scan.open_ports()))]
 
-    @registry.check("ports.declared_unreachable", items=["XI.3.1"], severity=Severity.LOW, requires=REQUIRES)
-    def declared_unreachable(ctx: HostContext) -> list[Verdict]:
-        scan = ctx.facts(HostPortScan)
-        from_zone = ctx.inventory.scan.from_zone
-        out = []
-        for service in ctx.host.services:
-            if reachable_by_design(service, ctx.host, from_zone) is False:
-                continue  # not meant to be reachable from here: ports.zone_violation judges it
-            fact, unknown = _state_or_unknown(scan, service.port, service.proto)
-            if unknown:
-                out.append(unknown)
+@check("ports.undeclared_open", items=["XI.3.1", "XI.2.1.1"], severity=Severity.MEDIUM,
+       reads=(HostPortScan,))
+def undeclared_open(ctx: HostContext) -> list[Verdict]:
+    scan = ctx.facts(HostPortScan)
+    declared = declared_services(ctx.host)
+    out = [failed("undeclared", target=p.target, evidence=port_evidence(p, scan), port=p.port, proto=p.proto,
+                  service=p.service or "?")
+           for p in scan.open_ports() if (p.port, p.proto) not in declared]
+    return out or [passed("none_undeclared", evidence=scan_summary(scan, ctx), count=len(scan.open_ports()))]
+
+
+@check("ports.declared_unreachable", items=["XI.3.1"], severity=Severity.LOW, reads=(HostPortScan,))
+def declared_unreachable(ctx: HostContext) -> list[Verdict]:
+    scan = ctx.facts(HostPortScan)
+    from_zone = ctx.inventory.scan.from_zone
+    out = []
+    for service in ctx.host.services:
+        if reachable_by_design(service, ctx.host, from_zone) is False:
+            continue  # not meant to be reachable from here: ports.zone_violation judges it
+        fact, unknown = _state_or_unknown(scan, service.port, service.proto)
+        if unknown:
+            out.append(unknown)
+            continue
+        evidence = port_evidence(fact, scan, declared_kind=service.kind, declared_name=service.name,
+                                 allowed_zones=allowed_zones(service, ctx.host), from_zone=from_zone)
+        if fact.is_open:
+            out.append(passed("open", target=fact.target, evidence=evidence, port=fact.port, proto=fact.proto))
+        elif fact.state == "open|filtered":
+            out.append(verdict(Status.UNKNOWN, "open_filtered", target=fact.target, evidence=evidence,
+                               port=fact.port))
+        else:
+            out.append(failed("not_open", target=fact.target, evidence=evidence, port=fact.port,
+                              proto=fact.proto, state=fact.state, reason=fact.reason or "?",
+                              name=service.name or service.kind))
+    return out or [verdict(Status.NOT_APPLICABLE, "nothing_expected")]
+
+
+@check("ports.risky_exposed", items=["XI.3.1", "XI.2.1.1"], severity=Severity.HIGH, reads=(HostPortScan,))
+def risky_exposed(ctx: HostContext) -> list[Verdict]:
+    scan, data = ctx.facts(HostPortScan), ports_data()
+    out = [v for fact in scan.open_ports()
+           if (v := _judge_risky(fact, assess(fact, data), scan, ctx)) is not None]
+    return out or [passed("none_risky", evidence=scan_summary(scan, ctx), rows=len(data.risky))]
+
+
+@check("ports.zone_violation", items=["XI.3.1", "XI.2.1.1"], severity=Severity.HIGH, reads=(HostPortScan,))
+def zone_violation(ctx: HostContext) -> list[Verdict]:
+    from_zone = ctx.inventory.scan.from_zone
+    if from_zone is None:
+        return [verdict(Status.NOT_APPLICABLE, "from_zone_unset")]
+    scan, data = ctx.facts(HostPortScan), ports_data()
+    out = [_judge_zone_rule(scan, ctx.host, s, from_zone) for s in ctx.host.services
+           if not is_database(s.port, s.proto, s, data)]
+    return out or [verdict(Status.NOT_APPLICABLE, "no_declared_service", zone=from_zone)]
+
+
+@check("ports.zone_violation.database", items=["XI.3.1", "XI.2.1.3", "XI.3.6.4"],
+       severity=Severity.HIGH, reads=(HostPortScan,))
+def database_zone(ctx: HostContext) -> list[Verdict]:
+    from_zone = ctx.inventory.scan.from_zone
+    if from_zone is None:
+        return [verdict(Status.NOT_APPLICABLE, "from_zone_unset")]
+    scan, data = ctx.facts(HostPortScan), ports_data()
+    declared = declared_services(ctx.host)
+    out = [_judge_zone_rule(scan, ctx.host, s, from_zone) for s in ctx.host.services
+           if is_database(s.port, s.proto, s, data)]
+    if from_zone != ctx.host.zone:
+        # An undeclared database has no exposure: by the inventory's rule, its own zone only.
+        # Whether an undeclared port is a database is decided by what answers there.
+        for fact in scan.open_ports():
+            if (fact.port, fact.proto) in declared:
                 continue
-            evidence = port_evidence(fact, scan, declared_kind=service.kind, declared_name=service.name,
-                                     allowed_zones=allowed_zones(service, ctx.host), from_zone=from_zone)
-            if fact.is_open:
-                out.append(passed("open", target=fact.target, evidence=evidence, port=fact.port, proto=fact.proto))
-            elif fact.state == "open|filtered":
-                out.append(verdict(Status.UNKNOWN, "open_filtered", target=fact.target, evidence=evidence,
-                                   port=fact.port))
-            else:
-                out.append(failed("not_open", target=fact.target, evidence=evidence, port=fact.port,
-                                  proto=fact.proto, state=fact.state, reason=fact.reason or "?",
-                                  name=service.name or service.kind))
-        return out or [verdict(Status.NOT_APPLICABLE, "nothing_expected")]
-
-    @registry.check("ports.risky_exposed", items=["XI.3.1", "XI.2.1.1"], severity=Severity.HIGH, requires=REQUIRES)
-    def risky_exposed(ctx: HostContext) -> list[Verdict]:
-        scan, data = ctx.facts(HostPortScan), ports_data()
-        out = [v for fact in scan.open_ports()
-               if (v := _judge_risky(fact, assess(fact, data), scan, ctx)) is not None]
-        return out or [passed("none_risky", evidence=scan_summary(scan, ctx), rows=len(data.risky))]
-
-    @registry.check("ports.zone_violation", items=["XI.3.1", "XI.2.1.1"], severity=Severity.HIGH, requires=REQUIRES)
-    def zone_violation(ctx: HostContext) -> list[Verdict]:
-        from_zone = ctx.inventory.scan.from_zone
-        if from_zone is None:
-            return [verdict(Status.NOT_APPLICABLE, "from_zone_unset")]
-        scan, data = ctx.facts(HostPortScan), ports_data()
-        out = [_judge_zone_rule(scan, ctx.host, s, from_zone) for s in ctx.host.services
-               if not is_database(s.port, s.proto, s, data)]
-        return out or [verdict(Status.NOT_APPLICABLE, "no_declared_service", zone=from_zone)]
-
-    @registry.check("ports.zone_violation.database", items=["XI.3.1", "XI.2.1.3", "XI.3.6.4"],
-                    severity=Severity.HIGH, requires=REQUIRES)
-    def database_zone(ctx: HostContext) -> list[Verdict]:
-        from_zone = ctx.inventory.scan.from_zone
-        if from_zone is None:
-            return [verdict(Status.NOT_APPLICABLE, "from_zone_unset")]
-        scan, data = ctx.facts(HostPortScan), ports_data()
-        declared = declared_services(ctx.host)
-        out = [_judge_zone_rule(scan, ctx.host, s, from_zone) for s in ctx.host.services
-               if is_database(s.port, s.proto, s, data)]
-        if from_zone != ctx.host.zone:
-            # An undeclared database has no exposure: by the inventory's rule, its own zone only.
-            # Whether an undeclared port is a database is decided by what answers there.
-            for fact in scan.open_ports():
-                if (fact.port, fact.proto) in declared:
-                    continue
-                is_db = undeclared_database(fact, data)
-                if is_db is False:
-                    continue
-                evidence = port_evidence(fact, scan, from_zone=from_zone, host_zone=ctx.host.zone,
-                                         **answer_evidence(fact))
-                if is_db is None:
-                    out.append(verdict(Status.UNKNOWN, "undeclared_unidentified", target=fact.target,
-                                       evidence=evidence, port=fact.port, proto=fact.proto,
-                                       service=fact.service or "?", zone=from_zone))
-                    continue
-                ev = evidence_of(fact)
-                out.append(failed("undeclared_reachable", target=fact.target, evidence=evidence, port=fact.port,
-                                  proto=fact.proto, service=ev.text if ev else fact.service or "?", zone=from_zone))
-        return out or [verdict(Status.NOT_APPLICABLE, "no_database", zone=from_zone)]
-
-    @registry.check("ports.zone_violation.jump_host", items=["XI.3.1", "XI.3.6.2"], severity=Severity.MEDIUM,
-                    requires=REQUIRES)
-    def ssh_outside_jump(ctx: HostContext) -> list[Verdict]:
-        zones = jump_zones(ctx.inventory)
-        from_zone = ctx.inventory.scan.from_zone
-        if zones is None:
-            return [verdict(Status.NOT_APPLICABLE, "no_jump_host")]
-        if from_zone is None:
-            return [verdict(Status.NOT_APPLICABLE, "from_zone_unset")]
-        if ctx.host.name in set(ctx.inventory.solutions.jump_host.hosts):
-            return [verdict(Status.NOT_APPLICABLE, "is_jump_host")]
-        if from_zone in zones:
-            return [verdict(Status.NOT_APPLICABLE, "scanner_in_management", zone=from_zone,
-                            zones=sorted(zones))]
-        scan = ctx.facts(HostPortScan)
-        ssh_ports = {s.port for s in ctx.host.services if s.kind == "ssh" and s.proto == "tcp"}
-        ssh_ports |= {p.port for p in scan.open_ports() if p.proto == "tcp" and p.service == "ssh"}
-        if scan.was_scanned(22, "tcp"):
-            ssh_ports.add(22)
-        out = []
-        for port in sorted(ssh_ports):
-            fact, unknown = _state_or_unknown(scan, port, "tcp")
-            if unknown:
-                out.append(unknown)
+            is_db = undeclared_database(fact, data)
+            if is_db is False:
                 continue
-            evidence = port_evidence(fact, scan, from_zone=from_zone, management_zones=sorted(zones),
-                                     jump_hosts=list(ctx.inventory.solutions.jump_host.hosts))
-            if fact.is_open:
-                out.append(failed("ssh_reachable", target=fact.target, evidence=evidence, port=port, zone=from_zone,
-                                  jump_hosts=list(ctx.inventory.solutions.jump_host.hosts)))
-            else:
-                out.append(passed("ssh_blocked", target=fact.target, evidence=evidence, port=port, zone=from_zone,
-                                  state=fact.state))
-        return out or [verdict(Status.NOT_APPLICABLE, "no_ssh")]
+            evidence = port_evidence(fact, scan, from_zone=from_zone, host_zone=ctx.host.zone,
+                                     **answer_evidence(fact))
+            if is_db is None:
+                out.append(verdict(Status.UNKNOWN, "undeclared_unidentified", target=fact.target,
+                                   evidence=evidence, port=fact.port, proto=fact.proto,
+                                   service=fact.service or "?", zone=from_zone))
+                continue
+            ev = evidence_of(fact)
+            out.append(failed("undeclared_reachable", target=fact.target, evidence=evidence, port=fact.port,
+                              proto=fact.proto, service=ev.text if ev else fact.service or "?", zone=from_zone))
+    return out or [verdict(Status.NOT_APPLICABLE, "no_database", zone=from_zone)]
+
+
+@check("ports.zone_violation.jump_host", items=["XI.3.1", "XI.3.6.2"], severity=Severity.MEDIUM,
+       reads=(HostPortScan,))
+def ssh_outside_jump(ctx: HostContext) -> list[Verdict]:
+    zones = jump_zones(ctx.inventory)
+    from_zone = ctx.inventory.scan.from_zone
+    if zones is None:
+        return [verdict(Status.NOT_APPLICABLE, "no_jump_host")]
+    if from_zone is None:
+        return [verdict(Status.NOT_APPLICABLE, "from_zone_unset")]
+    if ctx.host.name in set(ctx.inventory.solutions.jump_host.hosts):
+        return [verdict(Status.NOT_APPLICABLE, "is_jump_host")]
+    if from_zone in zones:
+        return [verdict(Status.NOT_APPLICABLE, "scanner_in_management", zone=from_zone,
+                        zones=sorted(zones))]
+    scan = ctx.facts(HostPortScan)
+    ssh_ports = {s.port for s in ctx.host.services if s.kind == "ssh" and s.proto == "tcp"}
+    ssh_ports |= {p.port for p in scan.open_ports() if p.proto == "tcp" and p.service == "ssh"}
+    if scan.was_scanned(22, "tcp"):
+        ssh_ports.add(22)
+    out = []
+    for port in sorted(ssh_ports):
+        fact, unknown = _state_or_unknown(scan, port, "tcp")
+        if unknown:
+            out.append(unknown)
+            continue
+        evidence = port_evidence(fact, scan, from_zone=from_zone, management_zones=sorted(zones),
+                                 jump_hosts=list(ctx.inventory.solutions.jump_host.hosts))
+        if fact.is_open:
+            out.append(failed("ssh_reachable", target=fact.target, evidence=evidence, port=port, zone=from_zone,
+                              jump_hosts=list(ctx.inventory.solutions.jump_host.hosts)))
+        else:
+            out.append(passed("ssh_blocked", target=fact.target, evidence=evidence, port=port, zone=from_zone,
+                              state=fact.state))
+    return out or [verdict(Status.NOT_APPLICABLE, "no_ssh")]

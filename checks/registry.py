@@ -1,14 +1,23 @@
-"""The check registry: an object (no global mutable state), filled by the area modules.
+"""Checks and their registry.
 
-A check is metadata plus a pure function from facts to verdicts. The registry refuses to judge
-from facts a collector failed to gather: the verdict is then `error` or `unknown`, never `pass`.
+A check is a module-level function from facts to verdicts, marked by the `@check` decorator
+with its metadata: its id, survey items, severity and the fact models it reads (`reads`: it
+cannot judge without them; `may_read`: it uses them when they were gathered). Fact models name
+the collector that gathers them (`COLLECTOR`) and, for host facts, the probe (`PART`), so the
+engine plans collectors and probes from what the selected checks read, as sslyze plans from its
+scan commands. A registry is an object (no global mutable state) filled from the area modules.
+
+The registry refuses to judge from facts a collector failed to gather: the verdict is then
+`error` or `unknown`, never `pass`; and a check that reads a fact it did not declare is a bug
+(`error`), so the declarations stay true.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -22,6 +31,7 @@ CHECK_ID_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 SURVEY_ITEM_RE = re.compile(r"^(I|II|VIII|IX|X|XII|XIII|XI(\.\d+)+)$")
 
 F = TypeVar("F", bound=BaseModel)
+FactModel = type[BaseModel]  # a fact model class: COLLECTOR, and PART for a host probe's facts
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,19 @@ class MissingFacts(Exception):
         self.collector, self.outcome, self.detail = collector, outcome, detail
 
 
+class UndeclaredFact(Exception):
+    """Raised when a check reads a fact model it did not declare (a bug in the check)."""
+
+
+def collector_of(model: FactModel) -> str:
+    return model.COLLECTOR  # type: ignore[attr-defined]
+
+
+def part_of(model: FactModel) -> str:
+    """The host probe whose parsed output the model is ("" for a whole observation)."""
+    return getattr(model, "PART", "")
+
+
 @dataclass
 class HostContext:
     """What a host check sees: the inventory's word about the host and the facts gathered."""
@@ -69,23 +92,16 @@ class HostContext:
     settings: Any  # checks.data.Thresholds
     now: datetime
     _cache: dict[type, Any] = field(default_factory=dict)
-    # When a set: every (collector, part) the checks read; part "" is the whole observation.
-    # --rescan-failed uses it to gather again only what the checks that did not pass looked at.
-    reads: set[tuple[str, str]] | None = None
+    # The fact models the running check declared (None: any, for callers outside a check).
+    declared: frozenset[FactModel] | None = None
 
-    def observation(self, collector: str, part: str = "") -> Observation:
-        if self.reads is not None:
-            self.reads.add((collector, part))
-        obs = self.observations.get(collector)
-        if obs is None:
-            raise MissingFacts(collector, Outcome.NOT_COLLECTED, f"{collector}: not collected")
-        if obs.outcome != Outcome.OK:
-            raise MissingFacts(collector, obs.outcome, obs.detail)
-        return obs
+    def for_check(self, check: Check) -> HostContext:
+        """The same host and facts (and parse cache), limited to what `check` declared."""
+        return dataclasses.replace(self, declared=check.facts)
 
     def facts_or_none(self, model: type[F]) -> F | None:
         """The facts when they were gathered, None when they were not (for a check that uses
-        them when it can and decides otherwise without them; the read is recorded either way)."""
+        them when it can and decides otherwise without them)."""
         try:
             return self.facts(model)
         except MissingFacts:
@@ -93,13 +109,20 @@ class HostContext:
 
     def facts(self, model: type[F]) -> F:
         """The collector's data as its typed fact model (model.COLLECTOR names the collector)."""
-        part = getattr(model, "PART", "")
-        data = self.observation(model.COLLECTOR, part).data  # also records the read
+        if self.declared is not None and model not in self.declared:
+            raise UndeclaredFact(f"{model.__name__} is not among the facts the check declared")
+        collector, part = collector_of(model), part_of(model)
+        obs = self.observations.get(collector)
+        if obs is None:
+            raise MissingFacts(collector, Outcome.NOT_COLLECTED, f"{collector}: not collected")
+        if obs.outcome != Outcome.OK:
+            raise MissingFacts(collector, obs.outcome, obs.detail)
         if model not in self._cache:
+            data = obs.data
             if part:
                 if part not in data.get("parsed", {}):
                     reason = data.get("parse_errors", {}).get(part, "not gathered")
-                    raise MissingFacts(model.COLLECTOR, Outcome.NOT_COLLECTED, f"{part}: {reason}")
+                    raise MissingFacts(collector, Outcome.NOT_COLLECTED, f"{part}: {reason}")
                 data = data["parsed"][part]
             self._cache[model] = model.model_validate(data)
         return self._cache[model]
@@ -120,32 +143,79 @@ class OrgContext:
 CheckFn = Callable[[Any], Iterable[Verdict] | Verdict | None]
 
 
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
 @dataclass(frozen=True)
 class Check:
     id: str
     survey_items: tuple[str, ...]
     severity: Severity
-    requires: tuple[str, ...]  # collectors whose facts the check reads
     scope: Literal["host", "org"]
     fn: CheckFn
-    uses: tuple[str, ...] = ()  # collectors it reads when they have facts (planned, not required)
+    reads: tuple[FactModel, ...] = ()  # fact models it cannot judge without
+    may_read: tuple[FactModel, ...] = ()  # fact models it uses when they were gathered
 
     @property
     def area(self) -> str:
         return self.id.split(".", 1)[0]
+
+    @property
+    def facts(self) -> frozenset[FactModel]:
+        return frozenset((*self.reads, *self.may_read))
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        """Collectors whose facts the check cannot judge without, in the order declared."""
+        return _unique(collector_of(m) for m in self.reads)
+
+    @property
+    def uses(self) -> tuple[str, ...]:
+        """Collectors it reads only when they have facts."""
+        return tuple(c for c in _unique(collector_of(m) for m in self.may_read) if c not in self.requires)
+
+    @property
+    def collectors(self) -> tuple[str, ...]:
+        return (*self.requires, *self.uses)
+
+    def parts(self, collector: str) -> frozenset[str]:
+        """The parts (host probes) of `collector` the check reads; empty: it reads none by part."""
+        return frozenset(part_of(m) for m in (*self.reads, *self.may_read)
+                         if collector_of(m) == collector and part_of(m))
+
+
+def check(check_id: str, *, items: Iterable[str], severity: Severity | str, reads: Iterable[FactModel] = (),
+          may_read: Iterable[FactModel] = (), scope: Literal["host", "org"] = "host",
+          judge: Callable[[Callable], CheckFn] | None = None) -> Callable[[Callable], Callable]:
+    """Mark a module-level function as a check. The function stays what it is (importable and
+    testable by name); `judge`, when given, turns it into what the engine calls with a context
+    (e.g. one verdict per endpoint). Registry.add_area collects the marked functions."""
+    def mark(fn: Callable) -> Callable:
+        fn.__check__ = Check(check_id, tuple(items), Severity(severity), scope,  # type: ignore[attr-defined]
+                             judge(fn) if judge else fn, tuple(reads), tuple(may_read))
+        return fn
+    return mark
+
+
+def checks_in(namespace: Mapping[str, Any]) -> Iterator[Check]:
+    """The checks marked in a module's namespace: functions, and tuples of them (generated checks)."""
+    for value in namespace.values():
+        for item in value if isinstance(value, tuple) else (value,):
+            found = getattr(item, "__check__", None)
+            if isinstance(found, Check):
+                yield found
 
 
 class Registry:
     def __init__(self) -> None:
         self._checks: dict[str, Check] = {}
 
-    def check(self, check_id: str, *, items: Iterable[str], severity: Severity | str,
-              requires: Iterable[str] = (), scope: Literal["host", "org"] = "host",
-              uses: Iterable[str] = ()) -> Callable[[CheckFn], CheckFn]:
-        def register(fn: CheckFn) -> CheckFn:
-            self.add(Check(check_id, tuple(items), Severity(severity), tuple(requires), scope, fn, tuple(uses)))
-            return fn
-        return register
+    def add_area(self, module: Any) -> None:
+        """Every check marked in an area module (one imported from another area counts once)."""
+        for found in checks_in(vars(module)):
+            if self._checks.get(found.id) is not found:
+                self.add(found)
 
     def add(self, check: Check) -> None:
         if not CHECK_ID_RE.match(check.id):
@@ -154,6 +224,9 @@ class Registry:
             raise ValueError(f"check id {check.id!r} registered twice")
         if not check.survey_items or not all(SURVEY_ITEM_RE.match(i) for i in check.survey_items):
             raise ValueError(f"check {check.id}: bad survey items {check.survey_items}")
+        for model in (*check.reads, *check.may_read):
+            if not isinstance(getattr(model, "COLLECTOR", None), str):
+                raise ValueError(f"check {check.id}: {model!r} is not a fact model (no COLLECTOR)")
         self._checks[check.id] = check
 
     def __iter__(self):
@@ -175,8 +248,14 @@ class Registry:
             return list(self)
         return [c for c in self if any(fnmatch.fnmatchcase(c.id, p) for p in patterns)]
 
-    def collectors_for(self, checks: Iterable[Check]) -> set[str]:
-        return {name for c in checks for name in (*c.requires, *c.uses)}
+    @staticmethod
+    def collectors_for(checks: Iterable[Check]) -> set[str]:
+        return {name for c in checks for name in c.collectors}
+
+    @staticmethod
+    def parts_for(checks: Iterable[Check], collector: str) -> frozenset[str]:
+        """The parts of `collector` the checks read (empty: none reads it by part)."""
+        return frozenset(part for c in checks for part in c.parts(collector))
 
     # -- judging ----------------------------------------------------------------------------
     def run_host_check(self, check: Check, ctx: HostContext) -> list[Result]:
@@ -184,7 +263,7 @@ class Registry:
             obs = ctx.observations.get(name)
             if obs is None or obs.outcome != Outcome.OK:
                 return [self._missing(check, ctx.host.name, name, obs)]
-        return self._run(check, ctx, ctx.host.name)
+        return self._run(check, ctx.for_check(check), ctx.host.name)
 
     def run_org_check(self, check: Check, ctx: OrgContext) -> list[Result]:
         return self._run(check, ctx, "")

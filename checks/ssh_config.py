@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict
 
-from checks.registry import HostContext, Registry, Verdict, failed, passed, verdict
+from checks.registry import HostContext, Verdict, check, failed, passed, verdict
 from checks.settings import load_data
 from checks.sshd import ssh_data as algorithm_data
 from scanner.facts.sshd_config import SshdConfig, SshSetting
@@ -110,11 +111,12 @@ def _conditional(cfg: SshdConfig, keyword: str, bad, evidence: dict) -> Verdict 
     return None
 
 
-def _check(ctx: HostContext, judge) -> Verdict:
-    cfg = ctx.facts(SshdConfig)
-    return _unusable(cfg) or judge(cfg)
+def on_config(judge: Callable[[SshdConfig], Verdict]) -> Callable[[HostContext], Verdict]:
+    """A check of sshd's effective configuration: `judge(cfg)` once the configuration is usable."""
+    return lambda ctx: _unusable(cfg := ctx.facts(SshdConfig)) or judge(cfg)
 
 
+@check("ssh.config.root_login", items=ITEMS, severity=Severity.HIGH, reads=(SshdConfig,), judge=on_config)
 def root_login(cfg: SshdConfig) -> Verdict:
     setting = cfg.get("permitrootlogin")
     value = setting.value.lower() if setting else ""
@@ -132,6 +134,7 @@ def root_login(cfg: SshdConfig) -> Verdict:
     return verdict(Status.UNKNOWN, "unexpected", evidence=evidence, value=value or "?")
 
 
+@check("ssh.config.password_auth", items=ITEMS, severity=Severity.MEDIUM, reads=(SshdConfig,), judge=on_config)
 def password_auth(cfg: SshdConfig) -> Verdict:
     pa, kbd, pam = (cfg.get(k) for k in ("passwordauthentication", "kbdinteractiveauthentication", "usepam"))
     evidence = {"settings": [_shown("PasswordAuthentication", pa), _shown("KbdInteractiveAuthentication", kbd),
@@ -146,6 +149,7 @@ def password_auth(cfg: SshdConfig) -> Verdict:
             or passed("keys_only", evidence=evidence))
 
 
+@check("ssh.config.empty_passwords", items=ITEMS, severity=Severity.HIGH, reads=(SshdConfig,), judge=on_config)
 def empty_passwords(cfg: SshdConfig) -> Verdict:
     setting = cfg.get("permitemptypasswords")
     evidence = _shown("PermitEmptyPasswords", setting) | _where("PermitEmptyPasswords", setting)
@@ -155,6 +159,7 @@ def empty_passwords(cfg: SshdConfig) -> Verdict:
             or passed("denied", evidence=evidence))
 
 
+@check("ssh.config.max_auth_tries", items=ITEMS, severity=Severity.LOW, reads=(SshdConfig,), judge=on_config)
 def max_auth_tries(cfg: SshdConfig) -> Verdict:
     setting, limit = cfg.get("maxauthtries"), ssh_data().max_auth_tries
     evidence = (_shown("MaxAuthTries", setting) | _where("MaxAuthTries", setting)
@@ -167,6 +172,7 @@ def max_auth_tries(cfg: SshdConfig) -> Verdict:
     return passed("ok", evidence=evidence, value=tries, limit=limit.value)
 
 
+@check("ssh.config.idle_timeout", items=ITEMS, severity=Severity.LOW, reads=(SshdConfig,), judge=on_config)
 def idle_timeout(cfg: SshdConfig) -> Verdict:
     interval_s, count_s, limit = cfg.get("clientaliveinterval"), cfg.get("clientalivecountmax"), ssh_data().idle_timeout
     evidence = {"settings": [_shown("ClientAliveInterval", interval_s), _shown("ClientAliveCountMax", count_s)],
@@ -189,6 +195,7 @@ def idle_timeout(cfg: SshdConfig) -> Verdict:
     return passed("ok", evidence=evidence, interval=interval, count=count)
 
 
+@check("ssh.config.access_restricted", items=ITEMS, severity=Severity.LOW, reads=(SshdConfig,), judge=on_config)
 def access_restricted(cfg: SshdConfig) -> Verdict:
     keys = ("allowusers", "allowgroups", "denyusers", "denygroups")
     found = {k: list(cfg.get(k).words) for k in keys if cfg.get(k)}
@@ -213,6 +220,8 @@ def enabled_names(value: str) -> list[str]:
     return [n.strip() for n in value.lstrip("+^").split(",") if n.strip()]
 
 
+@check("ssh.config.algorithms", items=["XI.2.1.6", "XI.2.1.2"], severity=Severity.MEDIUM, reads=(SshdConfig,),
+       judge=on_config)
 def algorithms(cfg: SshdConfig) -> Verdict:
     """Weak algorithms the configuration turns on explicitly. What sshd offers by default is
     judged from the network by sshd.algorithms.weak; this check points at the config line."""
@@ -234,17 +243,3 @@ def algorithms(cfg: SshdConfig) -> Verdict:
                       names=", ".join(w["name"] for w in found))
     explicit = [k for k, _ in ALGORITHM_KEYWORDS if k in cfg.configured]
     return passed("none", evidence=evidence, keywords=", ".join(explicit) or "-")
-
-
-def register(registry: Registry) -> None:
-    for check_id, severity, items, judge in (
-        ("ssh.config.root_login", Severity.HIGH, ITEMS, root_login),
-        ("ssh.config.password_auth", Severity.MEDIUM, ITEMS, password_auth),
-        ("ssh.config.empty_passwords", Severity.HIGH, ITEMS, empty_passwords),
-        ("ssh.config.max_auth_tries", Severity.LOW, ITEMS, max_auth_tries),
-        ("ssh.config.idle_timeout", Severity.LOW, ITEMS, idle_timeout),
-        ("ssh.config.access_restricted", Severity.LOW, ITEMS, access_restricted),
-        ("ssh.config.algorithms", Severity.MEDIUM, ["XI.2.1.6", "XI.2.1.2"], algorithms),
-    ):
-        registry.check(check_id, items=items, severity=severity, requires=("host",))(
-            lambda ctx, judge=judge: _check(ctx, judge))

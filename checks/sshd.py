@@ -8,6 +8,7 @@ read gives `error` for that endpoint, never a pass.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
@@ -17,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from checks.patching import eol_data, find_release
-from checks.registry import HostContext, Registry, Verdict, failed, passed, verdict
+from checks.registry import HostContext, Verdict, check, failed, passed, verdict
 from checks.settings import load_data
 from scanner.facts.packages import Packages
 from scanner.facts.patching import Patching, PendingUpdate
@@ -25,7 +26,6 @@ from scanner.facts.sshserver import SshEndpoint, SshServers
 from scanner.facts.system import OsRelease
 from scanner.model import Outcome, Severity, Status
 
-REQUIRES = ("sshserver",)
 PASSWORD_METHODS = ("password", "keyboard-interactive")
 
 
@@ -134,6 +134,12 @@ def per_endpoint(ctx: HostContext, judge) -> list[Verdict]:
     return out or [verdict(Status.NOT_APPLICABLE, "no_endpoint")]
 
 
+def on_endpoints(judge: Callable[[SshEndpoint], Verdict]) -> Callable[[HostContext], list[Verdict]]:
+    """A check of each declared SSH endpoint on its own: `judge(endpoint)`."""
+    return lambda ctx: per_endpoint(ctx, judge)
+
+
+@check("sshd.algorithms.weak", items=["XI.2.1.2"], severity=Severity.MEDIUM, reads=(SshServers,), judge=on_endpoints)
 def judge_algorithms(endpoint: SshEndpoint) -> Verdict:
     evidence = endpoint_evidence(endpoint)
     if endpoint.kexinit is None:
@@ -152,6 +158,7 @@ def judge_algorithms(endpoint: SshEndpoint) -> Verdict:
                   names=[w["name"] for w in weak])
 
 
+@check("sshd.vuln.terrapin", items=["XI.2.1.2"], severity=Severity.MEDIUM, reads=(SshServers,), judge=on_endpoints)
 def judge_terrapin(endpoint: SshEndpoint) -> Verdict:
     if endpoint.kexinit is None:
         return verdict(Status.UNKNOWN, "no_kexinit", target=endpoint.target, evidence=endpoint_evidence(endpoint),
@@ -176,6 +183,8 @@ def judge_terrapin(endpoint: SshEndpoint) -> Verdict:
     return failed("vulnerable", target=endpoint.target, evidence=evidence, port=endpoint.port, modes=modes)
 
 
+@check("sshd.auth.password_offered", items=["XI.2.1.6"], severity=Severity.MEDIUM,
+       reads=(SshServers,), judge=on_endpoints)
 def judge_password(endpoint: SshEndpoint) -> Verdict:
     evidence = endpoint_evidence(endpoint)
     auth = endpoint.auth
@@ -321,19 +330,10 @@ def judge_version(endpoint: SshEndpoint, view: HostView) -> Verdict:
                   version=ident.version, minimum=data.minimum, advisories=[a.id for a in applicable] or ["-"])
 
 
+# Reads the host's packages and pending updates when the host was scanned (`may_read`), so a
+# distribution build is judged by its package, not by its upstream number.
+@check("sshd.version.outdated", items=["XI.2.1.2"], severity=Severity.HIGH, reads=(SshServers,),
+       may_read=(Packages, Patching, OsRelease))
 def judge_versions(ctx: HostContext) -> list[Verdict]:
     view = host_view(ctx)
     return per_endpoint(ctx, lambda endpoint: judge_version(endpoint, view))
-
-
-def register(registry: Registry) -> None:
-    registry.check("sshd.algorithms.weak", items=["XI.2.1.2"], severity=Severity.MEDIUM,
-                   requires=REQUIRES)(lambda ctx: per_endpoint(ctx, judge_algorithms))
-    registry.check("sshd.vuln.terrapin", items=["XI.2.1.2"], severity=Severity.MEDIUM,
-                   requires=REQUIRES)(lambda ctx: per_endpoint(ctx, judge_terrapin))
-    registry.check("sshd.auth.password_offered", items=["XI.2.1.6"], severity=Severity.MEDIUM,
-                   requires=REQUIRES)(lambda ctx: per_endpoint(ctx, judge_password))
-    # Reads the host's packages and pending updates when the host was scanned (`uses`), so a
-    # distribution build is judged by its package, not by its upstream number.
-    registry.check("sshd.version.outdated", items=["XI.2.1.2"], severity=Severity.HIGH, requires=REQUIRES,
-                   uses=("host",))(judge_versions)

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from checks.endpoints import endpoint_checks
-from checks.registry import HostContext, Registry, Verdict, failed, passed, verdict
+from checks.registry import HostContext, Verdict, failed, passed, verdict
 from checks.settings import load_data
 from scanner.facts.tls import PROTOCOL_LABELS, Certificate, CipherSuite, TlsEndpoint, TlsFacts
 from scanner.model import Frozen, Severity, Status
@@ -169,219 +169,219 @@ def expiry_window_days(ctx: HostContext) -> int:
 
 # -- the checks ------------------------------------------------------------------------------------
 
-def register(registry: Registry) -> None:
-    endpoint_check = endpoint_checks(registry, TlsFacts, TRANSPORT, endpoint_evidence)
+endpoint_check = endpoint_checks(TlsFacts, TRANSPORT, endpoint_evidence)
 
-    @endpoint_check("tls.cleartext", Severity.HIGH, ("XI.2.1.3", "XI.2.1.2"), judges_refusal=True)
-    def cleartext(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        # judge_each hands this check the endpoints that refused STARTTLS (their error) and the
-        # ones where TLS was negotiated (no error); other failures stay `error` before it.
-        if endpoint.error is not None:
-            return failed("starttls_refused", port=endpoint.port, protocol=endpoint.starttls or endpoint.kind,
-                          reply=endpoint.error.detail)
-        return passed("tls_negotiated", port=endpoint.port, protocol=endpoint.starttls or endpoint.kind)
 
-    @endpoint_check("tls.protocol.ssl2_ssl3", Severity.CRITICAL)
-    def ssl2_ssl3(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        return versions_accepted(endpoint, ("ssl_2_0", "ssl_3_0"))
+@endpoint_check("tls.cleartext", Severity.HIGH, ("XI.2.1.3", "XI.2.1.2"), judges_refusal=True)
+def cleartext(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    # judge_each hands this check the endpoints that refused STARTTLS (their error) and the
+    # ones where TLS was negotiated (no error); other failures stay `error` before it.
+    if endpoint.error is not None:
+        return failed("starttls_refused", port=endpoint.port, protocol=endpoint.starttls or endpoint.kind,
+                      reply=endpoint.error.detail)
+    return passed("tls_negotiated", port=endpoint.port, protocol=endpoint.starttls or endpoint.kind)
 
-    @endpoint_check("tls.protocol.legacy", Severity.HIGH)
-    def legacy(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        return versions_accepted(endpoint, ("tls_1_0", "tls_1_1"))
+@endpoint_check("tls.protocol.ssl2_ssl3", Severity.CRITICAL)
+def ssl2_ssl3(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    return versions_accepted(endpoint, ("ssl_2_0", "ssl_3_0"))
 
-    @endpoint_check("tls.protocol.tls12_missing", Severity.HIGH)
-    def tls12_missing(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        if "tls_1_2" not in endpoint.protocols:
-            return command_error(endpoint, "tls_1_2_cipher_suites")
-        evidence = {"accepted_versions": accepted_versions(endpoint)}
-        if endpoint.protocols["tls_1_2"].supported:
-            return passed("supported", evidence=evidence)
-        if endpoint.accepted("tls_1_3"):
-            # Safe, but clients without TLS 1.3 cannot connect: a compatibility gap, not a hole.
-            return failed("only_tls13", evidence=evidence, severity=Severity.LOW)
-        return failed("missing", evidence=evidence)
+@endpoint_check("tls.protocol.legacy", Severity.HIGH)
+def legacy(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    return versions_accepted(endpoint, ("tls_1_0", "tls_1_1"))
 
-    @endpoint_check("tls.protocol.tls13_missing", Severity.LOW)
-    def tls13_missing(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        if "tls_1_3" not in endpoint.protocols:
-            return command_error(endpoint, "tls_1_3_cipher_suites")
-        evidence = {"accepted_versions": accepted_versions(endpoint)}
-        if endpoint.protocols["tls_1_3"].supported:
-            return passed("supported", evidence=evidence)
-        return failed("missing", evidence=evidence)
+@endpoint_check("tls.protocol.tls12_missing", Severity.HIGH)
+def tls12_missing(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    if "tls_1_2" not in endpoint.protocols:
+        return command_error(endpoint, "tls_1_2_cipher_suites")
+    evidence = {"accepted_versions": accepted_versions(endpoint)}
+    if endpoint.protocols["tls_1_2"].supported:
+        return passed("supported", evidence=evidence)
+    if endpoint.accepted("tls_1_3"):
+        # Safe, but clients without TLS 1.3 cannot connect: a compatibility gap, not a hole.
+        return failed("only_tls13", evidence=evidence, severity=Severity.LOW)
+    return failed("missing", evidence=evidence)
 
-    def scanned_all(endpoint: TlsEndpoint) -> Verdict | None:
-        missing = [f"{v}_cipher_suites" for v in PROTOCOL_LABELS if v not in endpoint.protocols]
-        return command_error(endpoint, *missing) if missing else None
+@endpoint_check("tls.protocol.tls13_missing", Severity.LOW)
+def tls13_missing(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    if "tls_1_3" not in endpoint.protocols:
+        return command_error(endpoint, "tls_1_3_cipher_suites")
+    evidence = {"accepted_versions": accepted_versions(endpoint)}
+    if endpoint.protocols["tls_1_3"].supported:
+        return passed("supported", evidence=evidence)
+    return failed("missing", evidence=evidence)
 
-    @endpoint_check("tls.cipher.weak", Severity.HIGH)
-    def cipher_weak(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        data = tls_data()
-        weak = {}
-        for version in endpoint.protocols:
-            for suite in endpoint.accepted(version):
-                reasons = weaknesses(suite, data)
-                if reasons:
-                    weak.setdefault(PROTOCOL_LABELS[version], []).append(f"{suite.name} ({', '.join(reasons)})")
-        if weak:
-            count = sum(len(v) for v in weak.values())
-            return failed("weak", evidence={"weak_suites": weak}, count=count,
-                          suites=[s for v in weak.values() for s in v][:5])
-        return scanned_all(endpoint) or passed(
-            "none_weak", evidence={"accepted_suites": suites_by_version(endpoint, PROTOCOL_LABELS)})
+def scanned_all(endpoint: TlsEndpoint) -> Verdict | None:
+    missing = [f"{v}_cipher_suites" for v in PROTOCOL_LABELS if v not in endpoint.protocols]
+    return command_error(endpoint, *missing) if missing else None
 
-    @endpoint_check("tls.cipher.no_forward_secrecy", Severity.MEDIUM)
-    def no_forward_secrecy(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        static = suites_by_version(endpoint, PROTOCOL_LABELS, keep=lambda s: not forward_secret(s))
-        if static:
-            count = sum(len(v) for v in static.values())
-            return failed("static_key_exchange", evidence={"suites_without_forward_secrecy": static}, count=count,
-                          suites=[s for v in static.values() for s in v][:5])
-        return scanned_all(endpoint) or passed(
-            "all_forward_secret", evidence={"accepted_suites": suites_by_version(endpoint, PROTOCOL_LABELS)})
+@endpoint_check("tls.cipher.weak", Severity.HIGH)
+def cipher_weak(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    data = tls_data()
+    weak = {}
+    for version in endpoint.protocols:
+        for suite in endpoint.accepted(version):
+            reasons = weaknesses(suite, data)
+            if reasons:
+                weak.setdefault(PROTOCOL_LABELS[version], []).append(f"{suite.name} ({', '.join(reasons)})")
+    if weak:
+        count = sum(len(v) for v in weak.values())
+        return failed("weak", evidence={"weak_suites": weak}, count=count,
+                      suites=[s for v in weak.values() for s in v][:5])
+    return scanned_all(endpoint) or passed(
+        "none_weak", evidence={"accepted_suites": suites_by_version(endpoint, PROTOCOL_LABELS)})
 
-    @endpoint_check("tls.cert.expired", Severity.HIGH)
-    @with_certificate
-    def cert_expired(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        leaf = endpoint.certificate.chain[0]
-        evidence = cert_evidence(leaf)
-        if ctx.now > leaf.not_after:
-            return failed("expired", evidence=evidence, not_after=leaf.not_after.date().isoformat(),
-                          days=(ctx.now - leaf.not_after).days)
-        return passed("valid_until", evidence=evidence, not_after=leaf.not_after.date().isoformat())
+@endpoint_check("tls.cipher.no_forward_secrecy", Severity.MEDIUM)
+def no_forward_secrecy(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    static = suites_by_version(endpoint, PROTOCOL_LABELS, keep=lambda s: not forward_secret(s))
+    if static:
+        count = sum(len(v) for v in static.values())
+        return failed("static_key_exchange", evidence={"suites_without_forward_secrecy": static}, count=count,
+                      suites=[s for v in static.values() for s in v][:5])
+    return scanned_all(endpoint) or passed(
+        "all_forward_secret", evidence={"accepted_suites": suites_by_version(endpoint, PROTOCOL_LABELS)})
 
-    @endpoint_check("tls.cert.expiring", Severity.MEDIUM)
-    @with_certificate
-    def cert_expiring(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        leaf = endpoint.certificate.chain[0]
-        window = expiry_window_days(ctx)
-        evidence = {**cert_evidence(leaf), "warn_days": window}
-        if ctx.now > leaf.not_after:
-            return verdict(Status.NOT_APPLICABLE, "already_expired", evidence=evidence)
-        days_left = (leaf.not_after - ctx.now).days
-        params = dict(not_after=leaf.not_after.date().isoformat(), days=days_left, window=window)
-        if days_left < window:
-            return failed("expiring", evidence=evidence, **params)
-        return passed("not_expiring", evidence=evidence, **params)
+@endpoint_check("tls.cert.expired", Severity.HIGH)
+@with_certificate
+def cert_expired(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    leaf = endpoint.certificate.chain[0]
+    evidence = cert_evidence(leaf)
+    if ctx.now > leaf.not_after:
+        return failed("expired", evidence=evidence, not_after=leaf.not_after.date().isoformat(),
+                      days=(ctx.now - leaf.not_after).days)
+    return passed("valid_until", evidence=evidence, not_after=leaf.not_after.date().isoformat())
 
-    @endpoint_check("tls.cert.not_yet_valid", Severity.HIGH)
-    @with_certificate
-    def cert_not_yet_valid(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        leaf = endpoint.certificate.chain[0]
-        evidence = cert_evidence(leaf)
-        if ctx.now < leaf.not_before:
-            return failed("not_yet_valid", evidence=evidence, not_before=leaf.not_before.isoformat())
-        return passed("valid_since", evidence=evidence, not_before=leaf.not_before.date().isoformat())
+@endpoint_check("tls.cert.expiring", Severity.MEDIUM)
+@with_certificate
+def cert_expiring(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    leaf = endpoint.certificate.chain[0]
+    window = expiry_window_days(ctx)
+    evidence = {**cert_evidence(leaf), "warn_days": window}
+    if ctx.now > leaf.not_after:
+        return verdict(Status.NOT_APPLICABLE, "already_expired", evidence=evidence)
+    days_left = (leaf.not_after - ctx.now).days
+    params = dict(not_after=leaf.not_after.date().isoformat(), days=days_left, window=window)
+    if days_left < window:
+        return failed("expiring", evidence=evidence, **params)
+    return passed("not_expiring", evidence=evidence, **params)
 
-    @endpoint_check("tls.cert.untrusted", Severity.HIGH)
-    @with_certificate
-    def cert_untrusted(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        facts = endpoint.certificate
-        leaf = facts.chain[0]
-        evidence = {
-            **cert_evidence(leaf), "chain": [c.subject for c in facts.chain],
-            "supplied_ca": facts.supplied_ca, "chain_errors": list(facts.chain_errors),
-            "path_validation": {r.store: r.error or "ok" for r in facts.validation},
-        }
-        if leaf.self_signed and len(facts.chain) == 1:
-            return failed("self_signed", evidence=evidence, subject=leaf.subject)
-        if not facts.chain_trusted:
-            hint = "untrusted_internal_ca" if not facts.supplied_ca else "untrusted"
-            return failed(hint, evidence=evidence, issuer=leaf.issuer,
-                          error=facts.chain_errors[-1] if facts.chain_errors else "")
-        return passed("trusted", evidence=evidence, issuer=leaf.issuer)
+@endpoint_check("tls.cert.not_yet_valid", Severity.HIGH)
+@with_certificate
+def cert_not_yet_valid(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    leaf = endpoint.certificate.chain[0]
+    evidence = cert_evidence(leaf)
+    if ctx.now < leaf.not_before:
+        return failed("not_yet_valid", evidence=evidence, not_before=leaf.not_before.isoformat())
+    return passed("valid_since", evidence=evidence, not_before=leaf.not_before.date().isoformat())
 
-    @endpoint_check("tls.cert.hostname_mismatch", Severity.HIGH)
-    @with_certificate
-    def hostname_mismatch(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        facts = endpoint.certificate
-        leaf = facts.chain[0]
-        evidence = {**cert_evidence(leaf), "common_name": leaf.common_name, "expected_name": endpoint.server_name}
-        if facts.hostname_matches is None:
-            return verdict(Status.UNKNOWN, "no_name", evidence=evidence)
-        names = list(leaf.dns_names) + list(leaf.ip_addresses)
-        if not facts.hostname_matches:
-            return failed("mismatch", evidence=evidence, name=endpoint.server_name, names=names or ["-"])
-        return passed("matches", evidence=evidence, name=endpoint.server_name)
+@endpoint_check("tls.cert.untrusted", Severity.HIGH)
+@with_certificate
+def cert_untrusted(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    facts = endpoint.certificate
+    leaf = facts.chain[0]
+    evidence = {
+        **cert_evidence(leaf), "chain": [c.subject for c in facts.chain],
+        "supplied_ca": facts.supplied_ca, "chain_errors": list(facts.chain_errors),
+        "path_validation": {r.store: r.error or "ok" for r in facts.validation},
+    }
+    if leaf.self_signed and len(facts.chain) == 1:
+        return failed("self_signed", evidence=evidence, subject=leaf.subject)
+    if not facts.chain_trusted:
+        hint = "untrusted_internal_ca" if not facts.supplied_ca else "untrusted"
+        return failed(hint, evidence=evidence, issuer=leaf.issuer,
+                      error=facts.chain_errors[-1] if facts.chain_errors else "")
+    return passed("trusted", evidence=evidence, issuer=leaf.issuer)
 
-    @endpoint_check("tls.cert.weak_key", Severity.HIGH)
-    @with_certificate
-    def weak_key(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        limits = ctx.settings.tls
-        chain = endpoint.certificate.chain
-        judged = [(c, key_too_small(c, limits.min_rsa_bits, limits.min_ec_bits)) for c in chain]
-        evidence = {"keys": {c.subject: f"{c.public_key_type} {c.public_key_bits or '?'}" for c in chain},
-                    "min_rsa_bits": limits.min_rsa_bits, "min_ec_bits": limits.min_ec_bits}
-        weak = [c for c, small in judged if small]
-        if weak:
-            return failed("weak", evidence=evidence, subject=weak[0].subject,
-                          public_key=f"{weak[0].public_key_type} {weak[0].public_key_bits}")
-        if any(small is None for _, small in judged):
-            return verdict(Status.UNKNOWN, "unknown_key_type", evidence=evidence,
-                           types=[c.public_key_type for c, small in judged if small is None])
-        leaf = chain[0]
-        return passed("strong", evidence=evidence, public_key=f"{leaf.public_key_type} {leaf.public_key_bits}")
+@endpoint_check("tls.cert.hostname_mismatch", Severity.HIGH)
+@with_certificate
+def hostname_mismatch(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    facts = endpoint.certificate
+    leaf = facts.chain[0]
+    evidence = {**cert_evidence(leaf), "common_name": leaf.common_name, "expected_name": endpoint.server_name}
+    if facts.hostname_matches is None:
+        return verdict(Status.UNKNOWN, "no_name", evidence=evidence)
+    names = list(leaf.dns_names) + list(leaf.ip_addresses)
+    if not facts.hostname_matches:
+        return failed("mismatch", evidence=evidence, name=endpoint.server_name, names=names or ["-"])
+    return passed("matches", evidence=evidence, name=endpoint.server_name)
 
-    @endpoint_check("tls.cert.sha1_signature", Severity.MEDIUM)
-    @with_certificate
-    def sha1_signature(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        # A self-signed certificate's own signature protects nothing (roots are trusted by
-        # presence), so only CA-issued certificates count.
-        chain = endpoint.certificate.chain
-        evidence = {"signatures": {c.subject: c.signature_hash for c in chain}}
-        weak = [c for c in chain if not c.self_signed and (c.signature_hash or "").lower() in WEAK_SIGNATURE_HASHES]
-        if weak:
-            return failed("weak_signature", evidence=evidence, subject=weak[0].subject,
-                          algorithm=weak[0].signature_hash)
-        return passed("strong_signature", evidence=evidence)
+@endpoint_check("tls.cert.weak_key", Severity.HIGH)
+@with_certificate
+def weak_key(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    limits = ctx.settings.tls
+    chain = endpoint.certificate.chain
+    judged = [(c, key_too_small(c, limits.min_rsa_bits, limits.min_ec_bits)) for c in chain]
+    evidence = {"keys": {c.subject: f"{c.public_key_type} {c.public_key_bits or '?'}" for c in chain},
+                "min_rsa_bits": limits.min_rsa_bits, "min_ec_bits": limits.min_ec_bits}
+    weak = [c for c, small in judged if small]
+    if weak:
+        return failed("weak", evidence=evidence, subject=weak[0].subject,
+                      public_key=f"{weak[0].public_key_type} {weak[0].public_key_bits}")
+    if any(small is None for _, small in judged):
+        return verdict(Status.UNKNOWN, "unknown_key_type", evidence=evidence,
+                       types=[c.public_key_type for c, small in judged if small is None])
+    leaf = chain[0]
+    return passed("strong", evidence=evidence, public_key=f"{leaf.public_key_type} {leaf.public_key_bits}")
 
-    @endpoint_check("tls.vuln.heartbleed", Severity.CRITICAL, VULNERABILITY)
-    def heartbleed(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        return vulnerable_if_true(endpoint, endpoint.vulnerabilities.heartbleed, "heartbleed")
+@endpoint_check("tls.cert.sha1_signature", Severity.MEDIUM)
+@with_certificate
+def sha1_signature(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    # A self-signed certificate's own signature protects nothing (roots are trusted by
+    # presence), so only CA-issued certificates count.
+    chain = endpoint.certificate.chain
+    evidence = {"signatures": {c.subject: c.signature_hash for c in chain}}
+    weak = [c for c in chain if not c.self_signed and (c.signature_hash or "").lower() in WEAK_SIGNATURE_HASHES]
+    if weak:
+        return failed("weak_signature", evidence=evidence, subject=weak[0].subject,
+                      algorithm=weak[0].signature_hash)
+    return passed("strong_signature", evidence=evidence)
 
-    @endpoint_check("tls.vuln.ccs_injection", Severity.HIGH, VULNERABILITY)
-    def ccs_injection(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        return vulnerable_if_true(endpoint, endpoint.vulnerabilities.ccs_injection, "openssl_ccs_injection")
+@endpoint_check("tls.vuln.heartbleed", Severity.CRITICAL, VULNERABILITY)
+def heartbleed(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    return vulnerable_if_true(endpoint, endpoint.vulnerabilities.heartbleed, "heartbleed")
 
-    @endpoint_check("tls.vuln.robot", Severity.HIGH, VULNERABILITY)
-    def robot(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        result = endpoint.vulnerabilities.robot
-        if result is None:
-            return not_observed(endpoint, "robot")
-        evidence = {"robot": result}
-        if result == "VULNERABLE_STRONG_ORACLE":
-            return failed("vulnerable", evidence=evidence, severity=Severity.CRITICAL)
-        if result == "VULNERABLE_WEAK_ORACLE":
-            return failed("vulnerable", evidence=evidence)
-        if result.startswith("NOT_VULNERABLE"):
-            return passed("not_vulnerable", evidence=evidence)
-        return verdict(Status.UNKNOWN, "inconsistent", evidence=evidence, result=result)
+@endpoint_check("tls.vuln.ccs_injection", Severity.HIGH, VULNERABILITY)
+def ccs_injection(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    return vulnerable_if_true(endpoint, endpoint.vulnerabilities.ccs_injection, "openssl_ccs_injection")
 
-    @endpoint_check("tls.reneg.insecure", Severity.MEDIUM)
-    def renegotiation(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        vulns = endpoint.vulnerabilities
-        evidence = {"secure_renegotiation": vulns.secure_renegotiation,
-                    "client_renegotiation_dos": vulns.client_renegotiation_dos}
-        if vulns.secure_renegotiation is None:
-            return not_observed(endpoint, "session_renegotiation")
-        if not vulns.secure_renegotiation:
-            return failed("insecure", evidence=evidence)
-        if vulns.client_renegotiation_dos:
-            return failed("client_initiated", evidence=evidence)
-        return passed("secure", evidence=evidence)
+@endpoint_check("tls.vuln.robot", Severity.HIGH, VULNERABILITY)
+def robot(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    result = endpoint.vulnerabilities.robot
+    if result is None:
+        return not_observed(endpoint, "robot")
+    evidence = {"robot": result}
+    if result == "VULNERABLE_STRONG_ORACLE":
+        return failed("vulnerable", evidence=evidence, severity=Severity.CRITICAL)
+    if result == "VULNERABLE_WEAK_ORACLE":
+        return failed("vulnerable", evidence=evidence)
+    if result.startswith("NOT_VULNERABLE"):
+        return passed("not_vulnerable", evidence=evidence)
+    return verdict(Status.UNKNOWN, "inconsistent", evidence=evidence, result=result)
 
-    @endpoint_check("tls.compression", Severity.MEDIUM)
-    def compression(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        return vulnerable_if_true(endpoint, endpoint.vulnerabilities.compression, "tls_compression")
+@endpoint_check("tls.reneg.insecure", Severity.MEDIUM)
+def renegotiation(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    vulns = endpoint.vulnerabilities
+    evidence = {"secure_renegotiation": vulns.secure_renegotiation,
+                "client_renegotiation_dos": vulns.client_renegotiation_dos}
+    if vulns.secure_renegotiation is None:
+        return not_observed(endpoint, "session_renegotiation")
+    if not vulns.secure_renegotiation:
+        return failed("insecure", evidence=evidence)
+    if vulns.client_renegotiation_dos:
+        return failed("client_initiated", evidence=evidence)
+    return passed("secure", evidence=evidence)
 
-    @endpoint_check("tls.fallback_scsv", Severity.LOW)
-    def fallback_scsv(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
-        versions = accepted_versions(endpoint)
-        if len(versions) == 1 and len(endpoint.protocols) == len(PROTOCOL_LABELS):
-            # One version only: there is nothing to downgrade to.
-            return verdict(Status.NOT_APPLICABLE, "single_version", evidence={"accepted_versions": versions})
-        value = endpoint.vulnerabilities.fallback_scsv
-        if value is None:
-            return command_error(endpoint, "tls_fallback_scsv")
-        evidence = {"fallback_scsv": value, "accepted_versions": versions}
-        return passed("supported", evidence=evidence) if value else failed("missing", evidence=evidence)
+@endpoint_check("tls.compression", Severity.MEDIUM)
+def compression(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    return vulnerable_if_true(endpoint, endpoint.vulnerabilities.compression, "tls_compression")
+
+@endpoint_check("tls.fallback_scsv", Severity.LOW)
+def fallback_scsv(endpoint: TlsEndpoint, ctx: HostContext) -> Verdict:
+    versions = accepted_versions(endpoint)
+    if len(versions) == 1 and len(endpoint.protocols) == len(PROTOCOL_LABELS):
+        # One version only: there is nothing to downgrade to.
+        return verdict(Status.NOT_APPLICABLE, "single_version", evidence={"accepted_versions": versions})
+    value = endpoint.vulnerabilities.fallback_scsv
+    if value is None:
+        return command_error(endpoint, "tls_fallback_scsv")
+    evidence = {"fallback_scsv": value, "accepted_versions": versions}
+    return passed("supported", evidence=evidence) if value else failed("missing", evidence=evidence)

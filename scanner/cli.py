@@ -350,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inventory")
     p.add_argument("-o", "--output", help="scan file path (default: RESULTS_DIR/<inventory>-<time>.json)")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--checks", nargs="+", metavar="GLOB", help="only these checks (and only their collectors)")
+    p.add_argument("--checks", nargs="+", metavar="GLOB", help="only these checks (and only the collectors and host probes whose facts they read)")
     p.add_argument("--fail-on", choices=[s.value for s in Severity], default="high",
                    help="lowest severity of a failing check that makes the exit code 1")
     p.add_argument("--accept-new-host-keys", action="store_true",

@@ -131,6 +131,15 @@ def _settled(result: Result) -> bool:
         result.status == Status.FAIL and result.waiver is not None)
 
 
+def _unsettled(checks: list[Check], record: HostRecord) -> list[Check]:
+    """The host checks to judge again on a host: one of their results there did not pass, or they
+    have none (added since the last scan)."""
+    judged: dict[str, bool] = {}
+    for result in record.results:
+        judged[result.check_id] = judged.get(result.check_id, True) and _settled(result)
+    return [c for c in checks if c.scope == "host" and not judged.get(c.id, False)]
+
+
 class Engine:
     def __init__(self, registry: Registry, collectors: dict[str, Collector], settings,
                  progress: Progress | None = None):
@@ -158,6 +167,7 @@ class Engine:
         inv = ctx.inventory
         plan = self.rescan_plan(checks, inv, previous) if previous else {
             c.name: [h.name for h in inv.hosts] for c in self.plan(checks)}
+        ctx.parts.update(self.gather_parts(checks))
         if previous:
             ctx.partial.update(self.rescan_parts(checks, inv, previous, plan))
         store = _Store(threading.Lock(), {})
@@ -253,11 +263,17 @@ class Engine:
             waivers=waiver_states,
         )
 
+    def gather_parts(self, checks: list[Check]) -> dict[str, frozenset[str]]:
+        """Collector -> the parts (host probes) the checks read, for collectors that gather by
+        parts: `--checks 'ssh.config.*'` runs the sshd configuration probe alone (pure)."""
+        return {name: parts for name in self.registry.collectors_for(checks)
+                if getattr(self.collectors.get(name), "gathers_parts", False)
+                and (parts := self.registry.parts_for(checks, name))}
+
     def rescan_plan(self, checks: list[Check], inv, previous: ScanFile) -> dict[str, list[str]]:
-        """Collector -> hosts to gather again: where a check needing it did not pass (pure). An
-        accepted risk (a failure under an active waiver) counts as settled: a full scan
+        """Collector -> hosts to gather again: where a check reading its facts did not pass (pure).
+        An accepted risk (a failure under an active waiver) counts as settled: a full scan
         re-checks those."""
-        by_id = {c.id: c for c in checks}
         plan: dict[str, set[str]] = {}
         for host in inv.hosts:
             record = previous.hosts.get(host.name)
@@ -265,11 +281,8 @@ class Engine:
                 for collector in self.plan(checks):
                     plan.setdefault(collector.name, set()).add(host.name)
                 continue
-            for result in record.results:
-                check = by_id.get(result.check_id)
-                if check is not None and not _settled(result):
-                    for name in (*check.requires, *check.uses):
-                        plan.setdefault(name, set()).add(host.name)
+            for name in self.registry.collectors_for(_unsettled(checks, record)):
+                plan.setdefault(name, set()).add(host.name)
             for collector in self.plan(checks):  # a check added since: its facts were never gathered
                 if collector.name not in record.observations:
                     plan.setdefault(collector.name, set()).add(host.name)
@@ -277,12 +290,10 @@ class Engine:
 
     def rescan_parts(self, checks: list[Check], inv, previous: ScanFile,
                      plan: dict[str, list[str]]) -> dict[tuple[str, str], PartialGather]:
-        """(collector, host) -> the parts of the previous observation that the checks which did
-        not pass read, for collectors that gather by parts (pure: the checks are run again over
-        the previous facts to see what they read). A host is absent, and gathered whole, when
-        its previous observation was not ok or a check read it as a whole."""
-        by_id = {c.id: c for c in checks}
-        hosts = {h.name: h for h in inv.hosts}
+        """(collector, host) -> the parts the checks that did not pass there declare, for
+        collectors that gather by parts; the other parts are kept from the previous observation
+        (pure). A host is absent, and gathers every part the selected checks read, when its
+        previous observation was not ok."""
         out: dict[tuple[str, str], PartialGather] = {}
         for name, host_names in plan.items():
             if not getattr(self.collectors[name], "gathers_parts", False):
@@ -290,17 +301,11 @@ class Engine:
             for host_name in host_names:
                 record = previous.hosts.get(host_name)
                 obs = record.observations.get(name) if record else None
-                if obs is None or obs.outcome != Outcome.OK or host_name not in hosts:
+                if obs is None or obs.outcome != Outcome.OK:
                     continue
-                hctx = HostContext(host=hosts[host_name], inventory=inv, observations=record.observations,
-                                   settings=self.settings, now=previous.started, reads=set())
-                for result in record.results:
-                    check = by_id.get(result.check_id)
-                    if check is not None and name in (*check.requires, *check.uses) and not _settled(result):
-                        self.registry.run_host_check(check, hctx)
-                parts = {part for collector, part in hctx.reads if collector == name}
-                if parts and "" not in parts:
-                    out[(name, host_name)] = PartialGather(frozenset(parts), obs)
+                parts = self.registry.parts_for(_unsettled(checks, record), name)
+                if parts:
+                    out[(name, host_name)] = PartialGather(parts, obs)
         return out
 
     def _run_collector(self, collector: Collector, ctx: ScanContext, hosts: list[Host], store: _Store,

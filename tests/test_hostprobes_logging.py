@@ -34,7 +34,7 @@ from tests.fixtures.hostprobes import NOW, assert_rendered, host_observation, lo
 
 REGISTRY = Registry()
 for _area in (exposure, firewall, logging, malware, monitoring):
-    _area.register(REGISTRY)
+    REGISTRY.add_area(_area)
 
 INVENTORY_YAML = """\
 organization: {name: Sở Thử nghiệm}

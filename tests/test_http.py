@@ -99,7 +99,7 @@ ERROR_CASES = {  # case: (kind, reason)
 @pytest.fixture(scope="module")
 def registry() -> Registry:
     registry = Registry()
-    http_checks.register(registry)
+    registry.add_area(http_checks)
     return registry
 
 

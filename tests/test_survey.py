@@ -75,9 +75,7 @@ def _all_areas_registry() -> Registry:
     for info in pkgutil.iter_modules(checks.__path__):
         if info.name in ("registry", "settings"):
             continue
-        module = importlib.import_module(f"checks.{info.name}")
-        if callable(getattr(module, "register", None)):
-            module.register(registry)
+        registry.add_area(importlib.import_module(f"checks.{info.name}"))
     return registry
 
 

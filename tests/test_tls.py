@@ -99,7 +99,7 @@ ALL_TLS_CHECKS = 20
 @pytest.fixture(scope="module")
 def registry() -> Registry:
     registry = Registry()
-    tls_checks.register(registry)
+    registry.add_area(tls_checks)
     return registry
 
 

@@ -37,8 +37,11 @@ class ScanContext:
     stop: threading.Event = field(default_factory=threading.Event)
     addresses: dict[str, str] = field(default_factory=dict)  # host name -> IP, resolved once at planning
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # env name -> value (connect.take_secrets)
-    # --rescan-failed: (collector, host) -> the parts to gather again, for collectors that can
-    # gather part of a host (`gathers_parts = True`); the rest comes from the previous scan.
+    # For collectors that gather by parts (`gathers_parts = True`, a part is a host probe):
+    # collector -> the parts the selected checks read, the only ones gathered (absent: all);
+    parts: dict[str, frozenset[str]] = field(default_factory=dict)
+    # and with --rescan-failed, (collector, host) -> the parts to gather again there (those the
+    # checks that did not pass declare); the other parts come from the previous scan.
     partial: dict[tuple[str, str], PartialGather] = field(default_factory=dict)
 
     @property

@@ -86,7 +86,7 @@ def merge_parts(previous: dict, fresh: dict, parts: frozenset[str]) -> dict:
 
 class HostCollector:
     name = "host"
-    gathers_parts = True  # one probe is one part: --rescan-failed runs only the probes it needs
+    gathers_parts = True  # one probe is one part: only the probes the selected checks read run
 
     def __init__(self, probes: ProbeSet | None = None):
         self.probes = probes or default_probes()
@@ -111,7 +111,7 @@ class HostCollector:
             transport = transport_for(ctx.loaded, host, ctx.address(host),
                                       accept_new_host_keys=ctx.options.accept_new_host_keys, secrets=ctx.secrets)
             partial = ctx.partial.get((self.name, host.name))
-            data = self.gather(ctx, host, transport, partial.parts if partial else None)
+            data = self.gather(ctx, host, transport, partial.parts if partial else ctx.parts.get(self.name))
             # No probe's facts, and a reason why (cut off, sudo refused): the host was not observed.
             failed = not data["parsed"] and bool(data["notes"])
             if partial and not failed:

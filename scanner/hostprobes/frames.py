@@ -30,8 +30,6 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from scanner.facts.logging import LogFileStat
-
 MAX_UNPARSED = 50  # lines kept of what a parser did not understand
 MAX_TEXT = 300  # characters kept of one configuration statement in evidence
 MAX_KEPT_LINE = 500  # characters of one unparsed line kept as evidence
@@ -156,6 +154,15 @@ class Marker:
     arg: str  # for a file its path, for a command its name
 
 
+@dataclass(frozen=True)
+class FileStat:
+    """A file's `stat` frame: what each probe turns into its own fact."""
+
+    path: str
+    mtime: int  # epoch seconds
+    size: int  # bytes
+
+
 @dataclass
 class Frames:
     """A probe's output cut back into its frames (pure)."""
@@ -169,7 +176,7 @@ class Frames:
     denied: list[str] = field(default_factory=list)
     missing: set[str] = field(default_factory=set)
     values: dict[str, list[str]] = field(default_factory=dict)
-    stats: list[LogFileStat] = field(default_factory=list)
+    stats: list[FileStat] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)  # every marker but the closing ones, in order
     stray: list[str] = field(default_factory=list)  # lines outside frames that are not markers: unexpected
     truncated: bool = False  # a raw frame was still open at the end
@@ -285,7 +292,7 @@ class _Reader:
         elif kind == "stat":
             parts = rest.split(" ", 2)
             if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit():
-                f.stats.append(LogFileStat(path=parts[2], mtime=int(parts[0]), size=int(parts[1])))
+                f.stats.append(FileStat(path=parts[2], mtime=int(parts[0]), size=int(parts[1])))
         elif kind == "kv":
             key, _, value = rest.partition(" ")
             f.values.setdefault(key, []).append(value)

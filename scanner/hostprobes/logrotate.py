@@ -9,7 +9,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from scanner.facts.logging import Logrotate, RotatePolicy, RotateStanza
+from scanner.facts.logging import LogFileStat, Logrotate, RotatePolicy, RotateStanza
 from scanner.hostprobes import Probe
 from scanner.hostprobes.frames import MAX_UNPARSED, Frames, as_int, cap, expand, shell, split_frames
 
@@ -86,7 +86,7 @@ def parse_logrotate(text: str) -> Logrotate:
                      files=tuple(state.read), denied=tuple(frames.denied),
                      unresolved_includes=tuple(state.missing), stanzas=tuple(state.stanzas),
                      defaults=RotatePolicy(source="defaults", **state.defaults),
-                     logs=tuple(frames.stats), now=as_int(frames.value("now"), signed=False),
+                     logs=tuple(LogFileStat(path=f.path, mtime=f.mtime, size=f.size) for f in frames.stats), now=as_int(frames.value("now"), signed=False),
                      unparsed=tuple(state.unparsed[:MAX_UNPARSED]), truncated=frames.truncated)
 
 
