@@ -24,6 +24,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from scanner.facts.reading import MissingFacts, collector_of, part_of, read_fact
 from scanner.inventory import Host, Inventory
 from scanner.model import Message, Observation, Outcome, Result, Severity, Status
 
@@ -32,6 +33,7 @@ SURVEY_ITEM_RE = re.compile(r"^(I|II|VIII|IX|X|XII|XIII|XI(\.\d+)+)$")
 
 F = TypeVar("F", bound=BaseModel)
 FactModel = type[BaseModel]  # a fact model class: COLLECTOR, and PART for a host probe's facts
+__all__ = ["MissingFacts"]  # checks catch it from here
 
 
 @dataclass(frozen=True)
@@ -61,25 +63,8 @@ def verdict(status: Status, message: str | None = None, target: str = "",
     return Verdict(status, message, params, target, evidence or {})
 
 
-class MissingFacts(Exception):
-    """Raised by a context when a check asks for facts that were not gathered."""
-
-    def __init__(self, collector: str, outcome: Outcome, detail: str):
-        super().__init__(detail)
-        self.collector, self.outcome, self.detail = collector, outcome, detail
-
-
 class UndeclaredFact(Exception):
     """Raised when a check reads a fact model it did not declare (a bug in the check)."""
-
-
-def collector_of(model: FactModel) -> str:
-    return model.COLLECTOR  # type: ignore[attr-defined]
-
-
-def part_of(model: FactModel) -> str:
-    """The host probe whose parsed output the model is ("" for a whole observation)."""
-    return getattr(model, "PART", "")
 
 
 @dataclass
@@ -111,21 +96,7 @@ class HostContext:
         """The collector's data as its typed fact model (model.COLLECTOR names the collector)."""
         if self.declared is not None and model not in self.declared:
             raise UndeclaredFact(f"{model.__name__} is not among the facts the check declared")
-        collector, part = collector_of(model), part_of(model)
-        obs = self.observations.get(collector)
-        if obs is None:
-            raise MissingFacts(collector, Outcome.NOT_COLLECTED, f"{collector}: not collected")
-        if obs.outcome != Outcome.OK:
-            raise MissingFacts(collector, obs.outcome, obs.detail)
-        if model not in self._cache:
-            data = obs.data
-            if part:
-                if part not in data.get("parsed", {}):
-                    reason = data.get("parse_errors", {}).get(part, "not gathered")
-                    raise MissingFacts(collector, Outcome.NOT_COLLECTED, f"{part}: {reason}")
-                data = data["parsed"][part]
-            self._cache[model] = model.model_validate(data)
-        return self._cache[model]
+        return read_fact(self.observations, model, self._cache)
 
     @property
     def security_level(self) -> int | None:

@@ -18,10 +18,11 @@ from pydantic import BaseModel, Field, ValidationError
 
 from scanner.facts.capacity import Disks, Hardware, Listeners
 from scanner.facts.ports import HostPortScan
+from scanner.facts.reading import MissingFacts, read_fact
 from scanner.facts.sshserver import SshServers
 from scanner.facts.system import OsRelease
 from scanner.facts.tls import TlsFacts
-from scanner.model import Frozen, Observation, Outcome, Result
+from scanner.model import Frozen, Observation, Result
 from scanner.survey import Answer, Readiness, answer_items, answer_rows, load_survey, readiness
 
 FACT_TEXT_CAP = 200  # an OS name or a version from a target is short, or it is noise
@@ -99,17 +100,9 @@ class ScanSummary(Frozen):
 
 def host_facts(observations: Mapping[str, Observation], model: type[F]) -> F | None:
     """A typed fact of the host, or None when it was not gathered or does not validate."""
-    obs = observations.get(model.COLLECTOR)
-    if obs is None or obs.outcome != Outcome.OK:
-        return None
-    data = obs.data
-    part = getattr(model, "PART", "")
-    if part:
-        parsed = data.get("parsed")
-        data = parsed.get(part) if isinstance(parsed, dict) else None
     try:
-        return model.model_validate(data)
-    except ValidationError:
+        return read_fact(observations, model)
+    except (MissingFacts, ValidationError):
         return None
 
 

@@ -136,19 +136,21 @@ def test_rescan_failed_regathers_only_what_did_not_pass(tmp_path):
 
 
 def test_merge_parts_keeps_the_probes_not_run_again_and_says_so():
-    from scanner.collectors.host import merge_parts
-    previous = {"parsed": {"patching": {"old": 1}, "sshd_config": {"old": 2}, "accounts": {"old": 3}},
-                "parse_errors": {"auditd": "no output"},
-                "commands": [{"name": "patching"}, {"name": "sshd_config"}, {"name": "accounts"}],
-                "round_trips": 3, "notes": ["old note"]}
-    fresh = {"parsed": {"sshd_config": {"new": 2}}, "parse_errors": {"auditd": "still none"},
-             "commands": [{"name": "sshd_config"}, {"name": "auditd"}], "round_trips": 2, "notes": []}
-    merged = merge_parts(previous, fresh, frozenset({"sshd_config", "auditd"}))
-    assert merged["parsed"] == {"patching": {"old": 1}, "sshd_config": {"new": 2}, "accounts": {"old": 3}}
-    assert merged["parse_errors"] == {"auditd": "still none"}
-    assert [c["name"] for c in merged["commands"]] == ["patching", "accounts", "sshd_config", "auditd"]
-    assert merged["kept_from_previous"] == ["accounts", "patching"]
-    assert merged["round_trips"] == 2 and merged["notes"] == []
+    from scanner.facts.host import HostObservation
+    previous = HostObservation.model_validate({
+        "parsed": {"patching": {"old": 1}, "sshd_config": {"old": 2}, "accounts": {"old": 3}},
+        "parse_errors": {"auditd": "no output"},
+        "commands": [{"name": "patching"}, {"name": "sshd_config"}, {"name": "accounts"}],
+        "round_trips": 3, "notes": ["old note"]})
+    fresh = HostObservation.model_validate({
+        "parsed": {"sshd_config": {"new": 2}}, "parse_errors": {"auditd": "still none"},
+        "commands": [{"name": "sshd_config"}, {"name": "auditd"}], "round_trips": 2, "notes": []})
+    merged = fresh.with_parts_from(previous, frozenset({"sshd_config", "auditd"}))
+    assert merged.parsed == {"patching": {"old": 1}, "sshd_config": {"new": 2}, "accounts": {"old": 3}}
+    assert merged.parse_errors == {"auditd": "still none"}
+    assert [c.name for c in merged.commands] == ["patching", "accounts", "sshd_config", "auditd"]
+    assert merged.kept_from_previous == ("accounts", "patching")
+    assert merged.round_trips == 2 and merged.notes == ()
 
 
 def test_rescan_gathers_only_the_probes_the_unsettled_checks_read(tmp_path):

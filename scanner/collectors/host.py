@@ -9,10 +9,10 @@ import re
 import secrets
 import shlex
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from scanner.collectors.base import ScanContext, Sink, observation
 from scanner.connect import sudo_password, transport_for
+from scanner.facts.host import HostObservation, ProbeRecord
 from scanner.hostprobes import Probe, ProbeSet
 from scanner.hostprobes.catalog import default_probes
 from scanner.inventory import Host
@@ -20,16 +20,6 @@ from scanner.model import Outcome, utcnow
 from scanner.transport.base import Transport, TransportError, with_become
 
 KEPT_OUTPUT = 64 * 1024  # raw output kept as evidence per probe
-
-
-@dataclass(frozen=True)
-class ProbeRun:
-    name: str
-    exit_status: int | None
-    seconds: float | None
-    output: str
-    truncated: bool
-    privileged: bool
 
 
 def build_script(probes: list[Probe], nonce: str) -> str:
@@ -52,9 +42,9 @@ def build_script(probes: list[Probe], nonce: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def split_output(text: str, nonce: str, privileged: bool) -> dict[str, ProbeRun]:
-    """Cut the script's output back into one ProbeRun per probe (pure)."""
-    runs: dict[str, ProbeRun] = {}
+def split_output(text: str, nonce: str, privileged: bool) -> dict[str, ProbeRecord]:
+    """Cut the script's output back into one record per probe, its output whole (pure)."""
+    runs: dict[str, ProbeRecord] = {}
     marker = re.escape(f"@@{nonce}@@")
     pattern = re.compile(rf"\n{marker} BEGIN (\S+) (\S*)\n(.*?)\n{marker} END \1 (\S*)\n", re.S)
     for m in pattern.finditer("\n" + text):
@@ -65,23 +55,9 @@ def split_output(text: str, nonce: str, privileged: bool) -> dict[str, ProbeRun]
         else:
             rc, truncated = None, True  # the probe's own cap cut the RC line off
         seconds = (int(t1) - int(t0)) / 1e9 if t0.isdigit() and t1.isdigit() else None
-        runs[name] = ProbeRun(name, rc, seconds, body, truncated, privileged)
+        runs[name] = ProbeRecord(name=name, exit_status=rc, seconds=seconds, output=body, truncated=truncated,
+                                 privileged=privileged)
     return runs
-
-
-def merge_parts(previous: dict, fresh: dict, parts: frozenset[str]) -> dict:
-    """A host observation's data after gathering only `parts` again (pure): those probes' facts,
-    errors and commands from `fresh`, every other probe's kept from `previous` and named in
-    `kept_from_previous`, so the evidence says which facts are older."""
-    def older(section: dict) -> dict:
-        return {k: v for k, v in section.items() if k not in parts}
-
-    merged = dict(fresh)
-    merged["parsed"] = older(previous.get("parsed", {})) | fresh["parsed"]
-    merged["parse_errors"] = older(previous.get("parse_errors", {})) | fresh["parse_errors"]
-    merged["commands"] = [c for c in previous.get("commands", []) if c.get("name") not in parts] + fresh["commands"]
-    merged["kept_from_previous"] = sorted(older(previous.get("parsed", {})) | older(previous.get("parse_errors", {})))
-    return merged
 
 
 class HostCollector:
@@ -111,13 +87,13 @@ class HostCollector:
             transport = transport_for(ctx.loaded, host, ctx.address(host),
                                       accept_new_host_keys=ctx.options.accept_new_host_keys, secrets=ctx.secrets)
             partial = ctx.partial.get((self.name, host.name))
-            data = self.gather(ctx, host, transport, partial.parts if partial else ctx.parts.get(self.name))
+            seen = self.gather(ctx, host, transport, partial.parts if partial else ctx.parts.get(self.name))
             # No probe's facts, and a reason why (cut off, sudo refused): the host was not observed.
-            failed = not data["parsed"] and bool(data["notes"])
+            failed = not seen.parsed and bool(seen.notes)
             if partial and not failed:
-                data = merge_parts(partial.previous.data, data, partial.parts)
+                seen = seen.with_parts_from(HostObservation.model_validate(partial.previous.data), partial.parts)
             sink(host.name, observation(self.name, started, Outcome.ERROR if failed else Outcome.OK,
-                                        "; ".join(data["notes"]) if failed else "", data))
+                                        "; ".join(seen.notes) if failed else "", seen.model_dump(mode="json")))
         except TransportError as exc:
             sink(host.name, observation(self.name, started, Outcome(exc.outcome), str(exc)))
         except Exception as exc:  # never let one host stop the others
@@ -126,7 +102,8 @@ class HostCollector:
             if transport is not None:
                 transport.close()
 
-    def gather(self, ctx: ScanContext, host: Host, transport: Transport, only: frozenset[str] | None = None) -> dict:
+    def gather(self, ctx: ScanContext, host: Host, transport: Transport,
+               only: frozenset[str] | None = None) -> HostObservation:
         """Run the probes (those named in `only`, when given) and parse their output."""
         probes = [p for p in self.probes if only is None or p.name in only]
         inv = ctx.inventory
@@ -141,8 +118,8 @@ class HostCollector:
         become = inv.ssh_of(host).become == "sudo" and not is_root
         plain = [p for p in probes if not (p.root and become)]
         elevated = [p for p in probes if p.root and become]
-        runs: dict[str, ProbeRun] = {}
-        unframed: list[ProbeRun] = []  # scripts whose output held no probe at all, kept as evidence
+        runs: dict[str, ProbeRecord] = {}
+        unframed: list[ProbeRecord] = []  # scripts whose output held no probe at all, kept as evidence
         round_trips = 1
         notes: list[str] = []
         for group, privileged in ((plain, is_root), (elevated, True)):
@@ -163,8 +140,8 @@ class HostCollector:
                 limit = f"the deadline ({budget:g}s)" if result.timed_out else f"the output cap ({cap} bytes)"
                 notes.append(f"{'privileged' if privileged else 'unprivileged'} probe script: no probe output "
                              f"before {limit}; the remote shell did not run the script, no other was sent")
-                unframed.append(ProbeRun("script", result.exit_status, round(result.seconds, 3), result.stdout,
-                                         True, privileged))
+                unframed.append(ProbeRecord(name="script", exit_status=result.exit_status, seconds=round(result.seconds, 3),
+                                            output=result.stdout, truncated=True, privileged=privileged))
                 break
             if privileged and not is_root and not got:
                 notes.append(f"sudo failed: {result.stderr.strip()[:500] or 'no output'}")
@@ -194,17 +171,9 @@ class HostCollector:
                 parsed[probe.name] = probe.parse(run.output).model_dump(mode="json")
             except Exception as exc:  # a parser that does not understand says so; raw is kept
                 parse_errors[probe.name] = f"{type(exc).__name__}: {exc}"
-        return {
-            "transport": transport.name,
-            "is_root": is_root,
-            "become": become,
-            "round_trips": round_trips,
-            "notes": notes,
-            "commands": [
-                {"name": r.name, "exit_status": r.exit_status, "seconds": r.seconds, "privileged": r.privileged,
-                 "truncated": r.truncated or len(r.output) > KEPT_OUTPUT, "output": r.output[:KEPT_OUTPUT]}
-                for r in [*runs.values(), *unframed]
-            ],
-            "parsed": parsed,
-            "parse_errors": parse_errors,
-        }
+        return HostObservation(
+            transport=transport.name, is_root=is_root, become=become, round_trips=round_trips, notes=tuple(notes),
+            commands=tuple(r.model_copy(update={"truncated": r.truncated or len(r.output) > KEPT_OUTPUT,
+                                                "output": r.output[:KEPT_OUTPUT]})
+                           for r in [*runs.values(), *unframed]),
+            parsed=parsed, parse_errors=parse_errors)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from scanner.facts.system import HostFact
+from scanner.facts.host import HostFact
 from scanner.model import Frozen
 
 FileState = Literal["ok", "permission_denied", "missing", "not_run"]

@@ -11,7 +11,7 @@ import fnmatch
 import posixpath
 from typing import ClassVar
 
-from scanner.facts.system import HostFact
+from scanner.facts.host import HostFact
 from scanner.model import Frozen
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from scanner.facts.system import HostFact
+from scanner.facts.host import HostFact
 from scanner.model import Frozen
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from scanner.facts.system import HostFact
+from scanner.facts.host import HostFact
 
 
 class Packages(HostFact):

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from scanner.model import Frozen
-
-
-class HostFact(Frozen):
-    """A fact model filled from one probe of the host collector: data['parsed'][PART]."""
-
-    COLLECTOR: ClassVar[str] = "host"
-    PART: ClassVar[str] = ""
+from scanner.facts.host import HostFact
 
 
 class OsRelease(HostFact):
