@@ -6,53 +6,40 @@ sudo logging. What needs root (shadow, sudoers) is `unknown` without it, never g
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
-
-from pydantic import BaseModel, ConfigDict
 
 from checks.registry import HostContext, Verdict, check, failed, passed, verdict
-from checks.settings import load_data
+from checks.settings import Sourced, load_data
 from scanner.facts.accounts import Accounts, PamEntry
-from scanner.model import Severity, Status
+from scanner.model import Frozen, Severity, Status
 
 SHOWN = 30
 
 
-class _Data(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Threshold(_Data):
-    value: int
-    source: str
-
-
-class MinLength(_Data):
+class MinLength(Frozen):
     required: int
     recommended: int
     source: str
 
 
-class Lockout(_Data):
+class Lockout(Frozen):
     max_deny: int
     source: str
 
 
-class ToolDefaults(_Data):
+class ToolDefaults(Frozen):
     pwquality_minlen: int
     cracklib_minlen: int
     faillock_deny: int
     source: str
 
 
-class AccountsData(_Data):
-    password_max_days: Threshold
+class AccountsData(Frozen):
+    password_max_days: Sourced
     password_min_length: MinLength
     lockout: Lockout
     tool_defaults: ToolDefaults
 
 
-@lru_cache(maxsize=1)
 def accounts_data() -> AccountsData:
     return load_data("accounts", AccountsData)
 

@@ -10,7 +10,6 @@ not_applicable there and judge the https service instead.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
 from checks.endpoints import endpoint_checks
@@ -43,7 +42,6 @@ class HttpData(Frozen):
     listing_markers: tuple[ListingMarker, ...]
 
 
-@lru_cache(maxsize=1)
 def http_data() -> HttpData:
     return load_data("http", HttpData)
 

@@ -8,10 +8,7 @@ Daemons are recognised from processes, not systemctl, so hosts without systemd a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict
 
 from checks.monitoring import AGENT_MAY_READ, AGENT_READS, process_view, product_states
 from checks.registry import HostContext, MissingFacts, Verdict, check, failed, passed, verdict
@@ -29,44 +26,40 @@ from scanner.facts.logging import (
     SyslogNg,
     TimeSync,
 )
-from scanner.model import Severity, Status
+from scanner.model import Frozen, Severity, Status
 
 DAY = 86400.0
 NEVER_REMOVED_DAYS = 36500  # `rotate -1`: logrotate never removes old logs
 
 
-class _Data(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Daemon(_Data):
+class Daemon(Frozen):
     name: str
     processes: list[str]
     source: str
 
 
-class Names(_Data):
+class Names(Frozen):
     names: list[str]
     source: str
 
 
-class Paths(_Data):
+class Paths(Frozen):
     paths: list[str]
     source: str
 
 
-class RotationDays(_Data):
+class RotationDays(Frozen):
     values: dict[str, float]
     source: str
 
 
-class Buckets(_Data):
+class Buckets(Frozen):
     three_months: int
     six_months: int
     source: str
 
 
-class LoggingData(_Data):
+class LoggingData(Frozen):
     syslog_daemons: list[Daemon]
     journald_processes: Names
     auditd_processes: Names
@@ -77,9 +70,8 @@ class LoggingData(_Data):
     survey_buckets: Buckets
 
 
-@lru_cache(maxsize=1)
 def data() -> LoggingData:
-    return load_data("logging", LoggingData)  # type: ignore[return-value]
+    return load_data("logging", LoggingData)
 
 
 def running_daemons(procs: Processes, daemons: list[Daemon]) -> list[tuple[Daemon, list[Process]]]:

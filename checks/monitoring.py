@@ -10,17 +10,14 @@ each marked `declared_in_inventory`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from checks.registry import HostContext, MissingFacts, Verdict, check, failed, passed, verdict
-from checks.settings import load_data
+from checks.settings import Sourced, load_data
 from scanner.facts.agents import AgentFiles, Process, Processes
 from scanner.facts.logging import LogShippers
 from scanner.facts.packages import Packages
-from scanner.model import Severity, Status
+from scanner.model import Frozen, Severity, Status
 
 if TYPE_CHECKING:
     from scanner.inventory import Inventory
@@ -28,21 +25,12 @@ if TYPE_CHECKING:
 Role = Literal["antimalware", "edr", "hids", "ids", "ips", "siem", "log_shipper", "management"]
 
 
-class _Data(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Sourced(_Data):
-    value: int
-    source: str
-
-
-class ProductThresholds(_Data):
+class ProductThresholds(Frozen):
     signature_max_age_days: Sourced
     disk_usage_max_percent: Sourced
 
 
-class Product(_Data):
+class Product(Frozen):
     id: str
     name: str
     roles: list[Role]
@@ -64,7 +52,7 @@ class Product(_Data):
         return bool(self.processes or self.exe_prefixes or self.packages or self.paths)
 
 
-class ServerSoftware(_Data):
+class ServerSoftware(Frozen):
     id: str
     name: str
     kind: Literal["web", "db", "app"]
@@ -73,7 +61,7 @@ class ServerSoftware(_Data):
     source: str
 
 
-class ProductTable(_Data):
+class ProductTable(Frozen):
     thresholds: ProductThresholds
     products: list[Product]
     server_software: list[ServerSoftware]
@@ -82,10 +70,9 @@ class ProductTable(_Data):
         return [p for p in self.products if set(p.roles) & set(roles)]
 
 
-@lru_cache(maxsize=1)
 def products() -> ProductTable:
     """The data file's table alone (checks/data/products.yaml)."""
-    return load_data("products", ProductTable)  # type: ignore[return-value]
+    return load_data("products", ProductTable)
 
 
 DECLARED_NOTE = ("declared in the inventory (products:): recognised only by its processes, exe_prefixes and "

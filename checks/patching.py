@@ -9,27 +9,22 @@ for the other answers to be trusted.
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import model_validator
 
 from checks.registry import HostContext, Verdict, check, failed, passed, verdict
-from checks.settings import load_data
+from checks.settings import Sourced, load_data
 from scanner.facts.patching import Patching, PendingUpdate, RebootStatus
 from scanner.facts.system import OsRelease
-from scanner.model import Severity, Status
+from scanner.model import Frozen, Severity, Status
 
 SHOWN = 30  # package names listed in a message; the evidence keeps up to EVIDENCE_ROWS rows
 EVIDENCE_ROWS = 200
 DAY = 86400
 
 
-class _Data(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class EolRow(_Data):
+class EolRow(Frozen):
     ids: tuple[str, ...]
     release: str
     variant: str | None = None
@@ -48,30 +43,24 @@ class EolRow(_Data):
         return self
 
 
-class Threshold(_Data):
-    value: int
-    source: str
-
-
-class NoSecurityMetadata(_Data):
+class NoSecurityMetadata(Frozen):
     ids: tuple[str, ...]
     source: str
 
 
-class PatchingPolicy(_Data):
-    eol_warn_days: Threshold
-    last_update_max_days: Threshold
-    package_lists_max_age_days: Threshold
-    pending_updates_medium_count: Threshold
+class PatchingPolicy(Frozen):
+    eol_warn_days: Sourced
+    last_update_max_days: Sourced
+    package_lists_max_age_days: Sourced
+    pending_updates_medium_count: Sourced
     no_security_metadata: NoSecurityMetadata
 
 
-class EolData(_Data):
+class EolData(Frozen):
     releases: tuple[EolRow, ...]
     patching: PatchingPolicy
 
 
-@lru_cache(maxsize=1)
 def eol_data() -> EolData:
     return load_data("eol", EolData)
 

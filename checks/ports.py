@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import field_validator
 
 from checks.registry import HostContext, Verdict, check, failed, passed, verdict
 from checks.settings import load_data
 from scanner.facts.ports import PROTOCOLS, Access, HostPortScan, PortFact, parse_port_spec
 from scanner.inventory import Host, Inventory, Service
-from scanner.model import Severity, Status
+from scanner.model import Frozen, Severity, Status
 
 EVERYWHERE = frozenset({"any", "internet"})
 
@@ -45,11 +45,10 @@ class Evidence:
     text: str  # what answered, for messages: "http (nginx/1.22.1)", "redis", "nmap -sV: telnet"
 
 
-class AnswerMatch(BaseModel):
+class AnswerMatch(Frozen):
     """An identification answer that makes a row apply: its protocol, and when given, one of
     `products` (what the answer names) and one of `access` (how it treats a stranger)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     protocol: str
     products: tuple[str, ...] = ()
     access: tuple[Access, ...] = ()
@@ -73,8 +72,7 @@ class AnswerMatch(BaseModel):
         return "match"
 
 
-class RiskyService(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class RiskyService(Frozen):
     key: str
     ports: str
     proto: Literal["tcp", "udp"]
@@ -113,8 +111,7 @@ class RiskyService(BaseModel):
         return min((m.judge(ev) for m in self.answers), key=MATCH_RANK.__getitem__, default="no")
 
 
-class PortsData(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class PortsData(Frozen):
     risky: tuple[RiskyService, ...]
 
 
@@ -123,7 +120,6 @@ def _ports_of(spec: str) -> frozenset[int]:
     return frozenset(parse_port_spec(spec))
 
 
-@lru_cache(maxsize=1)
 def ports_data() -> PortsData:
     return load_data("ports", PortsData)
 

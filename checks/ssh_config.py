@@ -9,40 +9,27 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable
-from functools import lru_cache
-
-from pydantic import BaseModel, ConfigDict
 
 from checks.registry import HostContext, Verdict, check, failed, passed, verdict
-from checks.settings import load_data
+from checks.settings import Sourced, load_data
 from checks.sshd import ssh_data as algorithm_data
 from scanner.facts.sshd_config import SshdConfig, SshSetting
-from scanner.model import Severity, Status
+from scanner.model import Frozen, Severity, Status
 
 ITEMS = ["XI.2.1.6"]
 
 
-class _Data(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Threshold(_Data):
-    value: int
-    source: str
-
-
-class IdleTimeout(_Data):
+class IdleTimeout(Frozen):
     max_interval_seconds: int
     max_count: int
     source: str
 
 
-class SshConfigData(_Data):
-    max_auth_tries: Threshold
+class SshConfigData(Frozen):
+    max_auth_tries: Sourced
     idle_timeout: IdleTimeout
 
 
-@lru_cache(maxsize=1)
 def ssh_data() -> SshConfigData:
     return load_data("ssh_config", SshConfigData)
 

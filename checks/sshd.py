@@ -12,10 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
-from functools import lru_cache
 from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
 
 from checks.patching import eol_data, find_release
 from checks.registry import HostContext, Verdict, check, failed, passed, verdict
@@ -24,16 +21,12 @@ from scanner.facts.packages import Packages
 from scanner.facts.patching import Patching, PendingUpdate
 from scanner.facts.sshserver import SshEndpoint, SshServers
 from scanner.facts.system import OsRelease
-from scanner.model import Outcome, Severity, Status
+from scanner.model import Frozen, Outcome, Severity, Status
 
 PASSWORD_METHODS = ("password", "keyboard-interactive")
 
 
-class _Data(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class WeakAlgorithm(_Data):
+class WeakAlgorithm(Frozen):
     match: str
     category: Literal["kex", "host_key", "cipher", "mac", "compression"]
     severity: Severity
@@ -41,7 +34,7 @@ class WeakAlgorithm(_Data):
     source: str
 
 
-class Terrapin(_Data):
+class Terrapin(Frozen):
     strict_kex_marker: str
     vulnerable_ciphers: tuple[str, ...]
     vulnerable_with_etm: tuple[str, ...]
@@ -49,7 +42,7 @@ class Terrapin(_Data):
     source: str
 
 
-class Advisory(_Data):
+class Advisory(Frozen):
     id: str
     introduced: str | None
     fixed: str
@@ -58,19 +51,19 @@ class Advisory(_Data):
     source: str
 
 
-class DistributionMarker(_Data):
+class DistributionMarker(Frozen):
     pattern: str
     distribution: str
     source: str
 
 
-class OpenSshPackages(_Data):
+class OpenSshPackages(Frozen):
     package: dict[str, str]  # package manager -> the package that ships sshd
     related: tuple[str, ...]  # packages built from the same source
     source: str
 
 
-class OpenSshData(_Data):
+class OpenSshData(Frozen):
     minimum: str
     source: str
     advisories: tuple[Advisory, ...]
@@ -78,13 +71,12 @@ class OpenSshData(_Data):
     distribution_markers: tuple[DistributionMarker, ...]
 
 
-class SshData(_Data):
+class SshData(Frozen):
     weak: tuple[WeakAlgorithm, ...]
     terrapin: Terrapin
     openssh: OpenSshData
 
 
-@lru_cache(maxsize=1)
 def ssh_data() -> SshData:
     return load_data("ssh_algorithms", SshData)
 

@@ -9,12 +9,11 @@ not scan is `error` with its reason; a scan command that failed makes the checks
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from typing import Any
 
 from checks.endpoints import endpoint_checks
 from checks.registry import HostContext, Verdict, failed, passed, verdict
-from checks.settings import load_data
+from checks.settings import Sourced, load_data
 from scanner.facts.tls import PROTOCOL_LABELS, Certificate, CipherSuite, TlsEndpoint, TlsFacts
 from scanner.model import Frozen, Severity, Status
 
@@ -29,17 +28,11 @@ class WeakToken(Frozen):
     source: str
 
 
-class SourcedInt(Frozen):
-    value: int
-    source: str
-
-
 class TlsData(Frozen):
     weak_cipher_tokens: tuple[WeakToken, ...]
-    min_cipher_key_bits: SourcedInt
+    min_cipher_key_bits: Sourced
 
 
-@lru_cache(maxsize=1)
 def tls_data() -> TlsData:
     return load_data("tls", TlsData)
 

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from scanner.model import Result, Severity, Status
+from scanner.model import Frozen, Result, Severity, Status
 
 SURVEY_FILE = Path(__file__).resolve().parent.parent / "checks" / "data" / "survey.yaml"
 
@@ -36,11 +36,7 @@ NEUTRAL_STATUSES = frozenset({Status.NOT_APPLICABLE, Status.INFO})
 ORG = ""  # the host name of organisation-level (declared) results
 
 
-class _Data(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Label(_Data):
+class Label(Frozen):
     vi: str = Field(min_length=1)
     en: str = Field(min_length=1)
 
@@ -48,7 +44,7 @@ class Label(_Data):
         return self.en if lang == "en" else self.vi
 
 
-class OptionsFrom(_Data):
+class OptionsFrom(Frozen):
     check: str  # the check whose evidence picks a tick box
     key: str  # the evidence key holding the box's text
 
@@ -91,7 +87,7 @@ class SurveyItem(Label):
         return self
 
 
-class Survey(_Data):
+class Survey(Frozen):
     source: Label
     areas: tuple[str, ...]
     groups: tuple[Group, ...]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scanner.model import Result, Status
+from scanner.model import Frozen, Result, Status
 from scanner.validation import PathProblems, read_text, validate_text
 
 
@@ -32,13 +32,11 @@ class Waiver(BaseModel):
                 and self.host in (None, result.host) and self.target in (None, result.target))
 
 
-class WaiverFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class WaiverFile(Frozen):
     waivers: list[Waiver] = Field(default_factory=list)
 
 
-class WaiverState(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class WaiverState(Frozen):
     waiver: Waiver
     state: str  # active | expired | unused
     matched: int = 0
