@@ -235,15 +235,6 @@ def test_journald_drop_ins_later_files_win():
     assert j.unparsed == ("/etc/systemd/journald.conf.d/20-persistent.conf: not a setting",)
 
 
-def test_journald_defaults_and_volatile():
-    default = parse_journald(load("journald", "debian12"))
-    assert default.storage == "auto" and default.persistent_dir and default.persistent and default.disk_usage_bytes == 0
-    volatile = parse_journald(load("journald", "volatile"))
-    assert volatile.storage == "volatile" and not volatile.persistent
-    nobody = parse_journald(load("journald", "debian12_nonroot"))
-    assert not nobody.as_root
-
-
 def test_drop_in_in_etc_hides_the_same_name_in_usr_lib():
     j = parse_journald(frames({"/etc/systemd/journald.conf": "[Journal]\n",
                                "/usr/lib/systemd/journald.conf.d/50-x.conf": "[Journal]\nMaxRetentionSec=1d\n",
@@ -315,13 +306,6 @@ def test_logrotate_unterminated_stanza_is_recorded():
 
 
 # -- auditd and time ---------------------------------------------------------------------------------------------
-
-def test_auditd_root_and_nobody():
-    root = parse_auditd(load("auditd", "debian12"))
-    assert root.config_present and (root.num_logs, root.max_log_file_mb, root.max_log_file_action) == (5, 8, "rotate")
-    assert (root.enabled, root.pid, root.rules_count, root.permission_denied) == (0, 0, 0, False)
-    nobody = parse_auditd(load("auditd", "debian12_nonroot"))
-    assert nobody.permission_denied and nobody.rules_count is None and nobody.denied == ("/etc/audit/auditd.conf",)
 
 
 def test_time_sync_chrony_without_daemon_and_a_synced_tracking():
