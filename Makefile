@@ -37,7 +37,7 @@ test: install
 	$(BIN)/pytest
 
 demo: install
-	@$(BIN)/python -m scanner.demo
+	@$(BIN)/python -m scanner.app.demo
 
 scan: install
 	$(BIN)/readyscan scan $(INVENTORY)

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from scanner.facts.reading import MissingFacts, collector_of, part_of, read_fact
 from scanner.inventory import Host, Inventory
 from scanner.model import Message, Observation, Outcome, Result, Severity, Status
+from scanner.thresholds import Thresholds
 
 CHECK_ID_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 SURVEY_ITEM_RE = re.compile(r"^(I|II|VIII|IX|X|XII|XIII|XI(\.\d+)+)$")
@@ -74,7 +75,7 @@ class HostContext:
     host: Host
     inventory: Inventory
     observations: Mapping[str, Observation]
-    settings: Any  # checks.data.Thresholds
+    settings: Thresholds
     now: datetime
     _cache: dict[type, Any] = field(default_factory=dict)
     # The fact models the running check declared (None: any, for callers outside a check).

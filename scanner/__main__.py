@@ -1,5 +1,5 @@
 import sys
 
-from scanner.cli import main
+from scanner.app.cli import main
 
 sys.exit(main())

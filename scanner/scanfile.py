@@ -18,11 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from checks.settings import load_thresholds
 from scanner import __version__
 from scanner.model import Observation, Result
 from scanner.summary import ScanSummary, summarize
 from scanner.survey import ItemAnswer, Row, SurveyItem, answer_items, answer_row, load_survey, row_key
+from scanner.thresholds import load_thresholds
 from scanner.waivers import WaiverState
 
 SCHEMA_VERSION = 1
@@ -101,7 +101,7 @@ class ScanFile(BaseModel):
 
     def with_summary(self, thresholds) -> ScanFile:
         """A copy with its summary worked out from its facts and results (`thresholds`: the
-        checks.settings.Thresholds it was judged with)."""
+        scanner.thresholds.Thresholds it was judged with)."""
         return self.model_copy(update={"summary": summarize(
             {name: rec.observations for name, rec in self.hosts.items()}, self.all_results(), thresholds,
             self.complete)})

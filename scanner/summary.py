@@ -192,7 +192,7 @@ def _support_ends(results: Iterable[Result]) -> list[DatedEnd]:
 def summarize(observations: Mapping[str, Mapping[str, Observation]], results: Iterable[Result],
               thresholds, complete: bool = True) -> ScanSummary:
     """The summary of a scan from its observations by host, its results and the thresholds
-    (checks.settings.Thresholds) it was judged with."""
+    (scanner.thresholds.Thresholds) it was judged with."""
     results = list(results)
     ends = [e for host, obs in observations.items() for e in _certificate_ends(host, obs)] + _support_ends(results)
     answers = answer_items(load_survey(), results)

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from checks import default_registry
-from checks.settings import load_thresholds
-from scanner.engine import judge
+from scanner.app.engine import judge
 from scanner.inventory import load_inventory
 from scanner.model import Observation
 from scanner.scanfile import HostRecord, InventoryRecord, ScanFile
+from scanner.thresholds import load_thresholds
 from scanner.waivers import apply_waivers, load_waivers
 from tests.paths import ROOT
 

@@ -12,15 +12,15 @@ import checks.ssh_config
 import checks.tls
 from checks import default_registry
 from checks.registry import Check, HostContext, Registry, Verdict, check, passed
-from checks.settings import load_thresholds
+from scanner.app.engine import Engine
 from scanner.collectors.catalog import default_collectors
-from scanner.engine import Engine
 from scanner.facts.sshd_config import SshdConfig
 from scanner.facts.system import Kernel, OsRelease
 from scanner.facts.tls import TlsFacts
 from scanner.hostprobes.catalog import default_probes
 from scanner.inventory import load_inventory
 from scanner.model import Severity, Status
+from scanner.thresholds import load_thresholds
 from tests.labscan import INVENTORY, recorded_lab_scan
 from tests.paths import ROOT
 
@@ -92,7 +92,7 @@ def test_a_check_selection_plans_only_its_collectors_and_probes(registry):
 def test_scan_with_checks_runs_only_the_sshd_config_probe(tmp_path):
     """`readyscan scan INVENTORY --checks 'ssh.config.*'`: the scan file's per-probe records hold
     the sshd configuration probe alone, and no other collector ran."""
-    from scanner.cli import main
+    from scanner.app.cli import main
 
     out = tmp_path / "scan.json"
     main(["scan", str(ROOT / "inventories" / "localhost.yaml"), "--checks", "ssh.config.*", "-o", str(out),

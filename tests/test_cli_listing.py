@@ -14,7 +14,7 @@ from rich.console import Console
 from checks import default_registry
 from reports import Texts
 from reports.listing import Column, Listing, choose_format, print_table
-from scanner.cli import main
+from scanner.app.cli import main
 from tests.paths import ROOT
 
 SCANS = ROOT / "tests" / "fixtures" / "scans"

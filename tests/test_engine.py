@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 
 from checks import default_registry
-from checks.settings import load_thresholds
+from scanner.app.engine import Engine
 from scanner.collectors.base import ScanContext, ScanOptions
 from scanner.collectors.catalog import default_collectors
 from scanner.collectors.host import build_script, split_output
-from scanner.engine import Engine
 from scanner.inventory import load_inventory
 from scanner.model import Outcome, Status
 from scanner.scanfile import ScanFileError, load
+from scanner.thresholds import load_thresholds
 from scanner.transport.local import LocalTransport
 from tests.paths import ROOT
 

@@ -13,8 +13,7 @@ import pytest
 
 from checks import exposure, firewall, logging, malware, monitoring
 from checks.registry import Registry
-from checks.settings import load_thresholds
-from scanner.engine import judge
+from scanner.app.engine import judge
 from scanner.facts.agents import Process, Processes
 from scanner.facts.logging import LogFileStat, Logrotate, RotatePolicy, Rsyslog, TimeSync
 from scanner.hostprobes.auditd import parse_auditd
@@ -28,6 +27,7 @@ from scanner.hostprobes.syslog_ng import parse_syslog_ng
 from scanner.hostprobes.time_sync import parse_time_sync
 from scanner.inventory import parse_inventory
 from scanner.model import Observation, Outcome, Severity, Status
+from scanner.thresholds import load_thresholds
 from tests.fixtures.hostprobes import NOW, assert_rendered, host_observation, load, one, run_probes
 
 # -- shared by the host-probe check tests of this area (firewall, agents, capacity import these) -----------------

@@ -22,7 +22,7 @@ import pytest
 from checks import default_registry
 from checks import http as http_checks
 from checks.registry import Registry
-from checks.settings import load_thresholds
+from scanner.app.engine import Engine
 from scanner.collectors.base import ScanContext, ScanOptions
 from scanner.collectors.catalog import default_collectors
 from scanner.collectors.http import (
@@ -33,10 +33,10 @@ from scanner.collectors.http import (
     plan_endpoints,
     server_name,
 )
-from scanner.engine import Engine
 from scanner.facts.http import Header, HttpEndpoint, HttpFacts, HttpResponse, ProbeError
 from scanner.inventory import Host
 from scanner.model import Outcome, Status, utcnow
+from scanner.thresholds import load_thresholds
 from tests.tlsservers import (
     GOOD_TLS,
     HOSTILE_HEADERS,

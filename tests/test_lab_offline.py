@@ -10,10 +10,10 @@ from datetime import datetime
 import pytest
 import yaml
 
-from checks.settings import load_thresholds
-from scanner.engine import judge
+from scanner.app.engine import judge
 from scanner.inventory import load_inventory
 from scanner.model import Observation
+from scanner.thresholds import load_thresholds
 from scanner.waivers import apply_waivers, load_waivers
 from tests.labexpect import expectation_problems, hardened_problems
 from tests.paths import ROOT

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checks.settings import load_thresholds
+from scanner.app.engine import judge
 from scanner.collectors.base import ScanContext, ScanOptions
 from scanner.collectors.ports import (
     PortsCollector,
@@ -29,10 +29,10 @@ from scanner.collectors.ports import (
     top_ports,
     valid_target,
 )
-from scanner.engine import judge
 from scanner.facts.ports import HostPortScan, format_port_spec, parse_port_spec
 from scanner.inventory import LoadedInventory, parse_inventory
 from scanner.model import Observation, Outcome, Status
+from scanner.thresholds import load_thresholds
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "nmap"
 NOW = datetime(2026, 11, 26, tzinfo=UTC)

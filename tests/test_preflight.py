@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
+from scanner.app.preflight import checks_left_unknown, classify_sudo_error, preflight
 from scanner.inventory import load_inventory
-from scanner.preflight import checks_left_unknown, classify_sudo_error, preflight
 from tests.sshd import keygen, start_sshd
 from tests.test_engine import SilentListener
 

@@ -12,12 +12,12 @@ import time
 import pytest
 
 from checks import default_registry
-from checks.settings import load_thresholds
+from scanner.app.engine import Engine, judge
 from scanner.collectors.base import ScanContext, ScanOptions
 from scanner.collectors.catalog import default_collectors
-from scanner.engine import Engine, judge
 from scanner.inventory import load_inventory
 from scanner.scanfile import ScanFile, ScanFileError, load, save, write_atomic
+from scanner.thresholds import load_thresholds
 from tests.paths import ROOT
 
 SCHEMA = ROOT / "docs" / "scanfile.schema.json"

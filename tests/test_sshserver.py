@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.settings import load_thresholds
+from scanner.app.engine import judge
 from scanner.collectors.base import ScanContext, ScanOptions
 from scanner.collectors.sshserver import (
     MAX_LINE,
@@ -31,10 +31,10 @@ from scanner.collectors.sshserver import (
     read_kexinit,
     split_packet,
 )
-from scanner.engine import judge
 from scanner.facts.sshserver import Identification, SshServers
 from scanner.inventory import LoadedInventory, parse_inventory
 from scanner.model import Observation, Outcome, Status
+from scanner.thresholds import load_thresholds
 from tests.sshd import ensure_privsep_dir
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sshserver"

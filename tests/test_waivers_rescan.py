@@ -9,13 +9,13 @@ import sys
 import pytest
 
 from checks import default_registry
-from checks.settings import load_thresholds
+from scanner.app.engine import Engine
 from scanner.collectors.base import ScanContext, ScanOptions
 from scanner.collectors.catalog import default_collectors
-from scanner.engine import Engine
 from scanner.inventory import load_inventory
 from scanner.model import Message, Outcome, Result, Severity, Status
 from scanner.scanfile import load
+from scanner.thresholds import load_thresholds
 from scanner.validation import ValidationFailed
 from scanner.waivers import Waiver, apply_waivers, load_waivers
 from tests.paths import ROOT

@@ -40,10 +40,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from checks.registry import HostContext, Registry
-from checks.settings import load_thresholds
 from scanner.collectors.base import ScanContext, ScanOptions
 from scanner.inventory import Inventory, LoadedInventory, load_inventory, parse_inventory
 from scanner.model import Observation, Outcome, Result, Status
+from scanner.thresholds import load_thresholds
 from tests.paths import ROOT
 
 LOOPBACK = "127.0.0.1"

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from scanner.app.engine import resolve_addresses
 from scanner.connect import sudo_password, transport_for
-from scanner.engine import resolve_addresses
 from scanner.i18n import default_catalog
 from scanner.inventory import Host, LoadedInventory
 from scanner.transport.base import TransportError, with_become

@@ -19,19 +19,19 @@ from pathlib import Path
 from rich.console import Console
 
 from checks import default_registry
-from checks.settings import load_thresholds
 from reports.formats import print_summary
 from scanner import __version__, scanfile
+from scanner.app.engine import Engine
+from scanner.app.progress import ConsoleProgress
 from scanner.collectors.base import ScanContext, ScanOptions
 from scanner.collectors.catalog import default_collectors
 from scanner.connect import take_secrets
 from scanner.diff import diff_scans
-from scanner.engine import Engine
 from scanner.i18n import DEFAULT_LANG, LANGS, default_catalog
 from scanner.inventory import InventoryError, load_inventory
 from scanner.memory import collect_and_release, release
 from scanner.model import Outcome, Severity, Status, utcnow
-from scanner.progress import ConsoleProgress
+from scanner.thresholds import load_thresholds
 from scanner.validation import ValidationFailed
 from scanner.waivers import Waiver, default_waiver_path, load_waivers
 
@@ -309,7 +309,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_preflight(args: argparse.Namespace) -> int:
-    from scanner.preflight import preflight, render_preflight
+    from scanner.app.preflight import preflight, render_preflight
 
     err = _stderr()
     loaded = _load_inventory_or_exit(args.inventory, err, args.lang)
