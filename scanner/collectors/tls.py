@@ -48,12 +48,12 @@ from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import 
 from scanner.collectors.base import ScanContext, Sink
 from scanner.collectors.endpoints import CaBundleError, EndpointBatch, ca_bundle, cap
 from scanner.collectors.starttls import ask_starttls
+from scanner.facts.endpoint import EndpointError
 from scanner.facts.tls import (
     PROTOCOLS,
     Certificate,
     CertificateFacts,
     CipherSuite,
-    EndpointError,
     EphemeralKey,
     ProtocolResult,
     TlsEndpoint,
@@ -259,7 +259,7 @@ def _connectivity_error(trace: TracebackException | None) -> EndpointError:
         "ServerRejectedOpportunisticTlsNegotiation": "starttls_failed",
         "ServerRejectedTlsHandshake": "tls_handshake_failed",
         "ServerTlsConfigurationNotSupported": "tls_handshake_failed",
-    }.get(name, "scan_error")
+    }.get(name, "error")
     return EndpointError(reason=reason, detail=_trace_text(trace))
 
 
@@ -504,7 +504,7 @@ class TlsCollector:
                 request = build_request(plan, ca_file, network_timeout)
                 by_uuid[request.uuid] = (plan, request)
             except Exception as exc:
-                failed.append((plan, EndpointError(reason="scan_error", detail=cap(f"{type(exc).__name__}: {exc}"))))
+                failed.append((plan, EndpointError(reason="error", detail=cap(f"{type(exc).__name__}: {exc}"))))
         for plan, error in failed:
             emit(plan, plan.endpoint(error=error))
         if not by_uuid:
@@ -516,7 +516,7 @@ class TlsCollector:
         # their own network timeouts; nothing they produce afterwards is read.
         threading.Thread(target=_run_scanner, args=(scanner, [r for _, r in by_uuid.values()], results),
                          name="tls-sslyze", daemon=True).start()
-        unfinished = EndpointError(reason="scan_error", detail="sslyze ended without a result for this endpoint")
+        unfinished = EndpointError(reason="error", detail="sslyze ended without a result for this endpoint")
         next_gc = time.monotonic() + GC_SECONDS
         while by_uuid:
             if time.monotonic() >= next_gc:
@@ -537,7 +537,7 @@ class TlsCollector:
             if item is _DONE:
                 break
             if isinstance(item, Exception):
-                unfinished = EndpointError(reason="scan_error", detail=cap(f"{type(item).__name__}: {item}"))
+                unfinished = EndpointError(reason="error", detail=cap(f"{type(item).__name__}: {item}"))
                 continue
             plan, _ = by_uuid.pop(item.uuid, (None, None))
             if plan is None:
@@ -546,7 +546,7 @@ class TlsCollector:
                 endpoint = endpoint_from_result(plan, item, stores, ca_file is not None)
             except Exception as exc:  # one unreadable result must not lose the others
                 endpoint = plan.endpoint(error=EndpointError(
-                    reason="scan_error", detail=cap(f"reading sslyze's result: {type(exc).__name__}: {exc}")))
+                    reason="error", detail=cap(f"reading sslyze's result: {type(exc).__name__}: {exc}")))
             emit(plan, endpoint)
         for plan, _ in by_uuid.values():
             emit(plan, plan.endpoint(error=unfinished))
