@@ -36,7 +36,7 @@ from scanner.cli import EXIT_GAPS, EXIT_INCOMPLETE
 from scanner.collectors.host import KEPT_OUTPUT
 from scanner.collectors.http import HEADER_VALUE_CAP
 from scanner.collectors.sshserver import MAX_LINE
-from scanner.collectors.tls import answers_like_tls, client_hello
+from scanner.collectors.tls_precheck import answers_like_tls, client_hello
 from scanner.inventory import parse_inventory
 from scanner.model import Outcome, Status
 from scanner.scanfile import ScanFile, load
