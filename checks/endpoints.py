@@ -1,7 +1,7 @@
 """Checks that judge each declared endpoint of a host on its own (TLS and HTTP areas).
 
 The facts model lists endpoints; each has a `target` ("443/tcp") and an `error` (None, or a
-reason and detail). An endpoint with an error is `error` for every check, except a service that
+reason and detail: scanner/facts/endpoint.py). An endpoint with an error is `error` for every check, except a service that
 refused STARTTLS in its own protocol: that is a fact (it talks in clear text), judged by the one
 check registered with `judges_refusal` and `not_applicable` for the others. A host without
 endpoints is `not_applicable`. Each check's texts need the messages `endpoint_error`
@@ -15,10 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 from checks.registry import HostContext, Verdict, check, verdict
+from scanner.facts.endpoint import EndpointErrorReason
 from scanner.model import Severity, Status
 
 Judge = Callable[[Any, HostContext], Verdict]
-REFUSED_TLS = "starttls_rejected"  # the endpoint error reason of a service that refused STARTTLS
+REFUSED_TLS: EndpointErrorReason = "starttls_rejected"  # the endpoint error reason of a service that refused STARTTLS
 
 
 def judge_each(ctx: HostContext, facts_model: type, judge: Judge,

@@ -21,7 +21,7 @@ from scanner.facts.packages import Packages
 from scanner.facts.patching import Patching, PendingUpdate
 from scanner.facts.sshserver import SshEndpoint, SshServers
 from scanner.facts.system import OsRelease
-from scanner.model import Frozen, Outcome, Severity, Status
+from scanner.model import Frozen, Severity, Status
 
 PASSWORD_METHODS = ("password", "keyboard-interactive")
 
@@ -114,10 +114,11 @@ def endpoint_evidence(endpoint: SshEndpoint) -> dict:
 
 def unreadable(endpoint: SshEndpoint) -> Verdict | None:
     """The verdict for an endpoint the probe could not read, else None."""
-    if endpoint.outcome == Outcome.OK:
+    if endpoint.error is None:
         return None
+    # The parameter keeps its name `outcome`: results stored by earlier scans fill it too.
     return verdict(Status.ERROR, "probe_failed", target=endpoint.target, evidence=endpoint_evidence(endpoint),
-                   port=endpoint.port, outcome=endpoint.outcome.value, detail=endpoint.detail[:500])
+                   port=endpoint.port, outcome=endpoint.error.reason, detail=endpoint.error.detail[:500])
 
 
 def per_endpoint(ctx: HostContext, judge) -> list[Verdict]:

@@ -36,7 +36,7 @@ from scanner.app.cli import EXIT_GAPS, EXIT_INCOMPLETE
 from scanner.collectors.host import KEPT_OUTPUT
 from scanner.collectors.http import HEADER_VALUE_CAP
 from scanner.collectors.sshserver import MAX_LINE
-from scanner.collectors.tls import answers_like_tls, client_hello
+from scanner.collectors.tls_precheck import answers_like_tls, client_hello
 from scanner.inventory import parse_inventory
 from scanner.model import Outcome, Status
 from scanner.scanfile import ScanFile, load
@@ -67,8 +67,8 @@ BROKEN_ENDPOINTS = {
     ("hostile-silent", "tls", 443): ({"tls_handshake_failed"}, "silent"),
     ("hostile-silent", "http", 443): ({"timeout"}, "timed out"),
     ("hostile-web", "tls", 8443): ({"tls_handshake_failed"}, "not TLS"),
-    ("hostile-web", "http", 8443): ({"tls_error", "protocol_error"}, "8443"),
-    ("hostile-void", "tls", 443): ({"timeout", "refused", "scan_error"}, ""),
+    ("hostile-web", "http", 8443): ({"tls_handshake_failed", "protocol_error"}, "8443"),
+    ("hostile-void", "tls", 443): ({"timeout", "refused", "error"}, ""),
     ("hostile-void", "http", 443): ({"timeout", "refused", "protocol_error"}, "10.203.0.250"),
 }
 # What a hostile host did not break: these collectors observed it in full.

@@ -33,7 +33,8 @@ from scanner.collectors.http import (
     plan_endpoints,
     server_name,
 )
-from scanner.facts.http import Header, HttpEndpoint, HttpFacts, HttpResponse, ProbeError
+from scanner.facts.endpoint import EndpointError
+from scanner.facts.http import Header, HttpEndpoint, HttpFacts, HttpResponse
 from scanner.inventory import Host
 from scanner.model import Outcome, Status, utcnow
 from scanner.thresholds import load_thresholds
@@ -91,7 +92,7 @@ CASES = {
 ERROR_CASES = {  # case: (kind, reason)
     "silent": ("http", "timeout"),
     "closed": ("http", "refused"),
-    "garbage": ("https", "tls_error"),
+    "garbage": ("https", "tls_handshake_failed"),
     "drip": ("http", "phase_timeout"),  # one header byte every 0.5 s: each read is quick, the budget is not
 }
 
@@ -337,7 +338,7 @@ def test_recorded_error_case_is_error(registry, case):
 def test_trace_that_failed_is_unknown_not_pass(registry):
     endpoint, now = RECORDINGS.load("https_good")
     failed = endpoint.model_copy(update={"trace": None, "trace_echoed": None,
-                                         "trace_error": ProbeError(reason="refused", detail="reset by peer")})
+                                         "trace_error": EndpointError(reason="refused", detail="reset by peer")})
     result = judge_recorded(registry, failed, now)["http.trace"]
     assert result.status == Status.UNKNOWN and result.message.params["reason"] == "refused"
 
@@ -457,7 +458,7 @@ def test_a_site_speaking_only_tls_1_0_and_1_1_still_has_its_headers_judged(tmp_p
 
 def test_a_garbage_tls_port_is_still_an_error_after_the_permissive_retry(live, servers):
     endpoint = endpoint_of(live, servers, "garbage")
-    assert endpoint.error is not None and endpoint.error.reason == "tls_error" and endpoint.get is None
+    assert endpoint.error is not None and endpoint.error.reason == "tls_handshake_failed" and endpoint.get is None
 
 
 def test_recorded_findings_name_their_request_header_and_server_block(registry):

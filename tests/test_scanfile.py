@@ -1,4 +1,5 @@
-"""The scan file: round trip, committed schema, atomic writes, full disk, kill -9 mid-write."""
+"""The scan file: round trip, committed schema, atomic writes, full disk, kill -9 mid-write, and
+facts written by an earlier release still judged."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ import time
 import pytest
 
 from checks import default_registry
+from reports import Texts
 from scanner.app.engine import Engine, judge
 from scanner.collectors.base import ScanContext, ScanOptions
 from scanner.collectors.catalog import default_collectors
-from scanner.inventory import load_inventory
+from scanner.facts.http import HttpFacts
+from scanner.facts.sshserver import SshServers
+from scanner.facts.tls import TlsFacts
+from scanner.inventory import load_inventory, parse_inventory
+from scanner.model import Observation, Status
 from scanner.scanfile import ScanFile, ScanFileError, load, save, write_atomic
 from scanner.thresholds import load_thresholds
 from tests.paths import ROOT
@@ -119,3 +125,63 @@ def test_kill_9_mid_write_never_corrupts(tmp_path):
         proc.wait()
         data = json.loads(target.read_text())  # whole JSON, whichever version
         assert data["n"] == -1 or len(data["pad"]) == 3_000_000
+
+
+# -- endpoint errors as readyscan 0.1.0 wrote them ------------------------------------------------
+# Each family's failed endpoint in the old words (hand-made in the shape 0.1.0's collectors wrote),
+# the word it must be read as today, and the message parameter that carries it.
+OLD_ENDPOINTS = {
+    "tls": (TlsFacts, [{"port": 8443, "kind": "https", "address": "127.0.0.1", "server_name": "web.test",
+                        "error": {"reason": "scan_error", "detail": "sslyze ended without a result"}}],
+            "error", "reason"),
+    "http": (HttpFacts, [{"port": 8443, "kind": "https", "address": "127.0.0.1", "host_header": "web.test:8443",
+                          "url": "https://127.0.0.1:8443/",
+                          "error": {"reason": "tls_error", "detail": "SSLError: wrong version number"}}],
+             "tls_handshake_failed", "reason"),
+    # One endpoint answered (else the whole observation is not ok and no endpoint is judged).
+    "sshserver": (SshServers, [{"port": 22, "address": "127.0.0.1", "outcome": "ok", "detail": ""},
+                               {"port": 8443, "address": "127.0.0.1", "outcome": "unreachable",
+                                "detail": "connection refused by 127.0.0.1:8443"}],
+                  "unreachable", "outcome"),
+}
+OLD_INVENTORY = """organization: {name: Thử nghiệm}
+defaults: {transport: none}
+hosts:
+  - name: web
+    address: 127.0.0.1
+    fqdn: web.test
+    zone: dmz
+    services: [{port: 22, kind: ssh}, {port: 8443, kind: https}]
+"""
+
+
+@pytest.mark.parametrize("family", sorted(OLD_ENDPOINTS))
+def test_old_endpoint_error_words_validate_as_todays(family):
+    model, endpoints, word, _ = OLD_ENDPOINTS[family]
+    parsed = model.model_validate({"endpoints": endpoints}).endpoints
+    assert parsed[-1].error.reason == word
+    assert parsed[-1].error.detail and parsed[-1].error.detail in json.dumps(endpoints[-1])
+    assert all(e.error is None for e in parsed[:-1])  # an SSH endpoint that was "ok" has no error
+
+
+def test_trace_error_in_old_words_validates_as_todays():
+    endpoint = {**OLD_ENDPOINTS["http"][1][0], "error": None,
+                "trace_error": {"reason": "tls_error", "detail": "handshake failed"}}
+    assert HttpFacts.model_validate({"endpoints": [endpoint]}).endpoints[0].trace_error.reason == "tls_handshake_failed"
+
+
+@pytest.mark.parametrize("family", sorted(OLD_ENDPOINTS))
+def test_an_old_scan_files_failed_endpoint_is_judged_error_with_todays_word(registry, family):
+    model, endpoints, word, param = OLD_ENDPOINTS[family]
+    stored = {"collector": family, "outcome": "ok", "started": "2026-11-20T08:00:00Z",
+              "ended": "2026-11-20T08:00:01Z", "data": {"endpoints": endpoints}}
+    observation = Observation.model_validate_json(json.dumps(stored))  # as scanfile.load reads it
+    inventory = parse_inventory(OLD_INVENTORY, "old.yaml")
+    per_host, _ = judge(registry, registry.select([f"{family}.*" if family != "sshserver" else "sshd.*"]), inventory,
+                        {"web": {family: observation}}, load_thresholds(), observation.started)
+    failed = [r for r in per_host["web"] if r.target == "8443/tcp"]
+    assert failed and {r.status for r in failed} == {Status.ERROR}
+    assert {r.message.params[param] for r in failed} == {word}
+    for lang in ("vi", "en"):
+        texts = Texts.for_lang(lang)
+        assert all(f"({word})" in texts.message(r) for r in failed)

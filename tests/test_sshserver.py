@@ -255,21 +255,21 @@ def test_malformed_kexinit_is_rejected(damage):
         parse_kexinit(payload)
 
 
-@pytest.mark.parametrize(("data", "outcome", "words"), [
-    (b"A" * (MAX_LINE + 10), Outcome.ERROR, "longer than 255"),
-    (b"x\r\n" * 1100, Outcome.ERROR, "more than 1024 lines"),
-    (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", Outcome.ERROR, "closed the connection"),
-    (b"SSH-2.0-Fake\r\n\xff\xff\xff\xff", Outcome.ERROR, "packet length"),
-    (b"SSH-2.0-Fake\r\n\x00\x00\x00\x10\x04" + b"\x15" * 15, Outcome.ERROR, "unexpected message"),
-    (b"SSH-2.0-Fake\r\n\x00\x00\x00\x10\x05", Outcome.ERROR, "closed the connection"),
+@pytest.mark.parametrize(("data", "reason", "words"), [
+    (b"A" * (MAX_LINE + 10), "protocol_error", "longer than 255"),
+    (b"x\r\n" * 1100, "protocol_error", "more than 1024 lines"),
+    (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", "error", "closed the connection"),
+    (b"SSH-2.0-Fake\r\n\xff\xff\xff\xff", "protocol_error", "packet length"),
+    (b"SSH-2.0-Fake\r\n\x00\x00\x00\x10\x04" + b"\x15" * 15, "protocol_error", "unexpected message"),
+    (b"SSH-2.0-Fake\r\n\x00\x00\x00\x10\x05", "error", "closed the connection"),
 ])
-def test_hostile_bytes_give_a_reason_not_a_crash(data, outcome, words):
+def test_hostile_bytes_give_a_reason_not_a_crash(data, reason, words):
     from scanner.collectors.sshserver import ProbeFailure
     wire = wire_with(data)
     with pytest.raises(ProbeFailure) as caught:
         read_identification(wire)
         read_kexinit(wire)
-    assert caught.value.outcome == outcome and words in caught.value.detail
+    assert caught.value.error.reason == reason and words in caught.value.error.detail
 
 
 # -- checks over recorded and hand-made facts ---------------------------------------------------------
@@ -396,7 +396,7 @@ def test_real_sshd_lists_and_verdicts(registry, catalog, sshds):
 def test_the_probe_never_authenticates(sshds):
     port, log = sshds["weak"]  # offers password and keyboard-interactive: the probe must not use them
     endpoint = probe_endpoint("127.0.0.1", port, TIMEOUT)
-    assert endpoint.outcome == Outcome.OK and "password" in endpoint.auth.methods
+    assert endpoint.error is None and "password" in endpoint.auth.methods
     assert endpoint.auth.username == "readyscan-probe-nouser" and not endpoint.auth.none_accepted
     deadline = time.monotonic() + 5
     while "Invalid user readyscan-probe-nouser" not in log.read_text() and time.monotonic() < deadline:
@@ -468,18 +468,18 @@ def ssh1(conn: socket.socket) -> None:
     time.sleep(5)
 
 
-@pytest.mark.parametrize(("behave", "outcome", "words"), [
-    (silent, Outcome.TIMEOUT, "deadline"),
-    (huge_banner, Outcome.ERROR, "longer than 255 bytes"),
-    (drip, Outcome.TIMEOUT, "deadline"),
+@pytest.mark.parametrize(("behave", "outcome", "reason", "words"), [
+    (silent, Outcome.TIMEOUT, "timeout", "deadline"),
+    (huge_banner, Outcome.ERROR, "protocol_error", "longer than 255 bytes"),
+    (drip, Outcome.TIMEOUT, "timeout", "deadline"),
 ])
-def test_hostile_servers_give_timeout_or_error_never_pass(registry, scripted, behave, outcome, words):
+def test_hostile_servers_give_timeout_or_error_never_pass(registry, scripted, behave, outcome, reason, words):
     port = scripted(behave)
     inv = inventory({"h": [port]})
     got = collect(inv)
     assert got["h"].outcome == outcome and words in got["h"].detail
     endpoint = SshServers.model_validate(got["h"].data).endpoints[0]
-    assert endpoint.outcome == outcome and endpoint.auth is None
+    assert endpoint.error.reason == reason and endpoint.auth is None
     results = run_checks(registry, inv, got)["h"]
     assert results and {r.status for r in results} == {Status.ERROR}
 
@@ -488,6 +488,7 @@ def test_refused_port_is_unreachable(registry):
     inv = inventory({"h": [free_port()]})  # nothing listens there
     got = collect(inv)
     assert got["h"].outcome == Outcome.UNREACHABLE and "refused" in got["h"].detail
+    assert SshServers.model_validate(got["h"].data).endpoints[0].error.reason == "refused"
     assert {r.status for r in run_checks(registry, inv, got)["h"]} == {Status.ERROR}
 
 

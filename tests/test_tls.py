@@ -25,7 +25,9 @@ from hypothesis import strategies as st
 
 from checks import tls as tls_checks
 from checks.registry import Registry
-from scanner.collectors.tls import TlsCollector, _validation_moment, hostname_matches, plan_endpoints
+from scanner.collectors.tls import TlsCollector
+from scanner.collectors.tls_plan import plan_endpoints
+from scanner.collectors.x509 import _validation_moment, hostname_matches
 from scanner.facts.tls import CipherSuite, ProtocolResult, TlsEndpoint, TlsFacts
 from scanner.inventory import Host
 from scanner.model import Outcome, Severity, Status, utcnow

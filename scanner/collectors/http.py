@@ -32,7 +32,8 @@ from urllib3.exceptions import InsecureRequestWarning
 from scanner import __version__
 from scanner.collectors.base import ScanContext, Sink
 from scanner.collectors.endpoints import CaBundleError, EndpointBatch, ca_bundle, cap, permissive_tls_context
-from scanner.facts.http import Header, HttpEndpoint, HttpFacts, HttpResponse, ProbeError
+from scanner.facts.endpoint import EndpointError
+from scanner.facts.http import Header, HttpEndpoint, HttpFacts, HttpResponse
 from scanner.inventory import Host
 from scanner.model import Outcome
 
@@ -145,17 +146,17 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> BaseException |
     return None
 
 
-def probe_error(exc: BaseException) -> ProbeError:
+def probe_error(exc: BaseException) -> EndpointError:
     detail = cap(f"{type(exc).__name__}: {exc}")
     if isinstance(exc, requests.exceptions.Timeout) or _caused_by(exc, TimeoutError):
-        return ProbeError(reason="timeout", detail=detail)
+        return EndpointError(reason="timeout", detail=detail)
     if isinstance(exc, requests.exceptions.SSLError) or _caused_by(exc, ssl.SSLError):
-        return ProbeError(reason="tls_error", detail=detail)
+        return EndpointError(reason="tls_handshake_failed", detail=detail)
     if _caused_by(exc, ConnectionRefusedError):
-        return ProbeError(reason="refused", detail=detail)
+        return EndpointError(reason="refused", detail=detail)
     if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.ContentDecodingError):
-        return ProbeError(reason="protocol_error", detail=detail)
-    return ProbeError(reason="error", detail=detail)
+        return EndpointError(reason="protocol_error", detail=detail)
+    return EndpointError(reason="error", detail=detail)
 
 
 def read_response(response: requests.Response, deadline: float) -> HttpResponse:
@@ -239,7 +240,7 @@ def probe_endpoint(session: requests.Session, plan: HttpPlan, timeout: tuple[flo
 # -- all endpoints -----------------------------------------------------------------------------
 
 def run_with_budgets(jobs: list[Callable[[], HttpEndpoint]], concurrency: int, budget: float,
-                     stop: threading.Event, on_done: Callable[[int, HttpEndpoint | ProbeError], None]) -> None:
+                     stop: threading.Event, on_done: Callable[[int, HttpEndpoint | EndpointError], None]) -> None:
     """Run jobs on daemon threads, at most `concurrency` at once. A job still running after
     `budget` seconds is abandoned (its thread ends on its own socket timeouts; its result is
     never read) and its slot given to the next job."""
@@ -251,12 +252,12 @@ def run_with_budgets(jobs: list[Callable[[], HttpEndpoint]], concurrency: int, b
         try:
             results.put((index, jobs[index]()))
         except Exception as exc:  # a bug in one probe must not lose the others
-            results.put((index, ProbeError(reason="error", detail=cap(f"{type(exc).__name__}: {exc}"))))
+            results.put((index, EndpointError(reason="error", detail=cap(f"{type(exc).__name__}: {exc}"))))
 
     while next_job < len(jobs) or running:
         if stop.is_set():
             for index in [*running, *range(next_job, len(jobs))]:
-                on_done(index, ProbeError(reason="interrupted", detail="the scan was interrupted"))
+                on_done(index, EndpointError(reason="interrupted", detail="the scan was interrupted"))
             return
         while next_job < len(jobs) and len(running) < concurrency:
             running[next_job] = time.monotonic()
@@ -272,7 +273,7 @@ def run_with_budgets(jobs: list[Callable[[], HttpEndpoint]], concurrency: int, b
         for index, started in list(running.items()):
             if now - started > budget:
                 del running[index]
-                on_done(index, ProbeError(reason="phase_timeout", detail=f"not finished within {budget:g}s"))
+                on_done(index, EndpointError(reason="phase_timeout", detail=f"not finished within {budget:g}s"))
 
 
 class HttpCollector:
@@ -302,9 +303,9 @@ class HttpCollector:
         def job(plan: HttpPlan) -> Callable[[], HttpEndpoint]:
             return lambda: probe_endpoint(session, plan, timeout, time.monotonic() + budget, legacy_session)
 
-        def on_done(index: int, result: HttpEndpoint | ProbeError) -> None:
+        def on_done(index: int, result: HttpEndpoint | EndpointError) -> None:
             plan = todo[index]
-            batch.done(plan, plan.endpoint(error=result) if isinstance(result, ProbeError) else result)
+            batch.done(plan, plan.endpoint(error=result) if isinstance(result, EndpointError) else result)
 
         try:
             run_with_budgets([job(p) for p in todo], ctx.inventory.scan.concurrency, budget, ctx.stop, on_done)

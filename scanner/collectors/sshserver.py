@@ -24,6 +24,7 @@ import paramiko
 
 from scanner import __version__
 from scanner.collectors.base import ScanContext, Sink, observation
+from scanner.facts.endpoint import EndpointError, EndpointErrorReason
 from scanner.facts.sshserver import AuthMethods, HostKey, Identification, KexInit, SshEndpoint, SshServers
 from scanner.inventory import Host
 from scanner.model import Outcome, utcnow
@@ -49,9 +50,13 @@ logging.getLogger(PARAMIKO_LOG).addHandler(logging.NullHandler())
 
 
 class ProbeFailure(Exception):
-    def __init__(self, outcome: Outcome, detail: str):
+    def __init__(self, reason: EndpointErrorReason, detail: str):
         super().__init__(detail)
-        self.outcome, self.detail = outcome, detail
+        self.reason, self.detail = reason, detail
+
+    @property
+    def error(self) -> EndpointError:
+        return EndpointError(reason=self.reason, detail=self.detail)
 
 
 def printable(raw: bytes, limit: int = MAX_LINE) -> str:
@@ -112,23 +117,23 @@ class Wire:
     def _fill(self, what: str) -> None:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
-            raise ProbeFailure(Outcome.TIMEOUT, f"no complete {what} before the deadline")
+            raise ProbeFailure("timeout", f"no complete {what} before the deadline")
         self.sock.settimeout(remaining)
         try:
             chunk = self.sock.recv(4096)
         except TimeoutError:
-            raise ProbeFailure(Outcome.TIMEOUT, f"no complete {what} before the deadline") from None
+            raise ProbeFailure("timeout", f"no complete {what} before the deadline") from None
         except OSError as exc:
-            raise ProbeFailure(Outcome.ERROR, f"connection failed while reading the {what}: {exc}") from None
+            raise ProbeFailure("error", f"connection failed while reading the {what}: {exc}") from None
         if not chunk:
-            raise ProbeFailure(Outcome.ERROR, f"the server closed the connection before sending its {what}")
+            raise ProbeFailure("error", f"the server closed the connection before sending its {what}")
         self.buffer += chunk
 
     def line(self, what: str) -> bytes:
         while b"\n" not in self.buffer[:MAX_LINE]:
             if len(self.buffer) >= MAX_LINE:
-                raise ProbeFailure(Outcome.ERROR, f"{what} longer than {MAX_LINE} bytes (RFC 4253 §4.2): "
-                                                  f"{printable(self.buffer, 80)!r}…")
+                raise ProbeFailure("protocol_error", f"{what} longer than {MAX_LINE} bytes (RFC 4253 §4.2): "
+                                                     f"{printable(self.buffer, 80)!r}…")
             self._fill(what)
         line, self.buffer = self.buffer.split(b"\n", 1)
         return line.rstrip(b"\r")
@@ -148,38 +153,38 @@ def read_identification(wire: Wire) -> tuple[list[str], str]:
         if line.startswith(b"SSH-"):
             return before[:KEPT_PRE_LINES], printable(line)
         before.append(printable(line, 200))
-    raise ProbeFailure(Outcome.ERROR, f"more than {MAX_PRE_LINES} lines before an SSH version line: "
-                                      f"not an SSH server? first line {before[0]!r}")
+    raise ProbeFailure("protocol_error", f"more than {MAX_PRE_LINES} lines before an SSH version line: "
+                                         f"not an SSH server? first line {before[0]!r}")
 
 
 def read_kexinit(wire: Wire) -> KexInit:
     for _ in range(MAX_SKIPPED_MESSAGES):
         (length,) = struct.unpack(">I", wire.exact(4, "KEXINIT packet"))
         if not 12 <= length <= MAX_PACKET:
-            raise ProbeFailure(Outcome.ERROR, f"packet length {length} outside 12..{MAX_PACKET}: not SSH?")
+            raise ProbeFailure("protocol_error", f"packet length {length} outside 12..{MAX_PACKET}: not SSH?")
         try:
             payload = split_packet(wire.exact(length, "KEXINIT packet"))
             kind = payload[0] if payload else None
             if kind == MSG_KEXINIT:
                 return parse_kexinit(payload)
         except ValueError as exc:
-            raise ProbeFailure(Outcome.ERROR, f"malformed KEXINIT: {exc}") from None
+            raise ProbeFailure("protocol_error", f"malformed KEXINIT: {exc}") from None
         if kind == MSG_DISCONNECT:
-            raise ProbeFailure(Outcome.ERROR, f"the server disconnected: {printable(payload[9:], 200)!r}")
+            raise ProbeFailure("error", f"the server disconnected: {printable(payload[9:], 200)!r}")
         if kind not in (MSG_IGNORE, MSG_DEBUG):
-            raise ProbeFailure(Outcome.ERROR, f"unexpected message {kind} before KEXINIT")
-    raise ProbeFailure(Outcome.ERROR, f"more than {MAX_SKIPPED_MESSAGES} messages before KEXINIT")
+            raise ProbeFailure("protocol_error", f"unexpected message {kind} before KEXINIT")
+    raise ProbeFailure("protocol_error", f"more than {MAX_SKIPPED_MESSAGES} messages before KEXINIT")
 
 
 def connect(address: str, port: int, timeout: float) -> socket.socket:
     try:
         return socket.create_connection((address, port), timeout=timeout)
     except ConnectionRefusedError:
-        raise ProbeFailure(Outcome.UNREACHABLE, f"connection refused by {address}:{port}") from None
+        raise ProbeFailure("refused", f"connection refused by {address}:{port}") from None
     except TimeoutError:
-        raise ProbeFailure(Outcome.TIMEOUT, f"no answer from {address}:{port} within {timeout:g}s") from None
+        raise ProbeFailure("timeout", f"no answer from {address}:{port} within {timeout:g}s") from None
     except OSError as exc:
-        raise ProbeFailure(Outcome.UNREACHABLE, f"cannot connect to {address}:{port}: {exc}") from None
+        raise ProbeFailure("unreachable", f"cannot connect to {address}:{port}: {exc}") from None
 
 
 def probe_algorithms(address: str, port: int, timeout: float) -> tuple[list[str], Identification, KexInit | None]:
@@ -195,7 +200,7 @@ def probe_algorithms(address: str, port: int, timeout: float) -> tuple[list[str]
             return before, ident, None
         return before, ident, read_kexinit(wire)
     except OSError as exc:
-        raise ProbeFailure(Outcome.ERROR, f"connection failed: {exc}") from None
+        raise ProbeFailure("error", f"connection failed: {exc}") from None
     finally:
         sock.close()
 
@@ -254,21 +259,26 @@ def probe_endpoint(address: str, port: int, timeout: float) -> SshEndpoint:
     try:
         before, ident, kexinit = probe_algorithms(address, port, timeout)
     except ProbeFailure as exc:
-        return SshEndpoint(port=port, address=address, outcome=exc.outcome, detail=exc.detail,
-                           seconds=round(time.monotonic() - started, 3))
+        return SshEndpoint(port=port, address=address, error=exc.error, seconds=round(time.monotonic() - started, 3))
     auth = probe_auth(address, port, timeout) if kexinit is not None else None
-    return SshEndpoint(port=port, address=address, outcome=Outcome.OK, identification=ident,
+    return SshEndpoint(port=port, address=address, identification=ident,
                        pre_banner_lines=tuple(before), kexinit=kexinit, auth=auth,
                        seconds=round(time.monotonic() - started, 3))
+
+
+# The host's outcome when no endpoint could be read, from the first endpoint's reason.
+HOST_OUTCOMES: dict[str, Outcome] = {"timeout": Outcome.TIMEOUT, "refused": Outcome.UNREACHABLE,
+                                     "unreachable": Outcome.UNREACHABLE}
 
 
 def host_outcome(endpoints: list[SshEndpoint]) -> tuple[Outcome, str]:
     """OK when any endpoint answered (the others are judged one by one) or there is none to ask;
     else the first failure."""
-    if not endpoints or any(e.outcome == Outcome.OK for e in endpoints):
+    failures = [(e.port, e.error) for e in endpoints if e.error is not None]
+    if len(failures) < len(endpoints) or not endpoints:
         return Outcome.OK, ""
-    first = endpoints[0]
-    return first.outcome, "; ".join(f"{e.port}/tcp: {e.detail}" for e in endpoints)
+    return (HOST_OUTCOMES.get(failures[0][1].reason, Outcome.ERROR),
+            "; ".join(f"{port}/tcp: {error.detail}" for port, error in failures))
 
 
 class SshServerCollector:

@@ -11,25 +11,10 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from scanner.facts.endpoint import EndpointError
 from scanner.model import Frozen
 
 SCHEMA_VERSION = 1
-
-ProbeErrorReason = Literal[
-    "timeout",  # connect or read timed out
-    "refused",  # nothing listens / reset
-    "tls_error",  # the TLS handshake failed even without verification
-    "protocol_error",  # the answer was not HTTP we could read
-    "phase_timeout",  # the endpoint did not finish within its time budget
-    "interrupted",  # Ctrl-C
-    "error",  # anything else, detail says what
-]
-
-
-class ProbeError(Frozen):
-    reason: ProbeErrorReason
-    detail: str = ""
-
 
 class Header(Frozen):
     name: str
@@ -73,10 +58,10 @@ class HttpEndpoint(Frozen):
     # Either way the weak TLS or certificate is the TLS checks' finding; these facts only let
     # the HTTP checks judge the headers of a site that really answers.
     tls_fallback: Literal["unverified", "legacy_tls"] | None = None
-    error: ProbeError | None = None  # GET / failed: there are no facts for this endpoint
+    error: EndpointError | None = None  # GET / failed: there are no facts for this endpoint
     get: HttpResponse | None = None
     trace: HttpResponse | None = None
-    trace_error: ProbeError | None = None
+    trace_error: EndpointError | None = None
     trace_echoed: bool | None = None  # the TRACE body carried back our marker header
 
     @property

@@ -6,11 +6,12 @@ to a client that has not authenticated. Everything here came from the target: un
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from scanner.model import Frozen, Outcome
+from scanner.facts.endpoint import EndpointError, legacy_ssh_endpoint
+from scanner.model import Frozen
 
 # RFC 4253 §4.2: SSH-protoversion-softwareversion SP comments
 IDENT_RE = re.compile(r"^SSH-(?P<proto>[^-\s]+)-(?P<software>[^\s]+)(?: (?P<comments>.*))?$")
@@ -90,13 +91,17 @@ class AuthMethods(Frozen):
 class SshEndpoint(Frozen):
     port: int
     address: str
-    outcome: Outcome  # ok | unreachable | timeout | error, for this endpoint
-    detail: str = ""
+    error: EndpointError | None = None  # the probe could not read this endpoint: no facts below
     identification: Identification | None = None
     pre_banner_lines: tuple[str, ...] = ()  # lines the server sent before its version line (kept capped)
     kexinit: KexInit | None = None
     auth: AuthMethods | None = None
     seconds: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        return legacy_ssh_endpoint(data)  # outcome + detail, as readyscan 0.1.0 wrote them
 
     @property
     def target(self) -> str:

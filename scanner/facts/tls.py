@@ -1,8 +1,9 @@
 """Facts about TLS endpoints (from the tls collector, which drives sslyze).
 
 One observation per host holds one `TlsEndpoint` per declared TLS service. An endpoint that
-could not be scanned carries its own `error`; a scan command that failed carries its reason in
-`command_errors`, and the fact it would have filled stays None. None never means "fine".
+could not be scanned carries its own `error` (scanner/facts/endpoint.py); a scan command that
+failed carries its reason in `command_errors`, and the fact it would have filled stays None.
+None never means "fine".
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from scanner.facts.endpoint import EndpointError
 from scanner.model import Frozen
 
 SCHEMA_VERSION = 1
@@ -20,24 +22,6 @@ SCHEMA_VERSION = 1
 PROTOCOLS = ("ssl_2_0", "ssl_3_0", "tls_1_0", "tls_1_1", "tls_1_2", "tls_1_3")
 PROTOCOL_LABELS = {"ssl_2_0": "SSL 2.0", "ssl_3_0": "SSL 3.0", "tls_1_0": "TLS 1.0", "tls_1_1": "TLS 1.1",
                    "tls_1_2": "TLS 1.2", "tls_1_3": "TLS 1.3"}
-
-# Why an endpoint has no facts: a closed set, so checks and reports can say which.
-EndpointErrorReason = Literal[
-    "timeout",  # TCP connect or TLS handshake timed out (a port that accepts and never speaks)
-    "refused",  # nothing listens / connection reset
-    "tls_handshake_failed",  # something answered, but no TLS handshake we could complete (garbage)
-    "starttls_rejected",  # the service refused STARTTLS in its own protocol (detail: its answer): clear text
-    "starttls_failed",  # the STARTTLS negotiation failed without a refusal we could read
-    "phase_timeout",  # the whole TLS phase ran out of scan.timeouts.tls before this endpoint finished
-    "interrupted",  # Ctrl-C
-    "scan_error",  # anything else, detail says what
-]
-
-
-class EndpointError(Frozen):
-    reason: EndpointErrorReason
-    detail: str = ""
-
 
 class EphemeralKey(Frozen):
     type: str  # "ECDH", "DH", "X25519"...
