@@ -151,6 +151,12 @@ class Check:
     def collectors(self) -> tuple[str, ...]:
         return (*self.requires, *self.uses)
 
+    @property
+    def gathers(self) -> tuple[str, ...]:
+        """What running the check gathers, as `collector` or `collector/probe` ("host/sshd_config")."""
+        return _unique(f"{collector_of(m)}/{part_of(m)}" if part_of(m) else collector_of(m)
+                       for m in (*self.reads, *self.may_read))
+
     def parts(self, collector: str) -> frozenset[str]:
         """The parts (host probes) of `collector` the check reads; empty: it reads none by part."""
         return frozenset(part_of(m) for m in (*self.reads, *self.may_read)

@@ -69,18 +69,22 @@ def render_text(listing: Listing, fmt: Literal["json", "csv"]) -> str:
     return out.getvalue()
 
 
+def _shown(column: Column, value: Any) -> str:
+    return column.shown(value) if column.shown else _plain(value)
+
+
 def print_table(listing: Listing, console: Console) -> None:
     table = Table(title=listing.title)
     for column in listing.columns:
-        if column.keep_whole:
-            width = max([len(column.label)] + [len(_plain(r.get(column.key))) for r in listing.rows])
+        if column.keep_whole:  # as wide as its longest line (a list shown one item a line folds between items)
+            width = max([len(column.label)] + [len(line) for r in listing.rows
+                                               for line in _shown(column, r.get(column.key)).splitlines()])
             table.add_column(column.label, no_wrap=True, min_width=width)
         else:
             table.add_column(column.label, overflow="fold")
     for row in listing.rows:
         # Values are data (target text included): never read as rich markup.
-        table.add_row(*(Text(c.shown(row.get(c.key)) if c.shown else _plain(row.get(c.key)))
-                        for c in listing.columns))
+        table.add_row(*(Text(_shown(c, row.get(c.key))) for c in listing.columns))
     console.print(table)
 
 

@@ -40,8 +40,10 @@ def test_checks_as_csv(capsys):
     code, out = run(capsys, "checks", "ssh.config.*", "--format", "csv", "--lang", "en")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and {r["id"] for r in rows} == {c.id for c in default_registry().select(["ssh.config.*"])}
-    assert rows[0].keys() == {"id", "survey_items", "severity", "title"}
+    assert rows[0].keys() == {"id", "survey_items", "severity", "title", "gathers"}
     assert all(r["survey_items"].startswith("XI.") for r in rows)
+    # what `scan --checks 'ssh.config.*'` will gather: the sshd configuration probe alone
+    assert {r["gathers"] for r in rows} == {"host/sshd_config"}
 
 
 def test_table_title_counts_only_the_selected_checks_and_keeps_ids_whole(capsys, monkeypatch):

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from checks import default_registry
 from lab import layout, procs
 from reports.html import render_html
 from scanner.diff import ScanDiff, diff_scans
@@ -135,6 +136,43 @@ def test_declaring_the_wanted_service_shows_it_fixed(lab, baseline):  # noqa: F8
     cli_report = (work / "results" / "rescan.html").read_text(encoding="utf-8")
     assert any(DECLARED_HOST in row and f"{DECLARED_PORT}/tcp" in row for row in fixed_rows(cli_report))
     assert "Đã khắc phục" in Page(cli_report).text_of("changes")
+
+
+# -- what runs follows the checks' declared facts (issue 14) ----------------------------------------
+def probes_run(scan_file: ScanFile, host: str) -> list[str]:
+    """The probes that ran on the host in this scan (not those whose facts were carried over)."""
+    data = scan_file.hosts[host].observations["host"].data
+    kept = set(data.get("kept_from_previous", []))
+    return [c["name"] for c in data["commands"] if c["name"] not in kept]
+
+
+def test_a_check_selection_runs_only_the_probes_it_reads_on_every_host(lab, baseline):  # noqa: F811
+    work, inventory, _ = baseline
+    selected = scan(inventory, work / "results" / "ssh-config.json", "--checks", "ssh.config.*")
+    for name, record in selected.hosts.items():
+        assert set(record.observations) == {"host"}, name  # no port scan, TLS, HTTP or SSH-server probe
+        assert record.observations["host"].outcome.value == "ok", (name, record.observations["host"].detail)
+        assert probes_run(selected, name) == ["sshd_config"], name
+        assert {r.check_id for r in record.results} == {c.id for c in default_registry().select(["ssh.config.*"])}
+
+
+def test_rescan_runs_the_probes_the_unsettled_checks_declare(lab, baseline):  # noqa: F811
+    work, inventory, before = baseline
+    after = scan(inventory, work / "results" / "rescan-declared.json", "--rescan-failed",
+                 str(work / "results" / "before.json"))
+    registry = default_registry()
+    contacted = 0
+    for name, record in before.hosts.items():
+        unsettled = {r.check_id for r in record.results
+                     if r.status.value not in ("pass", "not_applicable", "info") and r.waiver is None}
+        declared = registry.parts_for([registry.get(i) for i in unsettled], "host")
+        host_obs = after.hosts[name].observations["host"]
+        if not declared:  # nothing to look at again there: the previous facts are kept as they were
+            assert host_obs == record.observations["host"], name
+            continue
+        contacted += 1
+        assert sorted(probes_run(after, name)) == sorted(declared), name
+    assert contacted >= 1  # the lab has seeded gaps on hosts
 
 
 # -- the host-side fix, only when no other session shares the lab ----------------------------------

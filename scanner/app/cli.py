@@ -78,12 +78,16 @@ def cmd_checks(args: argparse.Namespace) -> int:
     if not selected:
         _stderr().print(_t("no_checks_match", args.lang, patterns=" ".join(args.checks)), style="red", markup=False)
         return EXIT_INPUT
-    label = {"id": "col_id", "survey_items": "col_survey", "severity": "col_severity", "title": "col_title"}
+    label = {"id": "col_id", "survey_items": "col_survey", "severity": "col_severity", "title": "col_title",
+             "gathers": "col_gathers"}
     listing = Listing(
         kind="checks", title=_t("checks_title", args.lang, count=len(selected)),
-        columns=tuple(Column(key, _t(text, args.lang), keep_whole=key == "id") for key, text in label.items()),
+        columns=tuple(Column(key, _t(text, args.lang), keep_whole=key in ("id", "gathers"),
+                             shown=(lambda v: "\n".join(v)) if key == "gathers" else None)
+                      for key, text in label.items()),
         rows=tuple({"id": c.id, "survey_items": list(c.survey_items), "severity": c.severity.value,
-                    "title": catalog.text(f"{c.id}.title", args.lang)} for c in selected))
+                    "title": catalog.text(f"{c.id}.title", args.lang), "gathers": list(c.gathers)}
+                   for c in selected))
     emit(listing, _listing_format(args), Console(highlight=False), sys.stdout.write)
     return EXIT_OK
 
