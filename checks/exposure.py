@@ -4,7 +4,7 @@ with what the port scan saw (XI.3.1, XI.2.1.1)."""
 
 from __future__ import annotations
 
-from checks.monitoring import installed_packages, products
+from checks.monitoring import installed_packages, products_data
 from checks.registry import HostContext, MissingFacts, Verdict, check, failed, passed, verdict
 from scanner.facts.agents import Processes
 from scanner.facts.capacity import Disks, Hardware, Listeners
@@ -35,7 +35,7 @@ def disk_usage(ctx: HostContext) -> list[Verdict]:
                          "memory_gib": round(hw.mem_total_kb / GIB, 1) if hw.mem_total_kb else None})
     except MissingFacts:
         pass
-    limit = products().thresholds.disk_usage_max_percent
+    limit = products_data().thresholds.disk_usage_max_percent
     out = [verdict(Status.INFO, "summary", total=evidence["total_gib"], used=evidence["used_gib"],
                    count=len(storage), evidence=evidence)]
     for fs in storage:
@@ -52,7 +52,7 @@ def software(ctx: HostContext) -> Verdict:
     pkgs = installed_packages(ctx)
     procs = ctx.facts(Processes)
     found = []
-    for sw in products().server_software:
+    for sw in products_data().server_software:
         versions = {p: pkgs[p] for p in sw.packages if pkgs and p in pkgs}
         running = procs.matching(sw.processes) if sw.processes else []
         if versions or running:

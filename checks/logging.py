@@ -70,7 +70,7 @@ class LoggingData(Frozen):
     survey_buckets: Buckets
 
 
-def data() -> LoggingData:
+def logging_data() -> LoggingData:
     return load_data("logging", LoggingData)
 
 
@@ -95,7 +95,7 @@ SYSLOG_CONFIGS = (Rsyslog, SyslogNg)  # what syslog_configs reads, when gathered
 def syslog_configs(ctx: HostContext, procs: Processes) -> list[tuple[str, SyslogConfig | None, list[Process]]]:
     """(daemon, its configuration facts, its processes) for each syslog daemon that runs."""
     out = []
-    for daemon, found in running_daemons(procs, data().syslog_daemons):
+    for daemon, found in running_daemons(procs, logging_data().syslog_daemons):
         model = {"rsyslog": Rsyslog, "syslog-ng": SyslogNg}.get(daemon.name)
         out.append((daemon.name, _optional(ctx, model) if model else None, found))
     return out
@@ -105,7 +105,7 @@ def syslog_configs(ctx: HostContext, procs: Processes) -> list[tuple[str, Syslog
 
 def bucket(days: float) -> str:
     """The survey's box for XI.3.3.3."""
-    b = data().survey_buckets
+    b = logging_data().survey_buckets
     if days >= b.six_months:
         return "06 tháng"
     if days >= b.three_months:
@@ -124,7 +124,7 @@ def policy_retention(policy: RotatePolicy) -> tuple[float | None, str, dict[str,
     """`policy_days` plus the same reasoning as flat, language-free values (numbers, settings as
     written, file:line) that the text catalog phrases in each language; `method` stays the raw
     English record kept in the evidence."""
-    table = data().rotation_days.values
+    table = logging_data().rotation_days.values
     where = {"rotate_config": policy.source}
     if policy.size:
         return None, f"size-based rotation (size {policy.size}): depends on log volume", where | {
@@ -178,12 +178,12 @@ def log_files(ctx: HostContext, procs: Processes) -> tuple[list[str], str]:
                 paths.append(rule.file)
     if paths:
         return list(dict.fromkeys(paths)), "syslog rules"
-    return data().system_log_files.paths + data().auth_log_files.paths, "distribution defaults"
+    return logging_data().system_log_files.paths + logging_data().auth_log_files.paths, "distribution defaults"
 
 
 def files_store(ctx: HostContext, procs: Processes, rotate: Logrotate, required: int | None) -> Store | None:
     paths, basis = log_files(ctx, procs)
-    daemons = running_daemons(procs, data().syslog_daemons)
+    daemons = running_daemons(procs, logging_data().syslog_daemons)
     existing = [p for p in paths if rotate.copies_of(p)]
     if not daemons and not existing:
         return None
@@ -219,7 +219,7 @@ def files_store(ctx: HostContext, procs: Processes, rotate: Logrotate, required:
 
 
 def journal_store(journal: Journald, procs: Processes) -> Store | None:
-    if not procs.matching(data().journald_processes.names):
+    if not procs.matching(logging_data().journald_processes.names):
         return None
     observed = None
     if journal.oldest_entry and journal.now and journal.as_root:
@@ -311,13 +311,13 @@ def _forward_evidence(fwd: Forward) -> dict:
 def daemon(ctx: HostContext) -> Verdict:
     procs = ctx.facts(Processes)
     view = process_view(ctx)
-    found = running_daemons(procs, data().syslog_daemons)
+    found = running_daemons(procs, logging_data().syslog_daemons)
     if found:
         names = ", ".join(d.name for d, _ in found)
         return passed("syslog_running", daemon=names,
                       evidence={**view, "running": {d.name: _pids(p) for d, p in found}})
     journal = ctx.facts(Journald)
-    journald = procs.matching(data().journald_processes.names)
+    journald = procs.matching(logging_data().journald_processes.names)
     jevidence = {"storage": journal.storage, "persistent_dir": journal.persistent_dir, "files": list(journal.files)}
     if journald and journal.persistent:
         return passed("journald_persistent", storage=journal.storage,
@@ -327,15 +327,15 @@ def daemon(ctx: HostContext) -> Verdict:
                       evidence={**view, "journald": _pids(journald), **jevidence})
     if not procs.complete:
         return verdict(Status.UNKNOWN, "process_view_limited", evidence=view)
-    return failed("none", evidence={**view, "looked_for": [d.name for d in data().syslog_daemons]
-                                    + data().journald_processes.names})
+    return failed("none", evidence={**view, "looked_for": [d.name for d in logging_data().syslog_daemons]
+                                    + logging_data().journald_processes.names})
 
 
 @check("logging.auditd", items=["XI.3.3.1"], severity=Severity.MEDIUM, reads=(Processes, Auditd))
 def auditd(ctx: HostContext) -> Verdict:
     procs = ctx.facts(Processes)
     audit = ctx.facts(Auditd)
-    found = procs.matching(data().auditd_processes.names)
+    found = procs.matching(logging_data().auditd_processes.names)
     evidence = {**process_view(ctx), "auditd": _pids(found), "enabled": audit.enabled,
                 "rules_count": audit.rules_count, "rules": list(audit.rules[:20]),
                 "config": {k: audit.config[k] for k in ("log_file", "num_logs", "max_log_file",
@@ -431,7 +431,7 @@ def retention(ctx: HostContext) -> Verdict:
 def time_sync(ctx: HostContext) -> Verdict:
     procs = ctx.facts(Processes)
     sync = ctx.facts(TimeSync)
-    found = running_daemons(procs, data().time_sync_daemons)
+    found = running_daemons(procs, logging_data().time_sync_daemons)
     evidence = {**process_view(ctx), "running": {d.name: _pids(p) for d, p in found},
                 "NTPSynchronized": sync.timedatectl.get("NTPSynchronized"), "chrony_leap": sync.chrony_leap,
                 "chrony_reference": sync.chrony_reference, "ntpq_selected": list(sync.ntpq_selected),
@@ -467,7 +467,7 @@ def auth_log(ctx: HostContext) -> Verdict:
                           evidence={**view, "rules": [{"selector": r.selector, "file": r.file, "source": r.source}
                                                       for r in conf.files_for("auth") + conf.files_for("authpriv")]})
     journal = ctx.facts(Journald)
-    journald = procs.matching(data().journald_processes.names)
+    journald = procs.matching(logging_data().journald_processes.names)
     if journald and journal.persistent:
         return passed("journald", storage=journal.storage, evidence={**view, "journald": _pids(journald)})
     if unreadable:

@@ -70,7 +70,7 @@ class ProductTable(Frozen):
         return [p for p in self.products if set(p.roles) & set(roles)]
 
 
-def products() -> ProductTable:
+def products_data() -> ProductTable:
     """The data file's table alone (checks/data/products.yaml)."""
     return load_data("products", ProductTable)
 
@@ -91,7 +91,7 @@ def declared_products(inventory: Inventory) -> list[Product]:
 def product_table(inventory: Inventory | None) -> ProductTable:
     """The table a host check sees: the data file's rows, then the inventory's rules (merged per
     call: the cached data file is never changed)."""
-    table = products()
+    table = products_data()
     declared = declared_products(inventory) if inventory is not None else []
     if not declared:
         return table

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from checks.registry import HostContext, Verdict, check, failed, passed, verdict
 from checks.settings import Sourced, load_data
-from checks.sshd import ssh_data as algorithm_data
+from checks.sshd import ssh_algorithms_data
 from scanner.facts.sshd_config import SshdConfig, SshSetting
 from scanner.model import Frozen, Severity, Status
 
@@ -30,7 +30,7 @@ class SshConfigData(Frozen):
     idle_timeout: IdleTimeout
 
 
-def ssh_data() -> SshConfigData:
+def ssh_config_data() -> SshConfigData:
     return load_data("ssh_config", SshConfigData)
 
 
@@ -148,7 +148,7 @@ def empty_passwords(cfg: SshdConfig) -> Verdict:
 
 @check("ssh.config.max_auth_tries", items=ITEMS, severity=Severity.LOW, reads=(SshdConfig,), judge=on_config)
 def max_auth_tries(cfg: SshdConfig) -> Verdict:
-    setting, limit = cfg.get("maxauthtries"), ssh_data().max_auth_tries
+    setting, limit = cfg.get("maxauthtries"), ssh_config_data().max_auth_tries
     evidence = (_shown("MaxAuthTries", setting) | _where("MaxAuthTries", setting)
                 | {"limit": limit.value, "limit_source": limit.source})
     tries = int(setting.value) if setting and setting.value.isdigit() else None
@@ -161,7 +161,7 @@ def max_auth_tries(cfg: SshdConfig) -> Verdict:
 
 @check("ssh.config.idle_timeout", items=ITEMS, severity=Severity.LOW, reads=(SshdConfig,), judge=on_config)
 def idle_timeout(cfg: SshdConfig) -> Verdict:
-    interval_s, count_s, limit = cfg.get("clientaliveinterval"), cfg.get("clientalivecountmax"), ssh_data().idle_timeout
+    interval_s, count_s, limit = cfg.get("clientaliveinterval"), cfg.get("clientalivecountmax"), ssh_config_data().idle_timeout
     evidence = {"settings": [_shown("ClientAliveInterval", interval_s), _shown("ClientAliveCountMax", count_s)],
                 "max_interval_seconds": limit.max_interval_seconds, "max_count": limit.max_count,
                 "limit_source": limit.source} | _where("ClientAliveInterval", interval_s)
@@ -212,7 +212,7 @@ def enabled_names(value: str) -> list[str]:
 def algorithms(cfg: SshdConfig) -> Verdict:
     """Weak algorithms the configuration turns on explicitly. What sshd offers by default is
     judged from the network by sshd.algorithms.weak; this check points at the config line."""
-    rows = algorithm_data().weak
+    rows = ssh_algorithms_data().weak
     found, evidence = [], {}
     for keyword, category in ALGORITHM_KEYWORDS:
         configured, effective = cfg.configured.get(keyword), cfg.get(keyword)

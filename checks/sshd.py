@@ -77,7 +77,7 @@ class SshData(Frozen):
     openssh: OpenSshData
 
 
-def ssh_data() -> SshData:
+def ssh_algorithms_data() -> SshData:
     return load_data("ssh_algorithms", SshData)
 
 
@@ -142,7 +142,7 @@ def judge_algorithms(endpoint: SshEndpoint) -> Verdict:
                           port=endpoint.port, protocol=protocol)
         return verdict(Status.UNKNOWN, "no_kexinit", target=endpoint.target, evidence=evidence, port=endpoint.port)
     evidence["offered"] = {k: list(v) for k, v in endpoint.kexinit.by_category().items()}
-    weak = weak_algorithms(endpoint, ssh_data())
+    weak = weak_algorithms(endpoint, ssh_algorithms_data())
     if not weak:
         return passed("none_weak", target=endpoint.target, evidence=evidence, port=endpoint.port)
     evidence["weak"] = weak
@@ -156,7 +156,7 @@ def judge_terrapin(endpoint: SshEndpoint) -> Verdict:
     if endpoint.kexinit is None:
         return verdict(Status.UNKNOWN, "no_kexinit", target=endpoint.target, evidence=endpoint_evidence(endpoint),
                        port=endpoint.port)
-    rule = ssh_data().terrapin
+    rule = ssh_algorithms_data().terrapin
     offered = endpoint.kexinit.by_category()
 
     def matching(names, patterns):
@@ -298,7 +298,7 @@ def judge_version(endpoint: SshEndpoint, view: HostView) -> Verdict:
     if version is None:
         return verdict(Status.UNKNOWN, "not_openssh", target=endpoint.target, evidence=evidence, port=endpoint.port,
                        software=(ident.software if ident else None) or "?")
-    data = ssh_data().openssh
+    data = ssh_algorithms_data().openssh
     minimum = version_key(data.minimum)
     applicable = [a for a in data.advisories
                   if (a.introduced is None or version_key(a.introduced) <= version) and version < version_key(a.fixed)]

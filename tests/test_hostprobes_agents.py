@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from checks.malware import clamav_build_time
-from checks.monitoring import products
+from checks.monitoring import products_data
 from scanner.facts.agents import AgentFiles, Process, Processes, SignatureFile
 from scanner.facts.packages import Packages
 from scanner.hostprobes.agents import (
@@ -67,7 +67,7 @@ def test_hidepid_limits_the_view():
 
 
 def test_product_table_is_consistent_with_the_probe():
-    table = products()
+    table = products_data()
     ids = [p.id for p in table.products]
     assert len(ids) == len(set(ids)) and all(p.source for p in table.products)
     for product in table.products:

@@ -8,7 +8,7 @@ import typing
 
 import pytest
 
-from checks.monitoring import Role, product_table, products
+from checks.monitoring import Role, product_table, products_data
 from scanner.facts.agents import AgentFiles, Process
 from scanner.facts.packages import Packages
 from scanner.hostprobes.agents import parse_processes
@@ -55,7 +55,7 @@ def test_a_valid_rule_loads_and_survives_the_scan_file_round_trip():
 
 def test_roles_are_the_product_tables_roles():
     assert set(typing.get_args(ProductRole)) == set(typing.get_args(Role))
-    assert table_product_ids() == {p.id for p in products().products}
+    assert table_product_ids() == {p.id for p in products_data().products}
 
 
 BROKEN = [
@@ -201,9 +201,9 @@ def test_declared_siem_agent_and_the_table_left_unchanged():
     assert result.status == Status.PASS and result.message.params["products"] == "Viettel SIEM agent (example)"
     assert result.evidence["running"][0]["declared_in_inventory"] is True
     # The cached data-file table is never changed by a merge; the merged one ends with the rule.
-    before = [p.id for p in products().products]
+    before = [p.id for p in products_data().products]
     merged = product_table(declared(siem))
     assert [p.id for p in merged.products] == [*before, "vcs-siem-agent"]
-    assert [p.id for p in products().products] == before
-    assert not any(p.declared_in_inventory for p in products().products)
-    assert product_table(without_rules()) is products()
+    assert [p.id for p in products_data().products] == before
+    assert not any(p.declared_in_inventory for p in products_data().products)
+    assert product_table(without_rules()) is products_data()
