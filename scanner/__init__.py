@@ -1,3 +1,3 @@
 """readyscan: security-readiness scanner for the population-database connection survey."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

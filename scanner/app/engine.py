@@ -1,4 +1,5 @@
-"""The scan engine: plan hosts × collectors, run collectors concurrently, then judge.
+"""The scan engine: plan hosts × collectors (and, for the host collector, its probes) from the
+fact models the selected checks declare, run collectors concurrently, then judge.
 
 Collectors run side by side (each batches its own hosts), so a scan costs about as much as its
 slowest collector. A collector failure is an observation, never an exception; an interruption
