@@ -131,13 +131,6 @@ def test_devices_are_typed_and_may_separate_the_internet():
     assert parse_inventory(MINIMAL, "inv.yaml").devices == []
 
 
-@pytest.mark.parametrize("name,text,expected", BROKEN, ids=[b[0] for b in BROKEN])
-def test_broken_inventory_names_line_and_field(name, text, expected):
-    found = issues_of(text)
-    line, path, fragment = expected
-    assert any(i[0] == line and i[1] == path and fragment in i[2] for i in found), found
-
-
 def test_every_error_is_reported_at_once():
     text = MINIMAL + "    services:\n      - {port: 0, kind: https}\n      - {port: 22, kind: nope}\nbogus: 1\n"
     found = issues_of(text)
@@ -232,8 +225,8 @@ VANTAGE_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("name,text,expected", VANTAGE_ERRORS, ids=[v[0] for v in VANTAGE_ERRORS])
-def test_vantage_errors_name_line_and_field(name, text, expected):
+@pytest.mark.parametrize("name,text,expected", BROKEN + VANTAGE_ERRORS, ids=[b[0] for b in BROKEN + VANTAGE_ERRORS])
+def test_broken_inventory_names_line_and_field(name, text, expected):
     found = issues_of(text)
     line, path, fragment = expected
     assert any(i[0] == line and i[1] == path and fragment in i[2] for i in found), found
