@@ -26,9 +26,6 @@ from scanner.facts.ports import PROTOCOLS, Access, HostPortScan, PortFact, parse
 from scanner.inventory import Host, Inventory, Service
 from scanner.model import Frozen, Severity, Status
 
-EVERYWHERE = frozenset({"any", "internet"})
-
-
 Match = Literal["match", "undetermined", "protected", "no"]
 MATCH_RANK: dict[str, int] = {"match": 0, "undetermined": 1, "protected": 2, "no": 3}
 
@@ -187,18 +184,12 @@ def answer_evidence(fact: PortFact) -> dict:
 # -- zones ---------------------------------------------------------------------------------------
 
 def allowed_zones(service: Service, host: Host) -> list[str]:
-    return list(service.exposure) or [host.zone]
+    return service.allowed_zones(host.zone)
 
 
 def reachable_by_design(service: Service, host: Host, from_zone: str | None) -> bool | None:
-    """Whether the inventory allows the scanner's zone to reach the service; None when the
-    scanner's zone is not known and the service is not open to everyone."""
-    zones = set(allowed_zones(service, host))
-    if zones & EVERYWHERE:
-        return True
-    if from_zone is None:
-        return None
-    return from_zone in zones
+    """Whether the inventory allows the scanner's zone to reach the service (Service.allows)."""
+    return service.allows(from_zone, host.zone)
 
 
 def declared_services(host: Host) -> dict[tuple[int, str], Service]:

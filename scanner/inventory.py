@@ -317,12 +317,30 @@ class Scanner(Strict):
             raise ValueError("must be an IP address (the scanner's own source address)") from None
 
 
+EVERYWHERE = frozenset({"any", "internet"})  # exposure zones that open a service to every zone
+
+
 class Service(Strict):
     port: int = Field(ge=1, le=65535)
     proto: Literal["tcp", "udp"] = "tcp"
     kind: ServiceKind
     name: str | None = None
-    exposure: list[str] = Field(default_factory=list)
+    exposure: list[str] = Field(default_factory=list)  # zones allowed to reach it; empty: its host's zone only
+
+    @property
+    def target(self) -> str:
+        return f"{self.port}/{self.proto}"
+
+    def allowed_zones(self, host_zone: str) -> list[str]:
+        return list(self.exposure) or [host_zone]
+
+    def allows(self, from_zone: str | None, host_zone: str) -> bool | None:
+        """Whether the inventory lets `from_zone` reach the service; None when the zone is not
+        known and the service is not open to everyone."""
+        zones = set(self.allowed_zones(host_zone))
+        if zones & EVERYWHERE:
+            return True
+        return None if from_zone is None else from_zone in zones
 
 
 class Host(Strict):
