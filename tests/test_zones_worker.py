@@ -27,23 +27,17 @@ from kombu import Connection  # noqa: E402
 
 from scanner.app.zones.app import zone_app  # noqa: E402
 from scanner.app.zones.broker import COLLECT_TASK, CONTROL_QUEUE, CONTROL_TASK  # noqa: E402
+from scanner.app.zones.errors import ZoneSetupError  # noqa: E402
+from scanner.app.zones.scope import Refusal, ZoneReport, ZoneScope, ZoneTask  # noqa: E402
 from scanner.app.zones.security import create_ca, issue_site, trust  # noqa: E402
-from scanner.app.zones.tasks import (  # noqa: E402
-    Refusal,
-    ZoneReport,
-    ZoneScope,
-    ZoneTask,
-    register_control_task,
-    register_zone_task,
-    send_collect,
-)
-from scanner.app.zones.worker import EXIT_INCOMPLETE, EXIT_INPUT, run_worker  # noqa: E402
+from scanner.app.zones.tasks import register_control_task, register_zone_task, send_collect  # noqa: E402
+from scanner.app.zones.worker import EXIT_INCOMPLETE, EXIT_INPUT, check_broker, run_worker  # noqa: E402
 from scanner.collectors.base import ScanContext, Sink  # noqa: E402
 from scanner.collectors.catalog import default_collectors  # noqa: E402
 from scanner.inventory import Host, load_inventory  # noqa: E402
 from scanner.model import Outcome  # noqa: E402
 from tests.paths import ROOT  # noqa: E402
-from tests.redisserver import free_port, redis_server  # noqa: E402
+from tests.redisserver import free_port, make_tls, redis_server  # noqa: E402
 
 LOCALHOST = ROOT / "inventories" / "localhost.yaml"  # one host, 127.0.0.1, transport local, zone mgmt
 ZONE = "mgmt"
@@ -293,6 +287,36 @@ def test_a_worker_refuses_an_invalid_inventory(pki, tmp_path, capsys):
     bad.write_text("schema: 1\nhosts: []\n")
     assert run_worker(ZONE, bad, "redis://127.0.0.1:1/0", site, lang="en") == EXIT_INPUT
     assert "invalid" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def tls_redis(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("redis-tls")
+    with redis_server(folder, make_tls(folder / "tls")) as server:
+        yield server
+
+
+def test_a_tls_broker_is_reached_when_its_certificate_verifies(zone, pki, tls_redis):
+    app = zone_app(tls_redis.url, pki[0], zones=[ZONE], broker_ca=tls_redis.tls.ca)
+    check_broker(app)
+    with app.connection_for_write() as conn:
+        conn.default_channel.client.set("readyscan-tls", "1")
+        assert conn.default_channel.client.get("readyscan-tls") == b"1"
+
+
+@pytest.mark.parametrize("case", ["system trust store", "name not in the certificate"])
+def test_a_tls_broker_whose_certificate_does_not_verify_is_refused(zone, pki, tls_redis, case):
+    url, ca = tls_redis.url, tls_redis.tls.ca
+    if case == "system trust store":
+        ca = None  # the test CA is not in it
+    else:
+        url = url.replace("127.0.0.1", "localhost")  # the certificate names 127.0.0.1 only
+    app = zone_app(url, pki[0], zones=[ZONE], broker_ca=ca)
+    with pytest.raises(ZoneSetupError) as info:
+        check_broker(app)
+    assert info.value.key == "zones.broker_unreachable"
+    assert "CERTIFICATE_VERIFY_FAILED" in str(info.value), str(info.value)
+    assert ("Hostname mismatch" in str(info.value)) == (case == "name not in the certificate")
 
 
 def _signed(zone: Zone, body) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Iterable
+from pathlib import Path
 
 from celery import Celery
 from kombu import Exchange, Queue
@@ -25,8 +26,9 @@ from scanner.app.zones.security import SiteKeys, install_security
 from scanner.inventory import Timeouts
 
 
-def zone_settings(broker_url: str, zones: Iterable[str], timeouts: Timeouts) -> dict:
-    """The app's configuration (pure: tested without a broker)."""
+def zone_settings(broker_url: str, zones: Iterable[str], timeouts: Timeouts, broker_ca: Path | None = None) -> dict:
+    """The app's configuration (pure: tested without a broker). `broker_ca`: the CA file that
+    issued the broker's TLS certificate, when it is not in the system's trust store."""
     soft, hard = task_time_limits(timeouts)
     exchange = Exchange("readyscan", type="direct")
     queues = [Queue(zone_queue(z), exchange, routing_key=zone_queue(z)) for z in sorted(set(zones))]
@@ -68,16 +70,18 @@ def zone_settings(broker_url: str, zones: Iterable[str], timeouts: Timeouts) -> 
     }
     if broker_url.startswith("rediss://"):
         # Certificate and host name verified, whatever the URL's query says (check_broker_url
-        # already refused a query that lowers it).
-        settings["broker_use_ssl"] = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+        # already refused a query that lowers it). kombu hands these to redis-py's SSLConnection.
+        settings["broker_use_ssl"] = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_check_hostname": True}
+        if broker_ca is not None:
+            settings["broker_use_ssl"]["ssl_ca_certs"] = str(broker_ca)
     return settings
 
 
 def zone_app(broker_url: str, security: SiteKeys, *, zones: Iterable[str] = (),
-             timeouts: Timeouts | None = None) -> Celery:
+             timeouts: Timeouts | None = None, broker_ca: Path | None = None) -> Celery:
     """A Celery app for the zones (queues `zone.<name>` and the control queue), signing with the
     site's key. The tasks are registered by scanner.app.zones.tasks."""
     app = Celery("readyscan.zones", set_as_current=False)
-    app.conf.update(zone_settings(broker_url, zones, timeouts or Timeouts()))
+    app.conf.update(zone_settings(broker_url, zones, timeouts or Timeouts(), broker_ca))
     install_security(app, security)
     return app

@@ -4,136 +4,26 @@
 worker was started with, and returns the observation, which Celery hands to the task's `link`:
 `readyscan.zones.control` on the control queue, where the control side receives it.
 
-Even a correctly signed task cannot make a worker scan something else: `admit` refuses a task
-that names another inventory (by digest), another zone, a host or an address outside the
-inventory, or a collector the worker does not have. A refusal is logged at WARNING and runs
-nothing; it travels back as a report marked `refused`, so the control side learns at once that,
-say, a worker still runs last week's inventory, instead of waiting for the zone's time limit.
+A task the worker does not admit (scope.admit) is logged at WARNING and runs nothing; it travels
+back as a report marked `refused`, so the control side learns at once that, say, a worker still
+runs last week's inventory, instead of waiting for the zone's time limit.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import re
-import socket
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Callable
 
 from celery import Celery
 from celery.exceptions import Reject, SoftTimeLimitExceeded
-from pydantic import Field, ValidationError, field_validator
+from pydantic import ValidationError
 
 from scanner.app.zones.broker import COLLECT_TASK, CONTROL_QUEUE, CONTROL_TASK, zone_queue
-from scanner.collectors.base import Collector, ScanContext, ScanOptions, observation
-from scanner.i18n import default_catalog
-from scanner.inventory import NAME_RE, Host, LoadedInventory
-from scanner.model import Frozen, Observation, Outcome, utcnow
+from scanner.app.zones.scope import ZoneReport, ZoneScope, ZoneTask, admit, text
+from scanner.collectors.base import ScanContext, observation
+from scanner.model import Observation, Outcome, utcnow
 
 log = logging.getLogger(__name__)
-
-SCAN_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$"
-DIGEST_RE = r"^[0-9a-f]{64}$"
-MAX_PARTS = 64
-
-
-class ZoneTask(Frozen):
-    """What the control side asks of a zone worker: no secret, only names and one address."""
-
-    scan_id: str = Field(pattern=SCAN_ID_RE)
-    inventory_digest: str = Field(pattern=DIGEST_RE)
-    host_name: str = Field(pattern=NAME_RE)
-    address: str
-    collector: str = Field(pattern=NAME_RE)
-    vantage: str = Field(pattern=NAME_RE)
-    # The parts (host probes) the selected checks read; None: all of them.
-    parts: tuple[str, ...] | None = Field(default=None, max_length=MAX_PARTS)
-
-    @field_validator("address")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        return str(ipaddress.ip_address(value))  # the control side resolved names at planning
-
-    @field_validator("parts")
-    @classmethod
-    def _parts(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if value is not None and not all(re.match(NAME_RE, p) for p in value):
-            raise ValueError("a part is a probe name")
-        return value
-
-
-class Refusal(StrEnum):
-    """Why a worker refused a signed task (a closed set: the control side maps each)."""
-
-    INVENTORY = "inventory"
-    VANTAGE = "vantage"
-    HOST = "host"
-    ADDRESS = "address"
-    COLLECTOR = "collector"
-
-
-class ZoneReport(Frozen):
-    """A zone worker's answer to one task: the observation, or why it refused to gather one."""
-
-    scan_id: str = Field(pattern=SCAN_ID_RE)
-    inventory_digest: str = Field(pattern=DIGEST_RE)
-    host_name: str = Field(pattern=NAME_RE)
-    collector: str = Field(pattern=NAME_RE)
-    vantage: str = Field(pattern=NAME_RE)
-    observation: Observation
-    refused: Refusal | None = None
-
-
-Resolver = Callable[[str], set[str]]
-
-
-def resolve_name(name: str) -> set[str]:
-    """The addresses a DNS name of the inventory has from this worker's zone (split DNS differs)."""
-    try:
-        return {str(info[4][0]) for info in socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)}
-    except (socket.gaierror, UnicodeError):
-        return set()
-
-
-@dataclass
-class ZoneScope:
-    """What a zone worker was started with, and all it will ever scan."""
-
-    loaded: LoadedInventory
-    zone: str
-    collectors: Mapping[str, Collector]
-    options: ScanOptions = field(default_factory=ScanOptions)
-    secrets: dict[str, str] = field(default_factory=dict, repr=False)  # the worker's own (connect.take_secrets)
-    resolve: Resolver = resolve_name
-
-    def host(self, name: str) -> Host | None:
-        return next((h for h in self.loaded.inventory.hosts if h.name == name), None)
-
-
-def _text(key: str, **params) -> str:
-    return default_catalog().text(f"zones.{key}", "en", **params)
-
-
-def admit(scope: ZoneScope, task: ZoneTask) -> tuple[Refusal, str] | None:
-    """None when the worker may run the task; else why not (the reason and a sentence)."""
-    if task.inventory_digest != scope.loaded.digest:
-        return Refusal.INVENTORY, _text("refusal.inventory", theirs=task.inventory_digest[:12],
-                                        ours=scope.loaded.digest[:12])
-    if task.vantage != scope.zone:
-        return Refusal.VANTAGE, _text("refusal.vantage", theirs=task.vantage, ours=scope.zone)
-    host = scope.host(task.host_name)
-    if host is None:
-        return Refusal.HOST, _text("refusal.host", host=task.host_name)
-    try:
-        allowed = {str(ipaddress.ip_address(host.address))}
-    except ValueError:  # the inventory gives a name: what it resolves to from here
-        allowed = scope.resolve(host.address)
-    if task.address not in allowed:
-        return Refusal.ADDRESS, _text("refusal.address", address=task.address, host=task.host_name)
-    if task.collector not in scope.collectors:
-        return Refusal.COLLECTOR, _text("refusal.collector", collector=task.collector)
-    return None
 
 
 def gather(scope: ZoneScope, task: ZoneTask) -> Observation:
@@ -158,11 +48,11 @@ def gather(scope: ZoneScope, task: ZoneTask) -> Observation:
         collector.collect(ctx, [host], sink)
     except SoftTimeLimitExceeded:
         ctx.stop.set()  # the collector's threads stop at their next unit of work
-        return observation(collector.name, started, Outcome.TIMEOUT, _text("task_time_limit"))
+        return observation(collector.name, started, Outcome.TIMEOUT, text("task_time_limit"))
     except Exception as exc:  # a collector bug becomes an observation, as in the engine
         return observation(collector.name, started, Outcome.ERROR, f"collector failed: {type(exc).__name__}: {exc}")
     if not seen:
-        return observation(collector.name, started, Outcome.ERROR, _text("no_observation"))
+        return observation(collector.name, started, Outcome.ERROR, text("no_observation"))
     return seen[-1]
 
 
@@ -172,7 +62,7 @@ def handle(scope: ZoneScope, task: ZoneTask) -> ZoneReport:
     refusal = admit(scope, task)
     if refusal is not None:
         reason, sentence = refusal
-        log.warning(_text("refused", reason=sentence, host=task.host_name, address=task.address,
+        log.warning(text("refused", reason=sentence, host=task.host_name, address=task.address,
                           collector=task.collector, zone=task.vantage))
         now = utcnow()
         return ZoneReport(**keys, refused=reason, observation=Observation(
@@ -191,7 +81,7 @@ def register_zone_task(app: Celery, scope: ZoneScope):
                             address=address, collector=collector, vantage=vantage,
                             parts=tuple(parts) if parts is not None else None)
         except ValidationError as exc:
-            log.warning(_text("malformed", errors=exc.error_count(), host=str(host_name)[:80]))
+            log.warning(text("malformed", errors=exc.error_count(), host=str(host_name)[:80]))
             raise Reject("malformed task", requeue=False) from None
         # Returned, not stored (no result backend): Celery passes it to the link, a control task.
         return handle(scope, task).model_dump(mode="json")
@@ -210,7 +100,7 @@ def register_control_task(app: Celery, receive: Receiver):
         try:
             parsed = ZoneReport.model_validate(report)
         except ValidationError as exc:
-            log.warning(_text("malformed_report", errors=exc.error_count()))
+            log.warning(text("malformed_report", errors=exc.error_count()))
             raise Reject("malformed report", requeue=False) from None
         receive(parsed)
 

@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import TextIO
 
 from celery import Celery
+from celery.utils.nodenames import host_format
 from kombu.exceptions import OperationalError
 
 from scanner.app.zones.app import zone_app
 from scanner.app.zones.broker import redacted, zone_queue
 from scanner.app.zones.errors import ZoneSetupError
+from scanner.app.zones.scope import ZoneScope
 from scanner.app.zones.security import SiteKeys
-from scanner.app.zones.tasks import ZoneScope, register_zone_task
+from scanner.app.zones.tasks import register_zone_task
 from scanner.collectors.base import ScanOptions
 from scanner.collectors.catalog import default_collectors
 from scanner.connect import take_secrets
@@ -42,11 +44,11 @@ def check_broker(app: Celery) -> None:
 
 
 def prepare_worker(zone: str, inventory_path: str | Path, broker_url: str, keys: SiteKeys, *,
-                   options: ScanOptions | None = None) -> tuple[Celery, ZoneScope]:
+                   options: ScanOptions | None = None, broker_ca: Path | None = None) -> tuple[Celery, ZoneScope]:
     """The app with the zone's collect task registered, ready to consume (raises on bad setup)."""
     zone_queue(zone)  # the zone name must make a queue name before anything else is read
     loaded = load_inventory(inventory_path)
-    app = zone_app(broker_url, keys, zones=[zone], timeouts=loaded.inventory.scan.timeouts)
+    app = zone_app(broker_url, keys, zones=[zone], timeouts=loaded.inventory.scan.timeouts, broker_ca=broker_ca)
     scope = ZoneScope(loaded, zone, default_collectors(), options=options or ScanOptions(),
                       secrets=take_secrets(loaded))
     register_zone_task(app, scope)
@@ -54,13 +56,13 @@ def prepare_worker(zone: str, inventory_path: str | Path, broker_url: str, keys:
 
 
 def run_worker(zone: str, inventory_path: str | Path, broker_url: str, keys: SiteKeys, *,
-               concurrency: int = 1, options: ScanOptions | None = None, lang: str = DEFAULT_LANG,
-               err: TextIO | None = None) -> int:
+               concurrency: int = 1, options: ScanOptions | None = None, broker_ca: Path | None = None,
+               lang: str = DEFAULT_LANG, err: TextIO | None = None) -> int:
     """Run a zone's worker until it is stopped (SIGTERM/Ctrl-C: Celery's warm shutdown, the task
     at hand finishes). Returns the exit code."""
     err = err or sys.stderr
     try:
-        app, scope = prepare_worker(zone, inventory_path, broker_url, keys, options=options)
+        app, scope = prepare_worker(zone, inventory_path, broker_url, keys, options=options, broker_ca=broker_ca)
     except InventoryError as exc:
         print(default_catalog().text("cli.inventory_invalid", lang, count=len(exc.issues)), file=err)
         print(str(exc), file=err)
@@ -76,7 +78,7 @@ def run_worker(zone: str, inventory_path: str | Path, broker_url: str, keys: Sit
     queue = zone_queue(zone)
     print(default_catalog().text("zones.worker_started", lang, zone=zone, queue=queue,
                                  digest=scope.loaded.digest[:12]), file=err)
-    worker = app.Worker(queues=[queue], concurrency=concurrency, pool="prefork", hostname=f"{zone}@%h",
+    worker = app.Worker(queues=[queue], concurrency=concurrency, pool="prefork", hostname=host_format(f"{zone}@%h"),
                         loglevel="INFO", quiet=True, without_mingle=True, without_gossip=True)
     worker.start()
     return worker.exitcode or EXIT_OK
