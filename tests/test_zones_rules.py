@@ -310,3 +310,16 @@ def test_the_texts_exist_in_both_languages():
     used = set(re.findall(r'(?:ZoneSetupError|(?<![.\w])text)\("([a-z_.]+)"', src))
     assert used and all(f"zones.{k}" in catalog.entries for k in used), used - {k[6:] for k in keys}
 
+
+
+def test_the_keys_command_makes_a_ca_a_site_and_trusts_a_peer(tmp_path, capsys):
+    from scanner.app.zones.security import main
+
+    assert main(["ca", str(tmp_path / "ca")]) == 0
+    assert main(["site", str(tmp_path / "ca"), "control", str(tmp_path / "control")]) == 0
+    assert main(["site", str(tmp_path / "ca"), "dmz", str(tmp_path / "dmz")]) == 0
+    assert main(["trust", str(tmp_path / "control"), str(tmp_path / "dmz" / "site.pem")]) == 0
+    assert len(verify_keys(SiteKeys(tmp_path / "control"))) == 2
+    capsys.readouterr()
+    assert main(["--lang", "en", "ca", str(tmp_path / "ca")]) == 2
+    assert "already exists" in capsys.readouterr().err
