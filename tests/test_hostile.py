@@ -32,7 +32,7 @@ from lab.__main__ import parse_args as lab_arguments
 from lab.hosts import LAB_NETWORK, plan_hosts
 from reports.formats import render_junit
 from reports.html import render_html
-from scanner.app.cli import EXIT_GAPS, EXIT_INCOMPLETE
+from scanner.app.exits import EXIT_GAPS, EXIT_INCOMPLETE
 from scanner.collectors.host import KEPT_OUTPUT
 from scanner.collectors.http import HEADER_VALUE_CAP
 from scanner.collectors.sshserver import MAX_LINE

@@ -233,7 +233,8 @@ def test_broken_inventory_names_line_and_field(name, text, expected):
 
 
 def test_a_scan_from_several_zones_is_refused_until_workers_exist(tmp_path, capsys):
-    from scanner.app.cli import EXIT_INPUT, main
+    from scanner.app.cli import main
+    from scanner.app.exits import EXIT_INPUT
 
     path = tmp_path / "zoned.yaml"
     path.write_text(ZONED, encoding="utf-8")

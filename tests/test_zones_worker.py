@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import subprocess
 import sys
@@ -25,13 +26,14 @@ from celery.contrib.testing.worker import start_worker  # noqa: E402
 from celery.security.serialization import SecureSerializer  # noqa: E402
 from kombu import Connection  # noqa: E402
 
+from scanner.app.exits import EXIT_INCOMPLETE, EXIT_INPUT  # noqa: E402
 from scanner.app.zones.app import zone_app  # noqa: E402
 from scanner.app.zones.broker import COLLECT_TASK, CONTROL_QUEUE, CONTROL_TASK  # noqa: E402
 from scanner.app.zones.errors import ZoneSetupError  # noqa: E402
 from scanner.app.zones.scope import Refusal, ZoneReport, ZoneScope, ZoneTask  # noqa: E402
 from scanner.app.zones.security import create_ca, issue_site, trust  # noqa: E402
 from scanner.app.zones.tasks import register_control_task, register_zone_task, send_collect  # noqa: E402
-from scanner.app.zones.worker import EXIT_INCOMPLETE, EXIT_INPUT, check_broker, run_worker  # noqa: E402
+from scanner.app.zones.worker import check_broker, run_worker  # noqa: E402
 from scanner.collectors.base import ScanContext, Sink  # noqa: E402
 from scanner.collectors.catalog import default_collectors  # noqa: E402
 from scanner.inventory import Host, load_inventory  # noqa: E402
@@ -39,7 +41,7 @@ from scanner.model import Outcome  # noqa: E402
 from tests.paths import ROOT  # noqa: E402
 from tests.redisserver import free_port, make_tls, redis_server  # noqa: E402
 
-LOCALHOST = ROOT / "inventories" / "localhost.yaml"  # one host, 127.0.0.1, transport local, zone mgmt
+LOCALHOST = ROOT / "tests" / "fixtures" / "zones" / "localhost.yaml"  # 127.0.0.1 (local), scanners in mgmt and edge
 ZONE = "mgmt"
 EDGE = "edge"  # the zone of the worker run by run_worker in its own process
 REPORT_SECONDS = 60
@@ -237,16 +239,17 @@ def test_a_signed_but_malformed_task_is_refused_and_logged(zone, caplog):
     assert any("malformed" in r.getMessage() for r in caplog.records if r.name == "scanner.app.zones.tasks")
 
 
-def test_run_worker_serves_its_zone_in_its_own_process_with_its_own_key(zone, pki, redis):
-    """What `readyscan worker --zone edge` runs (prefork pool), signing with the edge site's key;
-    its answer reaches the control side, which trusts the edge certificate."""
+def test_readyscan_worker_serves_its_zone_in_its_own_process_with_its_own_key(zone, pki, redis, tmp_path):
+    """`readyscan worker --zone edge` (prefork pool, the broker URL from a 0600 file), signing with
+    the edge site's key; its answer reaches the control side, which trusts the edge certificate."""
     edge = pki[2]
-    code = ("import sys; from pathlib import Path; from scanner.app.zones.worker import run_worker; "
-            "from scanner.app.zones.security import SiteKeys; "
-            f"sys.exit(run_worker({EDGE!r}, {str(LOCALHOST)!r}, {redis.url!r}, SiteKeys(Path({str(edge.folder)!r})), "
-            "lang='en'))")
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    url_file = tmp_path / "broker-url"
+    url_file.write_text(redis.url + "\n", encoding="utf-8")
+    url_file.chmod(0o600)
+    proc = subprocess.Popen([sys.executable, "-m", "scanner", "worker", str(LOCALHOST), "--zone", EDGE,
+                             "--keys", str(edge.folder), "--broker-url-file", str(url_file), "--lang", "en"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={k: v for k, v in os.environ.items() if k != "READYSCAN_BROKER_URL"})
     try:
         task = zone.task(vantage=EDGE)
         send_collect(zone.app, task)
@@ -287,6 +290,16 @@ def test_a_worker_refuses_an_invalid_inventory(pki, tmp_path, capsys):
     bad.write_text("schema: 1\nhosts: []\n")
     assert run_worker(ZONE, bad, "redis://127.0.0.1:1/0", site, lang="en") == EXIT_INPUT
     assert "invalid" in capsys.readouterr().err
+
+
+def test_a_worker_runs_only_in_a_zone_the_inventory_gives_a_scanner(pki, capsys):
+    site = pki[0]
+    # Refused before any broker is asked (port 1 would not answer): db has no scanner.
+    assert run_worker("db", LOCALHOST, "redis://127.0.0.1:1/0", site, lang="en") == EXIT_INPUT
+    err = " ".join(capsys.readouterr().err.split())
+    assert "no scanner in zone 'db'" in err and "mgmt, edge" in err
+    one_zone = ROOT / "inventories" / "localhost.yaml"  # no scanners listed: nothing for a worker to serve
+    assert run_worker(ZONE, one_zone, "redis://127.0.0.1:1/0", site, lang="en") == EXIT_INPUT
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from checks import default_registry
 from reports.formats import print_summary
 from scanner import __version__, scanfile
 from scanner.app.engine import Engine
+from scanner.app.exits import EXIT_GAPS, EXIT_INCOMPLETE, EXIT_INPUT, EXIT_OK
 from scanner.app.progress import ConsoleProgress
 from scanner.collectors.base import ScanContext, ScanOptions
 from scanner.collectors.catalog import default_collectors
@@ -34,8 +35,6 @@ from scanner.model import Outcome, Severity, Status, utcnow
 from scanner.thresholds import load_thresholds
 from scanner.validation import ValidationFailed
 from scanner.waivers import Waiver, default_waiver_path, load_waivers
-
-EXIT_OK, EXIT_GAPS, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 
 def _stderr() -> Console:
@@ -179,6 +178,24 @@ def cmd_scan(args: argparse.Namespace) -> int:
         sys.stderr.flush()
         os._exit(code)
     return code
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """A zone's worker of a scan from several zones. Celery is imported here only: a one-zone
+    scan never loads it."""
+    from scanner.app.zones.broker import read_broker_url
+    from scanner.app.zones.errors import ZoneSetupError
+    from scanner.app.zones.security import SiteKeys
+    from scanner.app.zones.worker import run_worker
+
+    err = _stderr()
+    try:
+        url = read_broker_url(os.environ, Path(args.broker_url_file) if args.broker_url_file else None)
+    except ZoneSetupError as exc:
+        err.print(exc.text(args.lang), style="bold red", markup=False)
+        return EXIT_INPUT
+    return run_worker(args.zone, args.inventory, url, SiteKeys(Path(args.keys)), concurrency=args.concurrency,
+                      broker_ca=Path(args.broker_ca) if args.broker_ca else None, lang=args.lang)
 
 
 def _load_waivers_or_exit(args, loaded, registry, err: Console) -> list[Waiver]:
@@ -371,6 +388,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="re-run only what did not pass in PREVIOUS and merge into a full new scan file")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_scan)
+
+    p = with_lang(sub.add_parser("worker", help="serve one zone of a scan from several zones (needs the zones extra)"))
+    p.add_argument("inventory", help="the inventory this worker may scan (tasks for any other are refused)")
+    p.add_argument("--zone", required=True, help="the zone this worker stands in (one listed under scanners)")
+    p.add_argument("--keys", required=True, metavar="DIR", help="this site's signing key folder (python -m scanner.app.zones.security)")
+    p.add_argument("--broker-url-file", metavar="FILE", help="a mode-0600 file holding the broker URL (default: READYSCAN_BROKER_URL)")
+    p.add_argument("--broker-ca", metavar="PEM", help="the CA of the broker's TLS certificate, when it is not a public one")
+    p.add_argument("--concurrency", type=int, default=1, help="tasks run at once (one host and one collector each)")
+    p.set_defaults(func=cmd_worker)
 
     p = with_detail(with_lang(sub.add_parser("report", help="render a scan file (HTML report, CSV, JUnit, filled survey form)")))
     p.add_argument("scan")

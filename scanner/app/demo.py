@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from scanner.app import cli
+from scanner.app.exits import EXIT_INPUT
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: scanner/app/demo.py
 
@@ -26,7 +27,7 @@ def lab_possible() -> bool:
 def scan(inventory: Path) -> int:
     code = cli.main(["scan", str(inventory), "--results-dir", str(ROOT / "results")])
     # Gaps (1) and unreachable hosts (3) are what a demo is for; only bad input is a failure.
-    return cli.EXIT_INPUT if code == cli.EXIT_INPUT else 0
+    return EXIT_INPUT if code == EXIT_INPUT else 0
 
 
 def main() -> int:

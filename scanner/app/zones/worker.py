@@ -16,6 +16,7 @@ from celery import Celery
 from celery.utils.nodenames import host_format
 from kombu.exceptions import OperationalError
 
+from scanner.app.exits import EXIT_INCOMPLETE, EXIT_INPUT, EXIT_OK
 from scanner.app.zones.app import zone_app
 from scanner.app.zones.broker import redacted, zone_queue
 from scanner.app.zones.errors import ZoneSetupError
@@ -28,8 +29,6 @@ from scanner.connect import take_secrets
 from scanner.i18n import DEFAULT_LANG, default_catalog
 from scanner.inventory import InventoryError, load_inventory
 
-# The CLI's exit codes (scanner/app/cli.py): a bad input, and a run that could not do its work.
-EXIT_OK, EXIT_INPUT, EXIT_INCOMPLETE = 0, 2, 3
 BROKER_CHECK_SECONDS = 5
 
 
@@ -48,6 +47,9 @@ def prepare_worker(zone: str, inventory_path: str | Path, broker_url: str, keys:
     """The app with the zone's collect task registered, ready to consume (raises on bad setup)."""
     zone_queue(zone)  # the zone name must make a queue name before anything else is read
     loaded = load_inventory(inventory_path)
+    zones = loaded.inventory.scanner_zones
+    if zone not in zones:  # a worker stands where the inventory says a scanner stands
+        raise ZoneSetupError("zone_without_scanner", zone=zone, zones=", ".join(zones) or "-")
     app = zone_app(broker_url, keys, zones=[zone], timeouts=loaded.inventory.scan.timeouts, broker_ca=broker_ca)
     scope = ZoneScope(loaded, zone, default_collectors(), options=options or ScanOptions(),
                       secrets=take_secrets(loaded))
