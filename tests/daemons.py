@@ -12,9 +12,9 @@
 
 Both listen on a port the OS picks (bound to port 0, released, then given to the server; a server
 that loses the race for it is started again on another) and are stopped by their PID, never by
-name. The classes are plain context managers, usable outside pytest; the fixtures `postgres` and
-`redis` (session-scoped) wrap them: use them with ``pytest_plugins = ["tests.daemons"]`` in a test
-module. They skip, saying why, when the machine cannot run them (not root, package missing).
+name. The classes are plain context managers, usable outside pytest (a lab script, a benchmark);
+tests/daemonfixtures.py wraps them in session fixtures that skip, saying why, when the machine
+cannot run them (not root, package missing).
 """
 
 from __future__ import annotations
@@ -28,11 +28,9 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
-
-import pytest
 
 LOOPBACK = "127.0.0.1"
 PG_BIN = Path(os.environ.get("READYSCAN_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -240,35 +238,3 @@ class Redis:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def _serve(kind) -> Iterator:
-    try:
-        server = kind()
-    except DaemonUnavailable as exc:
-        pytest.skip(str(exc))
-    with server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[Postgres]:
-    """The session's PostgreSQL server (for tests that need their own database: create_database)."""
-    yield from _serve(Postgres)
-
-
-@pytest.fixture(scope="session")
-def postgres(postgres_server: Postgres) -> str:
-    """The URL of the session's PostgreSQL server (`postgresql+psycopg://…/postgres`)."""
-    return postgres_server.url
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[Redis]:
-    yield from _serve(Redis)
-
-
-@pytest.fixture(scope="session")
-def redis(redis_server: Redis) -> str:
-    """The URL of the session's redis-server (`redis://127.0.0.1:<port>/0`)."""
-    return redis_server.url
