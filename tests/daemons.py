@@ -30,7 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Self
 
 LOOPBACK = "127.0.0.1"
 PG_BIN = Path(os.environ.get("READYSCAN_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -98,10 +98,41 @@ def _accepts(port: int) -> bool:
         return False
 
 
-class Postgres:
+class Daemon:
+    """A server process we start in a temporary folder of its own and stop by its PID."""
+
+    stop_signal = signal.SIGTERM
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.folder: Path | None = None
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_pid(self.proc, self.stop_signal)
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class Postgres(Daemon):
     """One PostgreSQL server in a temporary folder; `url` reaches its `postgres` database."""
 
     user = "readyscan"
+    stop_signal = signal.SIGINT  # PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave
 
     def __init__(self) -> None:
         if os.geteuid() != 0:
@@ -110,13 +141,11 @@ class Postgres:
         if missing:
             raise DaemonUnavailable(f"{', '.join(missing)} not found in {PG_BIN}: apt-get install postgresql")
         try:
-            self._account = pwd.getpwnam(PG_USER)
+            self.account = pwd.getpwnam(PG_USER)
         except KeyError:
             raise DaemonUnavailable(f"no '{PG_USER}' system user: apt-get install postgresql") from None
+        super().__init__()
         self.password = secrets.token_urlsafe(16)
-        self.port = 0
-        self.folder: Path | None = None
-        self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
@@ -127,14 +156,14 @@ class Postgres:
 
     def _as_postgres(self) -> dict:
         """Popen arguments that run a command as the postgres user, with no group of ours."""
-        return {"user": self._account.pw_uid, "group": self._account.pw_gid, "extra_groups": [],
+        return {"user": self.account.pw_uid, "group": self.account.pw_gid, "extra_groups": [],
                 "env": {"PATH": "/usr/bin:/bin", "LC_ALL": "C", "HOME": str(self.folder)}}
 
     def _own(self, path: Path) -> Path:
-        os.chown(path, self._account.pw_uid, self._account.pw_gid)
+        os.chown(path, self.account.pw_uid, self.account.pw_gid)
         return path
 
-    def start(self) -> Postgres:
+    def start(self) -> Self:
         # Not pytest's tmp_path: its parents are 0700 root, which the postgres user cannot cross.
         self.folder = self._own(Path(tempfile.mkdtemp(prefix="readyscan-pg-")))
         (self.folder / "socket").mkdir(mode=0o700)
@@ -180,39 +209,21 @@ class Postgres:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url_for(name)
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            # SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
-            stop_pid(self.proc, signal.SIGINT)
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __enter__(self) -> Postgres:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
-class Redis:
+class Redis(Daemon):
     """One redis-server in a temporary folder; `url` reaches its database 0."""
 
     def __init__(self) -> None:
         if not REDIS_SERVER.is_file():
             raise DaemonUnavailable(f"{REDIS_SERVER} not found: apt-get install redis-server")
-        self.port = 0
-        self.folder: Path | None = None
-        self.proc: subprocess.Popen | None = None
+        super().__init__()
 
     @property
     def url(self) -> str:
         return f"redis://{LOOPBACK}:{self.port}/0"
 
-    def start(self) -> Redis:
+    def start(self) -> Self:
         self.folder = Path(tempfile.mkdtemp(prefix="readyscan-redis-"))
         self.port, self.proc = _start_on_free_port(self._launch, _accepts, "redis-server", self.folder / "server.log")
         return self
@@ -222,19 +233,3 @@ class Redis:
             [str(REDIS_SERVER), "--bind", LOOPBACK, "--port", str(port), "--dir", str(self.folder),
              "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes"],
             stdout=out, stderr=subprocess.STDOUT)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_pid(self.proc)
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __enter__(self) -> Redis:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        self.stop()

@@ -26,7 +26,14 @@ from alembic.migration import MigrationContext  # noqa: E402
 from sqlalchemy import create_engine, inspect, text  # noqa: E402
 
 from scanner.app.store.api import Store  # noqa: E402
-from scanner.app.store.errors import DatabaseUnreachable, UnknownScan, UrlFileRefused, UrlMissing, UrlTwice  # noqa: E402
+from scanner.app.store.errors import (  # noqa: E402
+    DatabaseUnreachable,
+    UnknownScan,
+    UrlFileRefused,
+    UrlInvalid,
+    UrlMissing,
+    UrlTwice,
+)
 from scanner.app.store.secreturl import DATABASE_URL_VAR, database_url  # noqa: E402
 from scanner.app.store.tables import Base, ScanState  # noqa: E402
 from scanner.model import Message, Observation, Outcome, Result, Severity, Status  # noqa: E402
@@ -303,6 +310,21 @@ def test_an_unreachable_database_is_one_line_without_the_password(closed_port):
     assert "\n" not in said and "s3cret-pw" not in said
     assert f"postgresql+psycopg://readyscan:***@{LOOPBACK}:{closed_port}/scans" in said
     assert "refused" in said.lower()
+
+
+def test_a_wrong_password_is_one_line_naming_the_refusal(postgres_server):
+    url = postgres_server.url.replace(postgres_server.password, "wrong-pw")
+    with Store(url) as s, pytest.raises(DatabaseUnreachable) as refused:
+        s.begin_scan(DIGEST)
+    said = str(refused.value)
+    assert "password authentication failed" in said and "wrong-pw" not in said and "\n" not in said
+
+
+@pytest.mark.parametrize("url", ["mysql://u:s3cret-pw@127.0.0.1/db", "sqlite:///x.db", "s3cret-pw", ""])
+def test_a_url_that_is_not_postgresql_is_refused_without_echoing_it(url):
+    with pytest.raises(UrlInvalid) as refused:
+        Store(url)
+    assert "s3cret-pw" not in str(refused.value) and "postgresql+psycopg://" in str(refused.value)
 
 
 def _migrate_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
