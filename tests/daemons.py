@@ -38,6 +38,7 @@ PG_USER = "postgres"  # the Debian package's system user
 REDIS_SERVER = Path("/usr/bin/redis-server")
 START_ATTEMPTS = 3  # a port the OS handed us may be taken by another test before our server binds it
 START_TIMEOUT = 30.0
+SERVER_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
 class DaemonUnavailable(RuntimeError):
@@ -191,7 +192,9 @@ class Postgres(Daemon):
              "-c", f"listen_addresses={LOOPBACK}", "-c", f"port={port}",
              "-c", f"unix_socket_directories={self.folder / 'socket'}",
              "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-             "-c", "max_connections=50"],
+             "-c", "max_connections=50",
+             # A province's zone, not UTC: the store must read times back in UTC whatever the server's.
+             "-c", f"timezone={SERVER_TIMEZONE}"],
             stdout=out, stderr=subprocess.STDOUT, **self._as_postgres())
 
     @staticmethod

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemons import LOOPBACK, DaemonUnavailable, Postgres, Redis
+from tests.daemons import LOOPBACK, SERVER_TIMEZONE, DaemonUnavailable, Postgres, Redis
 
 pytest_plugins = ["tests.daemonfixtures"]  # the fixtures `postgres_server`, `redis_server`, `redis`
 
@@ -41,10 +41,11 @@ def test_postgres_runs_as_the_postgres_user_on_loopback_with_its_socket_in_its_f
     with psycopg.connect(host=LOOPBACK, port=postgres_server.port, user="readyscan", dbname="postgres",
                          password=postgres_server.password, connect_timeout=10) as conn:
         settings = {name: conn.execute(f"SHOW {name}").fetchone()[0]
-                    for name in ("listen_addresses", "unix_socket_directories", "data_directory")}
+                    for name in ("listen_addresses", "unix_socket_directories", "data_directory", "TimeZone")}
     assert settings["listen_addresses"] == LOOPBACK
     assert Path(settings["unix_socket_directories"]).parent == postgres_server.folder
     assert Path(settings["data_directory"]).parent == postgres_server.folder
+    assert settings["TimeZone"] == SERVER_TIMEZONE != "UTC"  # so a test sees a store that trusts the server's zone
 
 
 def test_postgres_refuses_a_wrong_password(postgres_server):
