@@ -87,7 +87,7 @@ def listener_all_interfaces(ctx: HostContext) -> list[Verdict]:
         nmap = fact.state if fact else "not scanned"
         evidence = {"address": x.address, "port": x.port, "proto": x.proto,
                     "process": x.process or ("?" if not listeners.processes_visible else None),
-                    "pid": x.pid, "nmap_state": nmap, "scanned_from": ctx.inventory.scan.from_zone,
+                    "pid": x.pid, "nmap_state": nmap, "scanned_from": ctx.inventory.vantage_zone,
                     "source": listeners.source}
         svc = declared.get((x.port, x.proto))
         if svc is not None:

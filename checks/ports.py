@@ -2,8 +2,8 @@
 services and zones, risky services, database ports and SSH outside the jump host.
 
 Zones: a declared service may be reached from the zones in its `exposure` (empty: its own zone
-only; `any`/`internet`: from everywhere). The scanner stands in `scan.from_zone`; without it,
-zone rules cannot be judged and say so.
+only; `any`/`internet`: from everywhere). The scanner stands in `scan.from_zone` (or the zone of
+the scanners listed); without it, zone rules cannot be judged and say so.
 
 Risky services are judged from what answers, not from the port number (`assess`): the port's
 identification answer (PortFact.answer), else nmap's -sV name (method "probed"), else, for UDP,
@@ -25,9 +25,6 @@ from checks.settings import load_data
 from scanner.facts.ports import PROTOCOLS, Access, HostPortScan, PortFact, parse_port_spec
 from scanner.inventory import Host, Inventory, Service
 from scanner.model import Frozen, Severity, Status
-
-EVERYWHERE = frozenset({"any", "internet"})
-
 
 Match = Literal["match", "undetermined", "protected", "no"]
 MATCH_RANK: dict[str, int] = {"match": 0, "undetermined": 1, "protected": 2, "no": 3}
@@ -187,18 +184,12 @@ def answer_evidence(fact: PortFact) -> dict:
 # -- zones ---------------------------------------------------------------------------------------
 
 def allowed_zones(service: Service, host: Host) -> list[str]:
-    return list(service.exposure) or [host.zone]
+    return service.allowed_zones(host.zone)
 
 
 def reachable_by_design(service: Service, host: Host, from_zone: str | None) -> bool | None:
-    """Whether the inventory allows the scanner's zone to reach the service; None when the
-    scanner's zone is not known and the service is not open to everyone."""
-    zones = set(allowed_zones(service, host))
-    if zones & EVERYWHERE:
-        return True
-    if from_zone is None:
-        return None
-    return from_zone in zones
+    """Whether the inventory allows the scanner's zone to reach the service (Service.allows)."""
+    return service.allows(from_zone, host.zone)
 
 
 def declared_services(host: Host) -> dict[tuple[int, str], Service]:
@@ -230,7 +221,7 @@ def port_evidence(fact: PortFact, scan: HostPortScan, **extra) -> dict:
 def scan_summary(scan: HostPortScan, ctx: HostContext) -> dict:
     return {"address": scan.address, "open": [p.target for p in scan.open_ports()],
             "ports_scanned": {proto: len(parse_port_spec(spec)) for proto, spec in scan.scanned.items() if spec},
-            "methods": scan.methods, "from_zone": ctx.inventory.scan.from_zone,
+            "methods": scan.methods, "from_zone": ctx.inventory.vantage_zone,
             "command_line": scan.command_line, "notes": list(scan.notes)}
 
 
@@ -294,7 +285,7 @@ def _judge_risky(fact: PortFact, found: Assessment, scan: HostPortScan, ctx: Hos
     if found.match == "undetermined":
         return verdict(Status.UNKNOWN, "undetermined", evidence=evidence, answered=ev.text, **common)
     service = declared_services(ctx.host).get((fact.port, fact.proto))
-    from_zone = ctx.inventory.scan.from_zone
+    from_zone = ctx.inventory.vantage_zone
     evidence.update(declared=service is not None, from_zone=from_zone,
                     allowed_zones=allowed_zones(service, ctx.host) if service else None)
     by_design = reachable_by_design(service, ctx.host, from_zone) if service else False
@@ -330,7 +321,7 @@ def undeclared_open(ctx: HostContext) -> list[Verdict]:
 @check("ports.declared_unreachable", items=["XI.3.1"], severity=Severity.LOW, reads=(HostPortScan,))
 def declared_unreachable(ctx: HostContext) -> list[Verdict]:
     scan = ctx.facts(HostPortScan)
-    from_zone = ctx.inventory.scan.from_zone
+    from_zone = ctx.inventory.vantage_zone
     out = []
     for service in ctx.host.services:
         if reachable_by_design(service, ctx.host, from_zone) is False:
@@ -363,7 +354,7 @@ def risky_exposed(ctx: HostContext) -> list[Verdict]:
 
 @check("ports.zone_violation", items=["XI.3.1", "XI.2.1.1"], severity=Severity.HIGH, reads=(HostPortScan,))
 def zone_violation(ctx: HostContext) -> list[Verdict]:
-    from_zone = ctx.inventory.scan.from_zone
+    from_zone = ctx.inventory.vantage_zone
     if from_zone is None:
         return [verdict(Status.NOT_APPLICABLE, "from_zone_unset")]
     scan, data = ctx.facts(HostPortScan), ports_data()
@@ -375,7 +366,7 @@ def zone_violation(ctx: HostContext) -> list[Verdict]:
 @check("ports.zone_violation.database", items=["XI.3.1", "XI.2.1.3", "XI.3.6.4"],
        severity=Severity.HIGH, reads=(HostPortScan,))
 def database_zone(ctx: HostContext) -> list[Verdict]:
-    from_zone = ctx.inventory.scan.from_zone
+    from_zone = ctx.inventory.vantage_zone
     if from_zone is None:
         return [verdict(Status.NOT_APPLICABLE, "from_zone_unset")]
     scan, data = ctx.facts(HostPortScan), ports_data()
@@ -408,7 +399,7 @@ def database_zone(ctx: HostContext) -> list[Verdict]:
        reads=(HostPortScan,))
 def ssh_outside_jump(ctx: HostContext) -> list[Verdict]:
     zones = jump_zones(ctx.inventory)
-    from_zone = ctx.inventory.scan.from_zone
+    from_zone = ctx.inventory.vantage_zone
     if zones is None:
         return [verdict(Status.NOT_APPLICABLE, "no_jump_host")]
     if from_zone is None:

@@ -34,7 +34,6 @@ SURVEY_ITEM_RE = re.compile(r"^(I|II|VIII|IX|X|XII|XIII|XI(\.\d+)+)$")
 
 F = TypeVar("F", bound=BaseModel)
 FactModel = type[BaseModel]  # a fact model class: COLLECTOR, and PART for a host probe's facts
-__all__ = ["MissingFacts"]  # checks catch it from here
 
 
 @dataclass(frozen=True)

@@ -298,12 +298,49 @@ ServiceKind = Literal[
 ]
 
 
+class Scanner(Strict):
+    """Where a readyscan worker stands: a network zone its probes leave from (a vantage). The
+    zone `internet` is a worker outside the network, seeing what an attacker sees."""
+
+    name: str = Field(pattern=NAME_RE)
+    zone: str = Field(min_length=1, max_length=63)
+    address: str | None = None  # the address it scans from, when its machine has several
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise ValueError("must be an IP address (the scanner's own source address)") from None
+
+
+EVERYWHERE = frozenset({"any", "internet"})  # exposure zones that open a service to every zone
+
+
 class Service(Strict):
     port: int = Field(ge=1, le=65535)
     proto: Literal["tcp", "udp"] = "tcp"
     kind: ServiceKind
     name: str | None = None
-    exposure: list[str] = Field(default_factory=list)
+    exposure: list[str] = Field(default_factory=list)  # zones allowed to reach it; empty: its host's zone only
+
+    @property
+    def target(self) -> str:
+        return f"{self.port}/{self.proto}"
+
+    def allowed_zones(self, host_zone: str) -> list[str]:
+        return list(self.exposure) or [host_zone]
+
+    def allows(self, from_zone: str | None, host_zone: str) -> bool | None:
+        """Whether the inventory lets `from_zone` reach the service; None when the zone is not
+        known and the service is not open to everyone."""
+        zones = set(self.allowed_zones(host_zone))
+        if zones & EVERYWHERE:
+            return True
+        return None if from_zone is None else from_zone in zones
 
 
 class Host(Strict):
@@ -315,6 +352,9 @@ class Host(Strict):
     os: str | None = None
     transport: Transport | None = None
     ssh: SshSettings | None = None
+    # The zone whose scanner logs in to the host (its host probes run from there, once). Default:
+    # the host's own zone when a scanner stands there, else the only zone with scanners.
+    managed_from: str | None = Field(default=None, min_length=1, max_length=63)
     services: list[Service] = Field(default_factory=list)
 
     @field_validator("address")
@@ -383,6 +423,8 @@ class Inventory(Strict):
     survey_form: SurveyForm | None = None  # sections I (attachments), X, XII, XIII and the signatures
     devices: list[Device] = Field(default_factory=list, max_length=500)  # network and security devices
     zones: dict[str, str] | None = None  # zone name -> description; when given, every zone used must be here
+    # Where readyscan workers stand (one vantage per zone). None listed: one scanner, in scan.from_zone.
+    scanners: list[Scanner] = Field(default_factory=list, max_length=64)
     defaults: Defaults = Field(default_factory=Defaults)
     hosts: list[Host] = Field(default_factory=list, min_length=1)
     scan: ScanSettings = Field(default_factory=ScanSettings)
@@ -397,6 +439,31 @@ class Inventory(Strict):
 
     def ssh_of(self, host: Host) -> SshSettings:
         return (host.ssh or SshSettings()).over(self.defaults.ssh)
+
+    @property
+    def scanner_zones(self) -> list[str]:
+        """The zones scanners stand in (the scan's vantages), in the order listed."""
+        return list(dict.fromkeys(s.zone for s in self.scanners))
+
+    @property
+    def distributed(self) -> bool:
+        """Scanners stand in more than one zone: a scan needs a worker in each."""
+        return len(self.scanner_zones) > 1
+
+    @property
+    def vantage_zone(self) -> str | None:
+        """The zone a one-zone scan looks from: scan.from_zone, or that of the scanners listed."""
+        zones = self.scanner_zones
+        return self.scan.from_zone if not zones else zones[0] if len(zones) == 1 else None
+
+    def managing_zone(self, host: Host) -> str | None:
+        """The zone whose scanner logs in to the host; None when no scanner can (or none is listed)."""
+        zones = self.scanner_zones
+        if host.managed_from is not None:
+            return host.managed_from if host.managed_from in zones else None
+        if host.zone in zones:
+            return host.zone
+        return zones[0] if len(zones) == 1 else None
 
     def systems_of(self, host: Host) -> list[System]:
         return [s for s in self.systems if host.name in s.hosts]
@@ -494,6 +561,7 @@ def _cross_checks(inv: Inventory) -> list[tuple[tuple[Any, ...], str]]:
             for j, svc in enumerate(host.services):
                 for k, zone in enumerate(svc.exposure):
                     unknown_zone(("hosts", i, "services", j, "exposure", k), zone)
+    problems += _scanner_checks(inv)
     for i, host in enumerate(inv.hosts):
         if inv.transport_of(host) == "ssh" and not inv.ssh_of(host).user:
             where = ("hosts", i, "transport") if host.transport else ("hosts", i)
@@ -504,6 +572,36 @@ def _cross_checks(inv: Inventory) -> list[tuple[tuple[Any, ...], str]]:
             if first != j:
                 problems.append((("hosts", i, "services", j, "port"),
                                  f"service {svc.port}/{svc.proto} already declared at services[{first}]"))
+    return problems
+
+
+def _scanner_checks(inv: Inventory) -> list[tuple[tuple[Any, ...], str]]:
+    """Vantages: every scanner in a known zone, every zone a host is managed from has a scanner,
+    and every host the scan logs in to has a scanner that can."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    known = set(inv.zones) if inv.zones is not None else {h.zone for h in inv.hosts}
+    where = "listed under zones" if inv.zones is not None else "the zone of any host"
+    names: dict[str, int] = {}
+    for i, scanner in enumerate(inv.scanners):
+        if scanner.name in names:
+            problems.append((("scanners", i, "name"), f"scanner name '{scanner.name}' already used by scanners[{names[scanner.name]}]"))
+        names.setdefault(scanner.name, i)
+        if scanner.zone not in known | {"internet"}:
+            problems.append((("scanners", i, "zone"), f"zone '{scanner.zone}' is not {where} (or internet)"))
+    zones = inv.scanner_zones
+    if zones and inv.scan.from_zone is not None:
+        problems.append((("scan", "from_zone"), "scanners lists where readyscan stands: remove scan.from_zone"))
+    for i, host in enumerate(inv.hosts):
+        if host.managed_from is not None:
+            if not zones:
+                problems.append((("hosts", i, "managed_from"), "managed_from names a scanner's zone: list the scanners"))
+            elif host.managed_from not in zones:
+                problems.append((("hosts", i, "managed_from"), f"no scanner stands in zone '{host.managed_from}' "
+                                 f"(scanners stand in: {', '.join(zones)})"))
+        elif zones and inv.transport_of(host) != "none" and inv.managing_zone(host) is None:
+            problems.append((("hosts", i), f"no scanner can log in to this host: no scanner stands in its zone "
+                             f"'{host.zone}'; set managed_from to the zone it is administered from "
+                             f"(scanners stand in: {', '.join(zones)})"))
     return problems
 
 

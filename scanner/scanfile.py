@@ -16,9 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scanner import __version__
+from scanner.inventory import Inventory
 from scanner.model import Observation, Result
 from scanner.summary import ScanSummary, summarize
 from scanner.survey import ItemAnswer, Row, SurveyItem, answer_items, answer_row, load_survey, row_key
@@ -102,9 +103,13 @@ class ScanFile(BaseModel):
     def with_summary(self, thresholds) -> ScanFile:
         """A copy with its summary worked out from its facts and results (`thresholds`: the
         scanner.thresholds.Thresholds it was judged with)."""
+        try:
+            inventory = Inventory.model_validate(self.inventory.data)
+        except ValidationError:  # a file whose inventory today's model no longer reads
+            inventory = None
         return self.model_copy(update={"summary": summarize(
             {name: rec.observations for name, rec in self.hosts.items()}, self.all_results(), thresholds,
-            self.complete)})
+            self.complete, inventory)})
 
 
 class ScanFileError(Exception):

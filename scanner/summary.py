@@ -22,7 +22,9 @@ from scanner.facts.reading import MissingFacts, read_fact
 from scanner.facts.sshserver import SshServers
 from scanner.facts.system import OsRelease
 from scanner.facts.tls import TlsFacts
+from scanner.inventory import Inventory
 from scanner.model import Frozen, Observation, Result
+from scanner.reachability import NOT_ZONED, Reachability, reachability
 from scanner.survey import Answer, Readiness, answer_items, answer_rows, load_survey, readiness
 
 FACT_TEXT_CAP = 200  # an OS name or a version from a target is short, or it is noise
@@ -96,6 +98,7 @@ class ScanSummary(Frozen):
     answers: dict[str, Answer] = Field(default_factory=dict)  # survey item id -> the answer the scan gave
     row_answers: dict[str, Answer] = Field(default_factory=dict)  # "XI.3.1/services" -> the answer of that table row
     readiness: Readiness | None = None
+    reachability: Reachability | None = None  # None: a file from before, or its inventory no longer reads
 
 
 def host_facts(observations: Mapping[str, Observation], model: type[F]) -> F | None:
@@ -189,10 +192,17 @@ def _support_ends(results: Iterable[Result]) -> list[DatedEnd]:
     return out
 
 
+def _reachability(inventory: Inventory, observations: Mapping[str, Mapping[str, Observation]]) -> Reachability:
+    """The matrix of a one-zone scan: one vantage, the scanner's zone (NOT_ZONED when undeclared)."""
+    scans = {host: host_facts(obs, HostPortScan) for host, obs in observations.items()}
+    return reachability(inventory, {inventory.vantage_zone or NOT_ZONED: scans})
+
+
 def summarize(observations: Mapping[str, Mapping[str, Observation]], results: Iterable[Result],
-              thresholds, complete: bool = True) -> ScanSummary:
+              thresholds, complete: bool = True, inventory: Inventory | None = None) -> ScanSummary:
     """The summary of a scan from its observations by host, its results and the thresholds
-    (scanner.thresholds.Thresholds) it was judged with."""
+    (scanner.thresholds.Thresholds) it was judged with; `inventory` (the recorded one) adds the
+    reachability matrix."""
     results = list(results)
     ends = [e for host, obs in observations.items() for e in _certificate_ends(host, obs)] + _support_ends(results)
     answers = answer_items(load_survey(), results)
@@ -202,4 +212,5 @@ def summarize(observations: Mapping[str, Mapping[str, Observation]], results: It
         row_answers={key: a.answer for key, a in answer_rows(load_survey(), results).items()},
         hosts={host: _host(obs, software.get(host, [])) for host, obs in observations.items()},
         ends=tuple(sorted(set(ends), key=lambda e: (e.day, e.kind, e.host, e.target, e.what))),
-        basis=Basis(text=dict(thresholds.basis), population_db_min_level=thresholds.population_db_min_level))
+        basis=Basis(text=dict(thresholds.basis), population_db_min_level=thresholds.population_db_min_level),
+        reachability=_reachability(inventory, observations) if inventory is not None else None)

@@ -101,3 +101,14 @@ def test_report_detail_summary_by_default_and_full_on_request(capsys, tmp_path):
     brief, whole = summary.read_text(encoding="utf-8"), full.read_text(encoding="utf-8")
     assert '<details class="raw" open>' in whole and '<details class="raw" open>' not in brief
     assert whole.count('class="st"') > brief.count('class="st"')  # host tables list passes too
+
+
+def test_make_demo_finds_the_checkout_it_scans():
+    """`make demo` runs scanner.app.demo: it imports, and its paths are the checkout's."""
+    from scanner.app import demo
+
+    assert demo.ROOT == ROOT
+    assert (demo.ROOT / "inventories" / "localhost.yaml").is_file() and (demo.ROOT / "lab" / "__main__.py").is_file()
+    done = subprocess.run([sys.executable, "-c", "import scanner.app.demo"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr

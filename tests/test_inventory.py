@@ -131,13 +131,6 @@ def test_devices_are_typed_and_may_separate_the_internet():
     assert parse_inventory(MINIMAL, "inv.yaml").devices == []
 
 
-@pytest.mark.parametrize("name,text,expected", BROKEN, ids=[b[0] for b in BROKEN])
-def test_broken_inventory_names_line_and_field(name, text, expected):
-    found = issues_of(text)
-    line, path, fragment = expected
-    assert any(i[0] == line and i[1] == path and fragment in i[2] for i in found), found
-
-
 def test_every_error_is_reported_at_once():
     text = MINIMAL + "    services:\n      - {port: 0, kind: https}\n      - {port: 22, kind: nope}\nbogus: 1\n"
     found = issues_of(text)
@@ -180,3 +173,71 @@ def test_validate_command_exit_code_and_output(tmp_path):
     ok = subprocess.run([sys.executable, "-m", "scanner", "validate", "inventories/example.yaml", "--lang", "en"],
                         capture_output=True, text=True, cwd=ROOT)
     assert ok.returncode == 0 and "valid (12 hosts, 4 systems)" in ok.stdout
+
+
+# -- vantages: where readyscan workers stand (issue 15, item 1) -----------------------------------
+ZONED = """\
+organization: {name: Sở A}
+zones: {dmz: DMZ, app: Ứng dụng, db: CSDL, mgmt: Quản trị}
+scanners:
+  - {name: quet-mgmt, zone: mgmt}
+  - {name: quet-dmz, zone: dmz, address: 10.0.1.250}
+defaults: {ssh: {user: readyscan}}
+hosts:
+  - {name: web-01, address: 10.0.1.10, zone: dmz}
+  - {name: app-01, address: 10.0.2.10, zone: app, managed_from: mgmt}
+  - {name: fw-mgmt, address: 10.0.2.1, zone: app, transport: none}
+"""
+
+
+def test_scanners_make_vantages_and_each_host_has_a_managing_zone():
+    inv = parse_inventory(ZONED, "inv.yaml")
+    assert inv.scanner_zones == ["mgmt", "dmz"] and inv.distributed and inv.vantage_zone is None
+    web, app, fw = inv.hosts
+    assert inv.managing_zone(web) == "dmz"  # a scanner stands in its own zone
+    assert inv.managing_zone(app) == "mgmt"  # declared
+    assert inv.managing_zone(fw) is None  # no login: network probes only
+    assert inv.scanners[1].address == "10.0.1.250"
+    # One zone of scanners: that zone is the vantage, as scan.from_zone was, and manages every host.
+    one = parse_inventory(ZONED.replace("  - {name: quet-dmz, zone: dmz, address: 10.0.1.250}\n", ""), "inv.yaml")
+    assert one.vantage_zone == "mgmt" and not one.distributed and one.managing_zone(one.hosts[0]) == "mgmt"
+    # No scanners: as before, the scanner stands in scan.from_zone.
+    plain = parse_inventory(MINIMAL + "scan: {from_zone: dmz}\n", "inv.yaml")
+    assert plain.scanner_zones == [] and plain.vantage_zone == "dmz" and not plain.distributed
+
+
+VANTAGE_ERRORS = [
+    # (name, yaml, expected (line, path, message fragment))
+    ("scanner in an unknown zone", ZONED.replace("{name: quet-mgmt, zone: mgmt}", "{name: quet-mgmt, zone: mgnt}"),
+     (4, "scanners[0].zone", "zone 'mgnt' is not listed under zones")),
+    ("scanner name used twice", ZONED.replace("name: quet-dmz", "name: quet-mgmt"),
+     (5, "scanners[1].name", "already used by scanners[0]")),
+    ("scanner address not an IP", ZONED.replace("address: 10.0.1.250", "address: scanner.example"),
+     (5, "scanners[1].address", "must be an IP address")),
+    ("managed from a zone with no scanner", ZONED.replace("managed_from: mgmt", "managed_from: db"),
+     (9, "hosts[1].managed_from", "no scanner stands in zone 'db'")),
+    ("a host no scanner can log in to", ZONED.replace(", managed_from: mgmt", ""),
+     (9, "hosts[1]", "no scanner can log in to this host")),
+    ("from_zone beside scanners", ZONED + "scan: {from_zone: mgmt}\n",
+     (11, "scan.from_zone", "remove scan.from_zone")),
+    ("managed_from without scanners", MINIMAL.replace("    transport: local\n", "    transport: local\n    managed_from: dmz\n"),
+     (8, "hosts[0].managed_from", "list the scanners")),
+]
+
+
+@pytest.mark.parametrize("name,text,expected", BROKEN + VANTAGE_ERRORS, ids=[b[0] for b in BROKEN + VANTAGE_ERRORS])
+def test_broken_inventory_names_line_and_field(name, text, expected):
+    found = issues_of(text)
+    line, path, fragment = expected
+    assert any(i[0] == line and i[1] == path and fragment in i[2] for i in found), found
+
+
+def test_a_scan_from_several_zones_is_refused_until_workers_exist(tmp_path, capsys):
+    from scanner.app.cli import EXIT_INPUT, main
+
+    path = tmp_path / "zoned.yaml"
+    path.write_text(ZONED, encoding="utf-8")
+    assert main(["scan", str(path), "-o", str(tmp_path / "scan.json"), "--lang", "en"]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "scanners in 2 zones (mgmt, dmz)" in " ".join(err.split())
+    assert not (tmp_path / "scan.json").exists()  # nothing was scanned

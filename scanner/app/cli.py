@@ -114,6 +114,11 @@ def exit_code(scan: scanfile.ScanFile, fail_on: Severity) -> int:
 def cmd_scan(args: argparse.Namespace) -> int:
     err = _stderr()
     loaded = _load_inventory_or_exit(args.inventory, err, args.lang)
+    if loaded.inventory.distributed:
+        zones = loaded.inventory.scanner_zones
+        err.print(_t("distributed_not_yet", args.lang, count=len(zones), zones=", ".join(zones)), style="bold red",
+                  markup=False)
+        return EXIT_INPUT
     registry = default_registry()
     checks = registry.select(args.checks)
     if not checks:

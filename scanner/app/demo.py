@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scanner import cli
+from scanner.app import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: scanner/app/demo.py
 
 
 def lab_possible() -> bool:

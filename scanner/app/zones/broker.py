@@ -1,0 +1,124 @@
+"""Pure rules of the distributed mode: queue names, where the broker URL comes from and which
+URLs are acceptable, and the time limits a task and the broker's redelivery live by.
+
+No Celery here: these rules are tested without a broker, and the CLI can check a URL before
+importing the engine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import re
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from scanner.app.zones.errors import ZoneSetupError
+from scanner.inventory import NAME_RE, Timeouts
+
+BROKER_ENV = "READYSCAN_BROKER_URL"
+ZONE_QUEUE_PREFIX = "zone."
+CONTROL_QUEUE = "readyscan.control"
+COLLECT_TASK = "readyscan.zones.collect"
+CONTROL_TASK = "readyscan.zones.control"
+
+# After the soft limit the task itself reports the timeout (an observation saying so); the hard
+# limit kills it only if a collector does not let go. This is the time the report may take.
+HARD_LIMIT_GRACE_SECONDS = 30
+# Redis redelivers a message not acknowledged within visibility_timeout, even to a worker still
+# running it (kombu's Redis transport emulates acknowledgement that way). With acks_late a message
+# is acknowledged after its task returned and its link was sent, so the timeout must exceed the
+# hard limit by the time a busy broker, a reconnection and the link's publication may add.
+VISIBILITY_FACTOR = 1.25
+VISIBILITY_MARGIN_SECONDS = 60
+# No collector spends more than two of its budgets on one host: the host collector's plain then
+# sudo script (each within scan.timeouts.host), nmap then the identification of open ports.
+BUDGETS_PER_TASK = 2
+
+_ZONE_NAME = re.compile(NAME_RE)
+_SAFE_CERT_REQS = {"required", "cert_required"}
+
+
+def zone_queue(zone: str) -> str:
+    """The queue a zone's worker consumes: one per zone, so a task only reaches that zone."""
+    if not _ZONE_NAME.match(zone):
+        raise ZoneSetupError("bad_zone_name", zone=zone)
+    return ZONE_QUEUE_PREFIX + zone
+
+
+def task_time_limits(timeouts: Timeouts) -> tuple[float, float]:
+    """(soft, hard) limits of one task (one host, one collector) from the inventory's timeouts."""
+    longest = max(getattr(timeouts, name) for name in Timeouts.model_fields)
+    soft = BUDGETS_PER_TASK * longest
+    return soft, soft + HARD_LIMIT_GRACE_SECONDS
+
+
+def visibility_timeout(hard_limit: float) -> int:
+    """Seconds Redis waits before redelivering an unacknowledged task: always above the hard limit."""
+    if hard_limit <= 0:
+        raise ValueError("a task time limit is positive")
+    return math.ceil(hard_limit * VISIBILITY_FACTOR) + VISIBILITY_MARGIN_SECONDS
+
+
+def redacted(url: str) -> str:
+    """The URL with any password replaced, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return parts._replace(netloc=user + netloc).geturl()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":  # resolved by /etc/hosts, never asked of DNS
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_broker_url(url: str) -> str:
+    """The URL if it is one a zone may use: Redis over TLS with certificate verification, or plain
+    Redis on this machine's loopback (the lab, the tests). Raises ZoneSetupError otherwise."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - a malformed port raises here, not later in the broker client
+    except ValueError:
+        raise ZoneSetupError("broker_url_malformed", url=redacted(url)) from None
+    if parts.scheme not in ("redis", "rediss") or not host:
+        raise ZoneSetupError("broker_url_scheme", url=redacted(url))
+    if parts.scheme == "redis" and not _is_loopback(host):
+        raise ZoneSetupError("broker_url_plain", host=host)
+    reqs = parse_qs(parts.query).get("ssl_cert_reqs", [])
+    if parts.scheme == "rediss" and any(r.lower() not in _SAFE_CERT_REQS for r in reqs):
+        raise ZoneSetupError("broker_url_unverified", host=host)
+    return url
+
+
+def read_broker_url(environ: Mapping[str, str], file: Path | None = None) -> str:
+    """The broker URL from a file only its owner can read (when named), else the environment.
+    Never from the inventory: the URL may hold the broker's password."""
+    if file is not None:
+        try:
+            mode = os.stat(file).st_mode
+        except OSError as exc:
+            raise ZoneSetupError("broker_file_unreadable", path=str(file), reason=exc.strerror or str(exc)) from None
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ZoneSetupError("broker_file_open", path=str(file), mode=f"{stat.S_IMODE(mode):04o}")
+        try:
+            url = file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ZoneSetupError("broker_file_unreadable", path=str(file), reason=str(exc)) from None
+        if not url:
+            raise ZoneSetupError("broker_file_empty", path=str(file))
+    else:
+        url = environ.get(BROKER_ENV, "").strip()
+        if not url:
+            raise ZoneSetupError("broker_url_missing", env=BROKER_ENV)
+    return check_broker_url(url)

@@ -1,0 +1,117 @@
+"""The two tasks of the distributed mode.
+
+`readyscan.zones.collect` runs in a zone's worker: ONE collector for ONE host of the inventory the
+worker was started with, and returns the observation, which Celery hands to the task's `link`:
+`readyscan.zones.control` on the control queue, where the control side receives it.
+
+A task the worker does not admit (scope.admit) is logged at WARNING and runs nothing; it travels
+back as a report marked `refused`, so the control side learns at once that, say, a worker still
+runs last week's inventory, instead of waiting for the zone's time limit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from celery import Celery
+from celery.exceptions import Reject, SoftTimeLimitExceeded
+from pydantic import ValidationError
+
+from scanner.app.zones.broker import COLLECT_TASK, CONTROL_QUEUE, CONTROL_TASK, zone_queue
+from scanner.app.zones.scope import ZoneReport, ZoneScope, ZoneTask, admit, text
+from scanner.collectors.base import ScanContext, observation
+from scanner.model import Observation, Outcome, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def gather(scope: ZoneScope, task: ZoneTask) -> Observation:
+    """Run the task's collector on its host (admitted beforehand); never raises, as in the engine."""
+    host = scope.host(task.host_name)
+    collector = scope.collectors[task.collector]
+    assert host is not None
+    started = utcnow()
+    ctx = ScanContext(scope.loaded, scope.options, addresses={host.name: task.address}, secrets=scope.secrets)
+    if task.parts is not None:
+        ctx.parts[collector.name] = frozenset(task.parts)
+    if not collector.applies_to(ctx, host):
+        return observation(collector.name, started, Outcome.NOT_COLLECTED,
+                           "not applicable to this host (transport or services)")
+    seen: list[Observation] = []
+
+    def sink(host_name: str, obs: Observation) -> None:
+        if host_name == host.name:
+            seen.append(obs)
+
+    try:
+        collector.collect(ctx, [host], sink)
+    except SoftTimeLimitExceeded:
+        ctx.stop.set()  # the collector's threads stop at their next unit of work
+        return observation(collector.name, started, Outcome.TIMEOUT, text("task_time_limit"))
+    except Exception as exc:  # a collector bug becomes an observation, as in the engine
+        return observation(collector.name, started, Outcome.ERROR, f"collector failed: {type(exc).__name__}: {exc}")
+    if not seen:
+        return observation(collector.name, started, Outcome.ERROR, text("no_observation"))
+    return seen[-1]
+
+
+def handle(scope: ZoneScope, task: ZoneTask) -> ZoneReport:
+    """Admit, then gather; a refusal is logged and gathers nothing."""
+    keys = task.model_dump(include={"scan_id", "inventory_digest", "host_name", "collector", "vantage"})
+    refusal = admit(scope, task)
+    if refusal is not None:
+        reason, sentence = refusal
+        log.warning(text("refused", reason=sentence, host=task.host_name, address=task.address,
+                          collector=task.collector, zone=task.vantage))
+        now = utcnow()
+        return ZoneReport(**keys, refused=reason, observation=Observation(
+            collector=task.collector, outcome=Outcome.ERROR, detail=sentence, started=now, ended=now))
+    return ZoneReport(**keys, observation=gather(scope, task))
+
+
+def register_zone_task(app: Celery, scope: ZoneScope):
+    """The collect task, bound to this worker's scope."""
+
+    @app.task(name=COLLECT_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+    def collect(self, inventory_digest: str, host_name: str, address: str, collector: str, vantage: str,
+                scan_id: str, parts: list[str] | None = None) -> dict:
+        try:
+            task = ZoneTask(scan_id=scan_id, inventory_digest=inventory_digest, host_name=host_name,
+                            address=address, collector=collector, vantage=vantage,
+                            parts=tuple(parts) if parts is not None else None)
+        except ValidationError as exc:
+            log.warning(text("malformed", errors=exc.error_count(), host=str(host_name)[:80]))
+            raise Reject("malformed task", requeue=False) from None
+        # Returned, not stored (no result backend): Celery passes it to the link, a control task.
+        return handle(scope, task).model_dump(mode="json")
+
+    return collect
+
+
+Receiver = Callable[[ZoneReport], None]
+
+
+def register_control_task(app: Celery, receive: Receiver):
+    """The control task: each report reaches `receive` (the control side's store, later)."""
+
+    @app.task(name=CONTROL_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+    def control(report: dict) -> None:
+        try:
+            parsed = ZoneReport.model_validate(report)
+        except ValidationError as exc:
+            log.warning(text("malformed_report", errors=exc.error_count()))
+            raise Reject("malformed report", requeue=False) from None
+        receive(parsed)
+
+    return control
+
+
+def send_collect(app: Celery, task: ZoneTask):
+    """Queue a task for its zone's worker, its answer linked to the control queue."""
+    reply = app.signature(CONTROL_TASK, queue=CONTROL_QUEUE, routing_key=CONTROL_QUEUE)
+    queue = zone_queue(task.vantage)
+    kwargs = task.model_dump(mode="json")
+    if task.parts is None:
+        kwargs.pop("parts")
+    return app.send_task(COLLECT_TASK, kwargs=kwargs, queue=queue, routing_key=queue, link=reply)

@@ -1,0 +1,84 @@
+"""What `readyscan worker --zone Z --inventory INV` runs: a Celery worker on the zone's queue that
+scans only the hosts of the inventory it was started with.
+
+Everything is checked before it consumes: the inventory, the broker URL, the signing keys (and
+the trusted certificates), and that the broker answers; a failure is one clear sentence and an
+exit code, never a traceback or a silent retry loop.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from celery import Celery
+from celery.utils.nodenames import host_format
+from kombu.exceptions import OperationalError
+
+from scanner.app.zones.app import zone_app
+from scanner.app.zones.broker import redacted, zone_queue
+from scanner.app.zones.errors import ZoneSetupError
+from scanner.app.zones.scope import ZoneScope
+from scanner.app.zones.security import SiteKeys
+from scanner.app.zones.tasks import register_zone_task
+from scanner.collectors.base import ScanOptions
+from scanner.collectors.catalog import default_collectors
+from scanner.connect import take_secrets
+from scanner.i18n import DEFAULT_LANG, default_catalog
+from scanner.inventory import InventoryError, load_inventory
+
+# The CLI's exit codes (scanner/app/cli.py): a bad input, and a run that could not do its work.
+EXIT_OK, EXIT_INPUT, EXIT_INCOMPLETE = 0, 2, 3
+BROKER_CHECK_SECONDS = 5
+
+
+def check_broker(app: Celery) -> None:
+    """One connection attempt, with a deadline: a broker that does not answer is reported now."""
+    url = app.conf.broker_url
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_CHECK_SECONDS)
+    except (OperationalError, OSError) as exc:
+        raise ZoneSetupError("broker_unreachable", url=redacted(url), reason=str(exc) or type(exc).__name__) from None
+
+
+def prepare_worker(zone: str, inventory_path: str | Path, broker_url: str, keys: SiteKeys, *,
+                   options: ScanOptions | None = None, broker_ca: Path | None = None) -> tuple[Celery, ZoneScope]:
+    """The app with the zone's collect task registered, ready to consume (raises on bad setup)."""
+    zone_queue(zone)  # the zone name must make a queue name before anything else is read
+    loaded = load_inventory(inventory_path)
+    app = zone_app(broker_url, keys, zones=[zone], timeouts=loaded.inventory.scan.timeouts, broker_ca=broker_ca)
+    scope = ZoneScope(loaded, zone, default_collectors(), options=options or ScanOptions(),
+                      secrets=take_secrets(loaded))
+    register_zone_task(app, scope)
+    return app, scope
+
+
+def run_worker(zone: str, inventory_path: str | Path, broker_url: str, keys: SiteKeys, *,
+               concurrency: int = 1, options: ScanOptions | None = None, broker_ca: Path | None = None,
+               lang: str = DEFAULT_LANG, err: TextIO | None = None) -> int:
+    """Run a zone's worker until it is stopped (SIGTERM/Ctrl-C: Celery's warm shutdown, the task
+    at hand finishes). Returns the exit code."""
+    err = err or sys.stderr
+    try:
+        app, scope = prepare_worker(zone, inventory_path, broker_url, keys, options=options, broker_ca=broker_ca)
+    except InventoryError as exc:
+        print(default_catalog().text("cli.inventory_invalid", lang, count=len(exc.issues)), file=err)
+        print(str(exc), file=err)
+        return EXIT_INPUT
+    except ZoneSetupError as exc:
+        print(exc.text(lang), file=err)
+        return EXIT_INPUT
+    try:
+        check_broker(app)
+    except ZoneSetupError as exc:
+        print(exc.text(lang), file=err)
+        return EXIT_INCOMPLETE
+    queue = zone_queue(zone)
+    print(default_catalog().text("zones.worker_started", lang, zone=zone, queue=queue,
+                                 digest=scope.loaded.digest[:12]), file=err)
+    worker = app.Worker(queues=[queue], concurrency=concurrency, pool="prefork", hostname=host_format(f"{zone}@%h"),
+                        loglevel="INFO", quiet=True, without_mingle=True, without_gossip=True)
+    worker.start()
+    return worker.exitcode or EXIT_OK
