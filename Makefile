@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed
 INVENTORY ?= inventories/localhost.yaml
 HOSTS ?= 6
 # nmap, sshd/ssh, nginx, vsftpd, redis-server, rsyslog, logrotate: real daemons for the scanner, lab and tests;
+# redis-server and postgresql are also the broker and the store of scans from several zones (tests start their own);
 # chromium + poppler-utils: the report is opened and printed in a real browser by the tests.
-DEB_PACKAGES := nmap openssh-client openssh-server nginx vsftpd redis-server rsyslog logrotate iproute2 nftables sudo openssl procps \
+DEB_PACKAGES := nmap openssh-client openssh-server nginx vsftpd redis-server postgresql rsyslog logrotate iproute2 nftables sudo openssl procps \
 	chromium fonts-dejavu-core poppler-utils ca-certificates
 
 .PHONY: install deps test demo scan lint lab-up lab-down lab-status bench clean

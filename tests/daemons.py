@@ -8,7 +8,8 @@
   (scram-sha-256) over TCP, and its unix socket lives in the temporary folder, never in
   /var/run/postgresql. Durability is off (fsync): a test database is thrown away.
 - `Redis`: the Debian `redis-server` package's server, with its own temporary folder, bound to
-  127.0.0.1, no persistence (`--save ''`, `--appendonly no`).
+  127.0.0.1, no persistence (`--save ''`, `--appendonly no`); with `tls=make_tls(folder)`, TLS
+  only (Debian's redis-server is built with TLS), its certificate from a test CA.
 
 Both listen on a port the OS picks (bound to port 0, released, then given to the server; a server
 that loses the race for it is started again on another) and are stopped by their PID, never by
@@ -19,6 +20,8 @@ cannot run them (not root, package missing).
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import os
 import pwd
 import secrets
@@ -29,6 +32,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Self
 
@@ -214,17 +218,58 @@ class Postgres(Daemon):
 
 
 
-class Redis(Daemon):
-    """One redis-server in a temporary folder; `url` reaches its database 0."""
+@dataclass(frozen=True)
+class Tls:
+    ca: Path  # the test CA's certificate: what a client must trust
+    cert: Path  # the server's, for IP 127.0.0.1 only (no name)
+    key: Path
 
-    def __init__(self) -> None:
+
+def make_tls(folder: Path) -> Tls:
+    """A CA and a server certificate for 127.0.0.1 (subjectAltName IP), written in `folder`."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("test broker CA")).issuer_name(name("test broker CA"))
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(name(LOOPBACK)).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK))]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    folder.mkdir(parents=True, exist_ok=True)
+    tls = Tls(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    tls.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    tls.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    tls.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    tls.key.chmod(0o600)
+    return tls
+
+
+class Redis(Daemon):
+    """One redis-server in a temporary folder; `url` reaches its database 0 (over TLS with `tls`)."""
+
+    def __init__(self, tls: Tls | None = None) -> None:
         if not REDIS_SERVER.is_file():
             raise DaemonUnavailable(f"{REDIS_SERVER} not found: apt-get install redis-server")
         super().__init__()
+        self.tls = tls
 
     @property
     def url(self) -> str:
-        return f"redis://{LOOPBACK}:{self.port}/0"
+        return f"{'rediss' if self.tls else 'redis'}://{LOOPBACK}:{self.port}/0"
 
     def start(self) -> Self:
         self.folder = Path(tempfile.mkdtemp(prefix="readyscan-redis-"))
@@ -232,7 +277,10 @@ class Redis(Daemon):
         return self
 
     def _launch(self, port: int, out) -> subprocess.Popen:
+        listen = ["--port", str(port)] if self.tls is None else [
+            "--port", "0", "--tls-port", str(port), "--tls-cert-file", str(self.tls.cert),
+            "--tls-key-file", str(self.tls.key), "--tls-ca-cert-file", str(self.tls.ca), "--tls-auth-clients", "no"]
         return subprocess.Popen(
-            [str(REDIS_SERVER), "--bind", LOOPBACK, "--port", str(port), "--dir", str(self.folder),
+            [str(REDIS_SERVER), "--bind", LOOPBACK, *listen, "--dir", str(self.folder),
              "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes"],
             stdout=out, stderr=subprocess.STDOUT)

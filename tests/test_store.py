@@ -25,16 +25,10 @@ from alembic.autogenerate import compare_metadata  # noqa: E402
 from alembic.migration import MigrationContext  # noqa: E402
 from sqlalchemy import create_engine, inspect, text  # noqa: E402
 
+from scanner.app.secreturl import UrlFileRefused, UrlMissing, UrlTwice  # noqa: E402
 from scanner.app.store.api import Store  # noqa: E402
-from scanner.app.store.errors import (  # noqa: E402
-    DatabaseUnreachable,
-    UnknownScan,
-    UrlFileRefused,
-    UrlInvalid,
-    UrlMissing,
-    UrlTwice,
-)
-from scanner.app.store.secreturl import DATABASE_URL_VAR, database_url  # noqa: E402
+from scanner.app.store.config import DATABASE_URL_VAR, database_url  # noqa: E402
+from scanner.app.store.errors import DatabaseUnreachable, UnknownScan, UrlInvalid  # noqa: E402
 from scanner.app.store.tables import Base, ScanState  # noqa: E402
 from scanner.model import Message, Observation, Outcome, Result, Severity, Status  # noqa: E402
 from tests.daemons import LOOPBACK, Postgres  # noqa: E402
@@ -375,7 +369,7 @@ def test_a_one_zone_scan_imports_neither_celery_nor_sqlalchemy(tmp_path):
             "except SystemExit as exc:\n    assert exc.code in (0, 1), exc.code\n")
     assert _loaded_after(scan) == []
     assert json.loads(out.read_text(encoding="utf-8"))["hosts"]["localhost"]["results"]
-    assert _loaded_after("import scanner.app.cli, scanner.app.engine, scanner.app.store.secreturl") == []
+    assert _loaded_after("import scanner.app.cli, scanner.app.engine, scanner.app.secreturl, scanner.app.store.config") == []
 
 
 def test_only_the_store_imports_the_database_libraries():

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from scanner.app.secreturl import UrlFileRefused, UrlMissing
 from scanner.app.zones.broker import (
     BROKER_ENV,
     check_broker_url,
@@ -64,9 +65,9 @@ def test_a_refused_url_never_shows_its_password():
 
 def test_broker_url_from_the_environment_or_a_private_file(tmp_path):
     assert read_broker_url({BROKER_ENV: " redis://127.0.0.1:7/0 "}) == "redis://127.0.0.1:7/0"
-    with pytest.raises(ZoneSetupError) as info:
+    with pytest.raises(UrlMissing) as info:
         read_broker_url({})
-    assert info.value.key == "zones.broker_url_missing" and BROKER_ENV in str(info.value)
+    assert BROKER_ENV in str(info.value) and f"{BROKER_ENV}_FILE" in str(info.value)
     url_file = tmp_path / "broker.url"
     url_file.write_text("rediss://:pw@10.0.0.5:6380/0\n")
     os.chmod(url_file, 0o600)
@@ -79,22 +80,22 @@ def test_a_broker_file_others_can_read_is_refused_by_name(tmp_path, mode):
     url_file = tmp_path / "broker.url"
     url_file.write_text("rediss://:pw@10.0.0.5:6380/0\n")
     os.chmod(url_file, mode)
-    with pytest.raises(ZoneSetupError) as info:
+    with pytest.raises(UrlFileRefused) as info:
         read_broker_url({}, url_file)
-    assert info.value.key == "zones.broker_file_open"
+    assert info.value.key == "secret.url_file_open"
     assert str(url_file) in str(info.value) and f"{mode:04o}" in str(info.value)
 
 
 def test_a_missing_or_empty_broker_file_is_named(tmp_path):
-    with pytest.raises(ZoneSetupError) as info:
+    with pytest.raises(UrlFileRefused) as info:
         read_broker_url({}, tmp_path / "none.url")
-    assert info.value.key == "zones.broker_file_unreadable" and "none.url" in str(info.value)
+    assert info.value.key == "secret.url_file_unreadable" and "none.url" in str(info.value)
     empty = tmp_path / "empty.url"
     empty.write_text("\n")
     os.chmod(empty, 0o600)
-    with pytest.raises(ZoneSetupError) as info:
+    with pytest.raises(UrlFileRefused) as info:
         read_broker_url({}, empty)
-    assert info.value.key == "zones.broker_file_empty"
+    assert info.value.key == "secret.url_file_content"
 
 
 def test_a_plain_url_in_a_private_file_is_still_refused(tmp_path):

@@ -38,8 +38,8 @@ from scanner.collectors.base import ScanContext, Sink  # noqa: E402
 from scanner.collectors.catalog import default_collectors  # noqa: E402
 from scanner.inventory import Host, load_inventory  # noqa: E402
 from scanner.model import Outcome  # noqa: E402
+from tests.daemons import DaemonUnavailable, Redis, free_port, make_tls  # noqa: E402
 from tests.paths import ROOT  # noqa: E402
-from tests.redisserver import free_port, make_tls, redis_server  # noqa: E402
 
 LOCALHOST = ROOT / "tests" / "fixtures" / "zones" / "localhost.yaml"  # 127.0.0.1 (local), scanners in mgmt and edge
 ZONE = "mgmt"
@@ -120,9 +120,16 @@ def pki(tmp_path_factory):
     return control, issue_site(root / "foreign-ca", "intruder", root / "intruder"), edge
 
 
+def running_redis(tls=None):
+    try:
+        return Redis(tls)
+    except DaemonUnavailable as exc:
+        pytest.skip(str(exc))
+
+
 @pytest.fixture(scope="module")
-def redis(tmp_path_factory):
-    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+def redis():
+    with running_redis() as server:
         yield server
 
 
@@ -304,8 +311,7 @@ def test_a_worker_runs_only_in_a_zone_the_inventory_gives_a_scanner(pki, capsys)
 
 @pytest.fixture(scope="module")
 def tls_redis(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("redis-tls")
-    with redis_server(folder, make_tls(folder / "tls")) as server:
+    with running_redis(make_tls(tmp_path_factory.mktemp("redis-tls"))) as server:
         yield server
 
 

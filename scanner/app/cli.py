@@ -183,15 +183,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     """A zone's worker of a scan from several zones. Celery is imported here only: a one-zone
     scan never loads it."""
+    from scanner.app.errors import CatalogError
     from scanner.app.zones.broker import read_broker_url
-    from scanner.app.zones.errors import ZoneSetupError
     from scanner.app.zones.security import SiteKeys
     from scanner.app.zones.worker import run_worker
 
     err = _stderr()
     try:
         url = read_broker_url(os.environ, Path(args.broker_url_file) if args.broker_url_file else None)
-    except ZoneSetupError as exc:
+    except CatalogError as exc:  # no URL, a file others can read, a plain URL beyond this machine
         err.print(exc.text(args.lang), style="bold red", markup=False)
         return EXIT_INPUT
     return run_worker(args.zone, args.inventory, url, SiteKeys(Path(args.keys)), concurrency=args.concurrency,

@@ -10,9 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from scanner.app.errors import CatalogError
 from scanner.app.store.api import Store
-from scanner.app.store.errors import StoreError
-from scanner.app.store.secreturl import database_url
+from scanner.app.store.config import database_url
 from scanner.i18n import DEFAULT_LANG, LANGS, default_catalog
 
 EXIT_OK, EXIT_STORE = 0, 2
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         with Store(url) as store:
             store.migrate()
             print(default_catalog().text("store.migrated", args.lang, url=store.safe_url), file=sys.stderr)
-    except StoreError as exc:
+    except CatalogError as exc:  # a refused URL file, an unreachable database
         print(exc.text(args.lang), file=sys.stderr)
         return EXIT_STORE
     return EXIT_OK

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import os
 import re
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from scanner.app.secreturl import secret_url
 from scanner.app.zones.errors import ZoneSetupError
 from scanner.inventory import NAME_RE, Timeouts
 
@@ -102,23 +101,6 @@ def check_broker_url(url: str) -> str:
 
 
 def read_broker_url(environ: Mapping[str, str], file: Path | None = None) -> str:
-    """The broker URL from a file only its owner can read (when named), else the environment.
-    Never from the inventory: the URL may hold the broker's password."""
-    if file is not None:
-        try:
-            mode = os.stat(file).st_mode
-        except OSError as exc:
-            raise ZoneSetupError("broker_file_unreadable", path=str(file), reason=exc.strerror or str(exc)) from None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ZoneSetupError("broker_file_open", path=str(file), mode=f"{stat.S_IMODE(mode):04o}")
-        try:
-            url = file.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ZoneSetupError("broker_file_unreadable", path=str(file), reason=str(exc)) from None
-        if not url:
-            raise ZoneSetupError("broker_file_empty", path=str(file))
-    else:
-        url = environ.get(BROKER_ENV, "").strip()
-        if not url:
-            raise ZoneSetupError("broker_url_missing", env=BROKER_ENV)
-    return check_broker_url(url)
+    """The broker URL, read as every secret URL is (scanner/app/secreturl.py: the file named, else
+    READYSCAN_BROKER_URL or the 0600 file READYSCAN_BROKER_URL_FILE names), then checked."""
+    return check_broker_url(secret_url(BROKER_ENV, environ, file))

@@ -5,16 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from scanner.i18n import DEFAULT_LANG, default_catalog
+from scanner.app.errors import CatalogError
 
 
-class ZoneSetupError(Exception):
+class ZoneSetupError(CatalogError):
     """The broker, the keys or the inventory cannot serve a zone worker; nothing was started."""
 
     def __init__(self, key: str, /, **params: Any):
-        self.key = f"zones.{key}"
-        self.params = params
-        super().__init__(self.text("en"))
-
-    def text(self, lang: str = DEFAULT_LANG) -> str:
-        return default_catalog().text(self.key, lang, **self.params)
+        super().__init__(f"zones.{key}", **params)

@@ -3,8 +3,7 @@ can read, never from the inventory (which is shared, versioned and copied into s
 
 `secret_url("READYSCAN_DATABASE_URL")` reads the variable itself, or the file that the variable
 `READYSCAN_DATABASE_URL_FILE` names, or the file passed in (a command-line option): one source, or
-a refusal naming what to fix. Nothing here is specific to the database, so the broker's URL can be
-read the same way.
+a refusal naming what to fix. The database's URL and the broker's are read this way.
 """
 
 from __future__ import annotations
@@ -14,10 +13,24 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from scanner.app.store.errors import UrlFileRefused, UrlMissing, UrlTwice
+from scanner.app.errors import CatalogError
 
-DATABASE_URL_VAR = "READYSCAN_DATABASE_URL"
 MAX_BYTES = 4096  # a URL, not a document
+
+
+class UrlMissing(CatalogError):
+    key = "secret.url_missing"
+
+
+class UrlTwice(CatalogError):
+    key = "secret.url_both"
+
+
+class UrlFileRefused(CatalogError):
+    """The file holding a URL cannot be trusted or read; `params["path"]` names it."""
+
+    def __init__(self, kind: str, **params: object) -> None:
+        super().__init__(f"secret.url_file_{kind}", **params)
 
 
 def secret_url(var: str, environ: Mapping[str, str] | None = None, file: Path | None = None) -> str:
@@ -35,10 +48,6 @@ def secret_url(var: str, environ: Mapping[str, str] | None = None, file: Path | 
     if direct:
         return direct
     raise UrlMissing(var=var, file_var=file_var)
-
-
-def database_url(environ: Mapping[str, str] | None = None, file: Path | None = None) -> str:
-    return secret_url(DATABASE_URL_VAR, environ, file)
 
 
 def read_url_file(path: Path) -> str:
