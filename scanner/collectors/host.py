@@ -63,6 +63,7 @@ def split_output(text: str, nonce: str, privileged: bool) -> dict[str, ProbeReco
 class HostCollector:
     name = "host"
     gathers_parts = True  # one probe is one part: only the probes the selected checks read run
+    logs_in = True  # runs where the host is administered from (a scan from several zones: once)
 
     def __init__(self, probes: ProbeSet | None = None):
         self.probes = probes or default_probes()
