@@ -66,7 +66,7 @@ def software(ctx: HostContext) -> Verdict:
 
 
 @check("exposure.listener_all_interfaces", items=["XI.3.1", "XI.2.1.1"], severity=Severity.MEDIUM,
-       reads=(Listeners, HostPortScan))
+       reads=(Listeners, HostPortScan), per_vantage=True)
 def listener_all_interfaces(ctx: HostContext) -> list[Verdict]:
     listeners = ctx.facts(Listeners)
     scan = ctx.facts(HostPortScan)
@@ -87,7 +87,7 @@ def listener_all_interfaces(ctx: HostContext) -> list[Verdict]:
         nmap = fact.state if fact else "not scanned"
         evidence = {"address": x.address, "port": x.port, "proto": x.proto,
                     "process": x.process or ("?" if not listeners.processes_visible else None),
-                    "pid": x.pid, "nmap_state": nmap, "scanned_from": ctx.inventory.vantage_zone,
+                    "pid": x.pid, "nmap_state": nmap, "scanned_from": ctx.vantage,
                     "source": listeners.source}
         svc = declared.get((x.port, x.proto))
         if svc is not None:

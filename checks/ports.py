@@ -2,8 +2,10 @@
 services and zones, risky services, database ports and SSH outside the jump host.
 
 Zones: a declared service may be reached from the zones in its `exposure` (empty: its own zone
-only; `any`/`internet`: from everywhere). The scanner stands in `scan.from_zone` (or the zone of
-the scanners listed); without it, zone rules cannot be judged and say so.
+only; `any`/`internet`: from everywhere). The scanner stands in `ctx.vantage`: the zone of a
+one-zone scan (`scan.from_zone`, or that of the scanners listed), or, in a scan from several zones,
+each zone in turn (these checks are judged once per zone); without it, zone rules cannot be
+judged and say so.
 
 Risky services are judged from what answers, not from the port number (`assess`): the port's
 identification answer (PortFact.answer), else nmap's -sV name (method "probed"), else, for UDP,
@@ -221,7 +223,7 @@ def port_evidence(fact: PortFact, scan: HostPortScan, **extra) -> dict:
 def scan_summary(scan: HostPortScan, ctx: HostContext) -> dict:
     return {"address": scan.address, "open": [p.target for p in scan.open_ports()],
             "ports_scanned": {proto: len(parse_port_spec(spec)) for proto, spec in scan.scanned.items() if spec},
-            "methods": scan.methods, "from_zone": ctx.inventory.vantage_zone,
+            "methods": scan.methods, "from_zone": ctx.vantage,
             "command_line": scan.command_line, "notes": list(scan.notes)}
 
 
@@ -285,7 +287,7 @@ def _judge_risky(fact: PortFact, found: Assessment, scan: HostPortScan, ctx: Hos
     if found.match == "undetermined":
         return verdict(Status.UNKNOWN, "undetermined", evidence=evidence, answered=ev.text, **common)
     service = declared_services(ctx.host).get((fact.port, fact.proto))
-    from_zone = ctx.inventory.vantage_zone
+    from_zone = ctx.vantage
     evidence.update(declared=service is not None, from_zone=from_zone,
                     allowed_zones=allowed_zones(service, ctx.host) if service else None)
     by_design = reachable_by_design(service, ctx.host, from_zone) if service else False
@@ -308,7 +310,7 @@ def undeclared_database(fact: PortFact, data: PortsData) -> bool | None:
 
 
 @check("ports.undeclared_open", items=["XI.3.1", "XI.2.1.1"], severity=Severity.MEDIUM,
-       reads=(HostPortScan,))
+       reads=(HostPortScan,), per_vantage=True)
 def undeclared_open(ctx: HostContext) -> list[Verdict]:
     scan = ctx.facts(HostPortScan)
     declared = declared_services(ctx.host)
@@ -318,10 +320,10 @@ def undeclared_open(ctx: HostContext) -> list[Verdict]:
     return out or [passed("none_undeclared", evidence=scan_summary(scan, ctx), count=len(scan.open_ports()))]
 
 
-@check("ports.declared_unreachable", items=["XI.3.1"], severity=Severity.LOW, reads=(HostPortScan,))
+@check("ports.declared_unreachable", items=["XI.3.1"], severity=Severity.LOW, reads=(HostPortScan,), per_vantage=True)
 def declared_unreachable(ctx: HostContext) -> list[Verdict]:
     scan = ctx.facts(HostPortScan)
-    from_zone = ctx.inventory.vantage_zone
+    from_zone = ctx.vantage
     out = []
     for service in ctx.host.services:
         if reachable_by_design(service, ctx.host, from_zone) is False:
@@ -344,7 +346,8 @@ def declared_unreachable(ctx: HostContext) -> list[Verdict]:
     return out or [verdict(Status.NOT_APPLICABLE, "nothing_expected")]
 
 
-@check("ports.risky_exposed", items=["XI.3.1", "XI.2.1.1"], severity=Severity.HIGH, reads=(HostPortScan,))
+@check("ports.risky_exposed", items=["XI.3.1", "XI.2.1.1"], severity=Severity.HIGH, reads=(HostPortScan,),
+       per_vantage=True)
 def risky_exposed(ctx: HostContext) -> list[Verdict]:
     scan, data = ctx.facts(HostPortScan), ports_data()
     out = [v for fact in scan.open_ports()
@@ -352,9 +355,10 @@ def risky_exposed(ctx: HostContext) -> list[Verdict]:
     return out or [passed("none_risky", evidence=scan_summary(scan, ctx), rows=len(data.risky))]
 
 
-@check("ports.zone_violation", items=["XI.3.1", "XI.2.1.1"], severity=Severity.HIGH, reads=(HostPortScan,))
+@check("ports.zone_violation", items=["XI.3.1", "XI.2.1.1"], severity=Severity.HIGH, reads=(HostPortScan,),
+       per_vantage=True)
 def zone_violation(ctx: HostContext) -> list[Verdict]:
-    from_zone = ctx.inventory.vantage_zone
+    from_zone = ctx.vantage
     if from_zone is None:
         return [verdict(Status.NOT_APPLICABLE, "from_zone_unset")]
     scan, data = ctx.facts(HostPortScan), ports_data()
@@ -364,9 +368,9 @@ def zone_violation(ctx: HostContext) -> list[Verdict]:
 
 
 @check("ports.zone_violation.database", items=["XI.3.1", "XI.2.1.3", "XI.3.6.4"],
-       severity=Severity.HIGH, reads=(HostPortScan,))
+       severity=Severity.HIGH, reads=(HostPortScan,), per_vantage=True)
 def database_zone(ctx: HostContext) -> list[Verdict]:
-    from_zone = ctx.inventory.vantage_zone
+    from_zone = ctx.vantage
     if from_zone is None:
         return [verdict(Status.NOT_APPLICABLE, "from_zone_unset")]
     scan, data = ctx.facts(HostPortScan), ports_data()
@@ -396,10 +400,10 @@ def database_zone(ctx: HostContext) -> list[Verdict]:
 
 
 @check("ports.zone_violation.jump_host", items=["XI.3.1", "XI.3.6.2"], severity=Severity.MEDIUM,
-       reads=(HostPortScan,))
+       reads=(HostPortScan,), per_vantage=True)
 def ssh_outside_jump(ctx: HostContext) -> list[Verdict]:
     zones = jump_zones(ctx.inventory)
-    from_zone = ctx.inventory.vantage_zone
+    from_zone = ctx.vantage
     if zones is None:
         return [verdict(Status.NOT_APPLICABLE, "no_jump_host")]
     if from_zone is None:

@@ -79,10 +79,16 @@ class HostContext:
     _cache: dict[type, Any] = field(default_factory=dict)
     # The fact models the running check declared (None: any, for callers outside a check).
     declared: frozenset[FactModel] | None = None
+    # The zone the network facts were seen from (a one-zone scan: the scanner's zone, or None).
+    vantage: str | None = None
 
     def for_check(self, check: Check) -> HostContext:
         """The same host and facts (and parse cache), limited to what `check` declared."""
         return dataclasses.replace(self, declared=check.facts)
+
+    def seen_from(self, zone: str, network: Mapping[str, Observation]) -> HostContext:
+        """The host as a scanner in `zone` saw it: its network facts from there (own parse cache)."""
+        return dataclasses.replace(self, observations={**self.observations, **network}, vantage=zone, _cache={})
 
     def facts_or_none(self, model: type[F]) -> F | None:
         """The facts when they were gathered, None when they were not (for a check that uses
@@ -127,6 +133,9 @@ class Check:
     fn: CheckFn
     reads: tuple[FactModel, ...] = ()  # fact models it cannot judge without
     may_read: tuple[FactModel, ...] = ()  # fact models it uses when they were gathered
+    # Judged once per zone of a scan from several zones (what it judges depends on where the scan
+    # starts: the port and zone checks); once otherwise.
+    per_vantage: bool = False
 
     @property
     def area(self) -> str:
@@ -164,13 +173,13 @@ class Check:
 
 def check(check_id: str, *, items: Iterable[str], severity: Severity | str, reads: Iterable[FactModel] = (),
           may_read: Iterable[FactModel] = (), scope: Literal["host", "org"] = "host",
-          judge: Callable[[Callable], CheckFn] | None = None) -> Callable[[Callable], Callable]:
+          judge: Callable[[Callable], CheckFn] | None = None, per_vantage: bool = False) -> Callable[[Callable], Callable]:
     """Mark a module-level function as a check. The function stays what it is (importable and
     testable by name); `judge`, when given, turns it into what the engine calls with a context
     (e.g. one verdict per endpoint). Registry.add_area collects the marked functions."""
     def mark(fn: Callable) -> Callable:
         fn.__check__ = Check(check_id, tuple(items), Severity(severity), scope,  # type: ignore[attr-defined]
-                             judge(fn) if judge else fn, tuple(reads), tuple(may_read))
+                             judge(fn) if judge else fn, tuple(reads), tuple(may_read), per_vantage)
         return fn
     return mark
 
@@ -235,29 +244,38 @@ class Registry:
         return frozenset(part for c in checks for part in c.parts(collector))
 
     # -- judging ----------------------------------------------------------------------------
-    def run_host_check(self, check: Check, ctx: HostContext) -> list[Result]:
+    def run_host_check(self, check: Check, ctx: HostContext,
+                       seen_from: Mapping[str, Mapping[str, Observation]] | None = None) -> list[Result]:
+        """The check's results on the host; a per-vantage check with `seen_from` (zone -> the
+        network facts seen from there) is judged once per zone, each result naming its zone."""
+        if check.per_vantage and seen_from:
+            return [r for zone, network in seen_from.items()
+                    for r in self._run_host(check, ctx.seen_from(zone, network), zone)]
+        return self._run_host(check, ctx, None)
+
+    def _run_host(self, check: Check, ctx: HostContext, vantage: str | None) -> list[Result]:
         for name in check.requires:
             obs = ctx.observations.get(name)
             if obs is None or obs.outcome != Outcome.OK:
-                return [self._missing(check, ctx.host.name, name, obs)]
-        return self._run(check, ctx.for_check(check), ctx.host.name)
+                return [self._missing(check, ctx.host.name, name, obs, vantage=vantage)]
+        return self._run(check, ctx.for_check(check), ctx.host.name, vantage)
 
     def run_org_check(self, check: Check, ctx: OrgContext) -> list[Result]:
         return self._run(check, ctx, "")
 
-    def _run(self, check: Check, ctx: Any, host: str) -> list[Result]:
+    def _run(self, check: Check, ctx: Any, host: str, vantage: str | None = None) -> list[Result]:
         try:
             out = check.fn(ctx)
         except MissingFacts as exc:
-            return [self._missing(check, host, exc.collector, None, exc)]
+            return [self._missing(check, host, exc.collector, None, exc, vantage)]
         except Exception as exc:  # a bug in one check must not lose the others' results
             return [self._result(check, host, Verdict(Status.ERROR, "_check_crashed",
-                                                      {"error": f"{type(exc).__name__}: {exc}"}))]
+                                                      {"error": f"{type(exc).__name__}: {exc}"}), vantage)]
         verdicts = [out] if isinstance(out, Verdict) else list(out or [])
-        return [self._result(check, host, v) for v in verdicts]
+        return [self._result(check, host, v, vantage) for v in verdicts]
 
     def _missing(self, check: Check, host: str, collector: str, obs: Observation | None,
-                 exc: MissingFacts | None = None) -> Result:
+                 exc: MissingFacts | None = None, vantage: str | None = None) -> Result:
         outcome = obs.outcome if obs else (exc.outcome if exc else Outcome.NOT_COLLECTED)
         detail = obs.detail if obs else (exc.detail if exc else "not collected")
         # Permission problems and deliberate non-collection are "could not decide"; the rest
@@ -266,11 +284,11 @@ class Registry:
                                                Outcome.TOOL_MISSING) else Status.ERROR
         return self._result(check, host, Verdict(status, "_not_observed",
                                                  {"collector": collector, "outcome": outcome.value,
-                                                  "detail": detail[:2000]}))
+                                                  "detail": detail[:2000]}), vantage)
 
     @staticmethod
-    def _result(check: Check, host: str, v: Verdict) -> Result:
+    def _result(check: Check, host: str, v: Verdict, vantage: str | None = None) -> Result:
         return Result(check_id=check.id, host=host, target=v.target, status=v.status,
                       severity=v.severity or check.severity, survey_items=check.survey_items,
                       message=Message(key=v.message, params=dict(v.params)) if v.message else None,
-                      evidence=dict(v.evidence))
+                      evidence=dict(v.evidence), vantage=vantage)

@@ -58,6 +58,15 @@ class Texts:
         without texts shows its id."""
         return self.catalog.text(f"{check_id}.title", self.lang) if self.has_title(check_id) else check_id
 
+    def where(self, finding: Any) -> str:
+        """Where a result (or a change) was seen: its target and, in a scan from several zones,
+        the zone it was seen from ("5432/tcp, từ vùng dmz")."""
+        zone = getattr(finding, "vantage", None)
+        if not zone:
+            return finding.target
+        seen = self.t("vantage.from", zone=zone)
+        return f"{finding.target}, {seen}" if finding.target else seen
+
     def finding(self, check_id: str) -> str:
         """The gap, as a list of gaps names it ("SSH accepts passwords"), for a check that fails
         somewhere; a single result's own finding is its message."""

@@ -26,7 +26,7 @@ from scanner.scanfile import ScanFile
 from scanner.survey import ORG, Answer, Readiness, fix_first, readiness
 
 CSV_COLUMNS = ("host", "address", "zone", "check_id", "title", "finding", "target", "status", "severity",
-               "survey_items", "message", "evidence", "waived_until")
+               "survey_items", "message", "evidence", "waived_until", "seen_from")
 EVIDENCE_CAP = 4000  # characters of evidence JSON per CSV row / JUnit element
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs cells that start so
 XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -36,7 +36,7 @@ JUNIT_FAILURE = {Status.FAIL: "failure", Status.ERROR: "error", Status.UNKNOWN: 
 
 
 def _results(scan: ScanFile) -> list[Result]:
-    return sorted(scan.all_results(), key=lambda r: (r.host, r.check_id, r.target))
+    return sorted(scan.all_results(), key=lambda r: (r.host, r.check_id, r.target, r.vantage or ""))
 
 
 def _evidence_json(r: Result) -> str:
@@ -59,7 +59,7 @@ def render_csv(scan: ScanFile, *, lang: str = "vi") -> str:
         row = (r.host, record.address if record else "", record.zone if record else "", r.check_id,
                texts.title(r.check_id), texts.finding(r.check_id) if r.status == Status.FAIL else "", r.target,
                r.status.value, r.severity.value, " ".join(r.survey_items),
-               texts.message(r), _evidence_json(r), (r.waiver or {}).get("expires", ""))
+               texts.message(r), _evidence_json(r), (r.waiver or {}).get("expires", ""), r.vantage or "")
         writer.writerow([csv_cell(str(v)) for v in row])
     return out.getvalue()
 
@@ -93,7 +93,7 @@ def render_junit(scan: ScanFile, *, lang: str = "vi") -> str:
         if host in scan.hosts:
             suite.set("hostname", _xml(scan.hosts[host].address))
         for r in results:
-            name = f"{r.check_id} [{r.target}]" if r.target else r.check_id
+            name = f"{r.check_id} [{where}]" if (where := texts.where(r)) else r.check_id
             case = ET.SubElement(suite, "testcase", classname=_xml(suite_name), name=_xml(name))
             kind = _junit_kind(r)
             # A failure is named by its finding ("SSH accepts passwords"), anything else by the requirement.

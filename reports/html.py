@@ -171,9 +171,7 @@ class ProblemRow:
     def first(self) -> Result:
         return self.results[0]
 
-    @property
-    def targets(self) -> list[str]:
-        return [r.target for r in self.results if r.target]
+    targets: tuple[str, ...] = ()  # where each result was seen (Texts.where), those that say where
 
 
 def problem_rows(results: list[Result], texts: Texts) -> list[ProblemRow]:
@@ -181,7 +179,7 @@ def problem_rows(results: list[Result], texts: Texts) -> list[ProblemRow]:
     for r in results:
         key = (r.host, r.status, r.severity, texts.message(r), r.waiver is not None)
         rows.setdefault(key, []).append(r)
-    return [ProblemRow(tuple(rs)) for rs in rows.values()]
+    return [ProblemRow(tuple(rs), tuple(w for r in rs if (w := texts.where(r)))) for rs in rows.values()]
 
 
 @dataclass(frozen=True)
@@ -437,7 +435,7 @@ def environment(texts: Texts) -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       extensions=["jinja2.ext.do"],
                       trim_blocks=True, lstrip_blocks=True, finalize=visible_controls)
-    env.filters.update(evidence_of=texts.evidence, fix_of=texts.fix,
+    env.filters.update(evidence_of=texts.evidence, fix_of=texts.fix, where=texts.where,
                        value=lambda v: render_value(v, texts.lang) if isinstance(v, (str, list)) else plain(v))
     env.globals.update(
         t=texts.t, title=texts.title, has_title=texts.has_title, remediation=texts.remediation, message=texts.message,

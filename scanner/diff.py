@@ -1,4 +1,5 @@
-"""What changed between two scans: findings matched by their stable key (host, check_id, target).
+"""What changed between two scans: findings matched by their stable key (host, check_id, target, and
+the zone for a finding seen from one zone of a scan from several).
 
 Pure: two scan files in, a ScanDiff out. A finding only counts as fixed when the new scan really
 looked again (the host is still there and the check ran on it); a finding that can no longer be
@@ -13,7 +14,7 @@ from scanner.model import Result, Status
 from scanner.scanfile import ScanFile
 from scanner.survey import NEUTRAL_STATUSES, ORG, UNDETERMINED_STATUSES
 
-Key = tuple[str, str, str]  # (host, check_id, target); host "" for organisation-level results
+Key = tuple[str, ...]  # Result.key: (host, check_id, target[, zone]); host "" for organisation-level results
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,11 @@ class Change:
     @property
     def target(self) -> str:
         return self.key[2]
+
+    @property
+    def vantage(self) -> str | None:
+        """The zone the finding was seen from, in a scan from several zones."""
+        return self.key[3] if len(self.key) > 3 else None
 
     @property
     def result(self) -> Result:

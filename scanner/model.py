@@ -71,6 +71,8 @@ class Observation(Frozen):
     started: datetime
     ended: datetime
     data: dict[str, Any] = Field(default_factory=dict)
+    # The zone the collector looked from, in a scan from several zones (None: the scan's one zone).
+    vantage: str | None = None
 
 
 class Message(Frozen):
@@ -90,7 +92,11 @@ class Result(Frozen):
     message: Message | None = None
     evidence: dict[str, Any] = Field(default_factory=dict)
     waiver: dict[str, Any] | None = None  # the accepted-risk waiver covering this failure, if any
+    # The zone this verdict was seen from, for a check judged once per zone of a scan from several
+    # zones (the port and zone checks); None otherwise.
+    vantage: str | None = None
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.host, self.check_id, self.target)
+    def key(self) -> tuple[str, ...]:
+        """The stable finding key: (host, check_id, target), and the zone when there is one."""
+        return (self.host, self.check_id, self.target) + ((self.vantage,) if self.vantage else ())

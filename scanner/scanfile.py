@@ -40,7 +40,11 @@ class HostRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
     address: str
     zone: str
+    # The facts judged once: the host collector's, and the network collectors' of a one-zone scan.
     observations: dict[str, Observation] = Field(default_factory=dict)
+    # A scan from several zones: zone -> collector -> the network facts seen from that zone; the
+    # port and zone checks are judged once per zone from these.
+    seen_from: dict[str, dict[str, Observation]] = Field(default_factory=dict)
     results: list[Result] = Field(default_factory=list)
 
 
@@ -109,7 +113,7 @@ class ScanFile(BaseModel):
             inventory = None
         return self.model_copy(update={"summary": summarize(
             {name: rec.observations for name, rec in self.hosts.items()}, self.all_results(), thresholds,
-            self.complete, inventory)})
+            self.complete, inventory, {name: rec.seen_from for name, rec in self.hosts.items() if rec.seen_from})})
 
 
 class ScanFileError(Exception):

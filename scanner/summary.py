@@ -192,17 +192,28 @@ def _support_ends(results: Iterable[Result]) -> list[DatedEnd]:
     return out
 
 
-def _reachability(inventory: Inventory, observations: Mapping[str, Mapping[str, Observation]]) -> Reachability:
-    """The matrix of a one-zone scan: one vantage, the scanner's zone (NOT_ZONED when undeclared)."""
-    scans = {host: host_facts(obs, HostPortScan) for host, obs in observations.items()}
-    return reachability(inventory, {inventory.vantage_zone or NOT_ZONED: scans})
+SeenFrom = Mapping[str, Mapping[str, Mapping[str, Observation]]]  # host -> zone -> collector -> observation
+
+
+def _reachability(inventory: Inventory, observations: Mapping[str, Mapping[str, Observation]],
+                  seen_from: SeenFrom) -> Reachability:
+    """The matrix: one column per zone the network facts were seen from (a scan from several
+    zones), else one, the scanner's zone (NOT_ZONED when undeclared)."""
+    zones = [z for z in inventory.scanner_zones if any(z in by_zone for by_zone in seen_from.values())]
+    if not zones:
+        return reachability(inventory, {inventory.vantage_zone or NOT_ZONED: {
+            host: host_facts(obs, HostPortScan) for host, obs in observations.items()}})
+    return reachability(inventory, {zone: {host: host_facts(seen_from.get(host, {}).get(zone, {}), HostPortScan)
+                                           for host in observations} for zone in zones})
 
 
 def summarize(observations: Mapping[str, Mapping[str, Observation]], results: Iterable[Result],
-              thresholds, complete: bool = True, inventory: Inventory | None = None) -> ScanSummary:
+              thresholds, complete: bool = True, inventory: Inventory | None = None,
+              seen_from: SeenFrom | None = None) -> ScanSummary:
     """The summary of a scan from its observations by host, its results and the thresholds
     (scanner.thresholds.Thresholds) it was judged with; `inventory` (the recorded one) adds the
-    reachability matrix."""
+    reachability matrix, from `seen_from` (host -> zone -> network facts) in a scan from several
+    zones."""
     results = list(results)
     ends = [e for host, obs in observations.items() for e in _certificate_ends(host, obs)] + _support_ends(results)
     answers = answer_items(load_survey(), results)
@@ -213,4 +224,4 @@ def summarize(observations: Mapping[str, Mapping[str, Observation]], results: It
         hosts={host: _host(obs, software.get(host, [])) for host, obs in observations.items()},
         ends=tuple(sorted(set(ends), key=lambda e: (e.day, e.kind, e.host, e.target, e.what))),
         basis=Basis(text=dict(thresholds.basis), population_db_min_level=thresholds.population_db_min_level),
-        reachability=_reachability(inventory, observations) if inventory is not None else None)
+        reachability=_reachability(inventory, observations, seen_from or {}) if inventory is not None else None)

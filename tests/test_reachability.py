@@ -81,3 +81,93 @@ def test_a_scan_file_from_before_the_matrix_renders_without_it():
     old = recorded_lab_scan()
     old = old.model_copy(update={"summary": old.summary.model_copy(update={"reachability": None})})
     assert 'id="reachability"' not in render_html(old)
+
+
+# -- several vantages: facts seen from each zone, the port and zone checks judged per zone --------
+def zoned_lab():
+    """The lab's inventory with scanners in the dmz and in app (as a scan from both would be
+    planned), and dbhost-01's recorded port facts as both zones saw them."""
+    from scanner.inventory import Scanner
+
+    inv = load_inventory(INVENTORY).inventory
+    inv = inv.model_copy(update={"scanners": [Scanner(name="quet-dmz", zone="dmz"), Scanner(name="quet-app", zone="app")],
+                                 "scan": inv.scan.model_copy(update={"from_zone": None})})
+    scan = recorded_lab_scan()
+    ports = scan.hosts["dbhost-01"].observations["ports"]
+    seen_from = {"dbhost-01": {"dmz": {"ports": ports.model_copy(update={"vantage": "dmz"})},
+                               "app": {"ports": ports.model_copy(update={"vantage": "app"})}}}
+    return inv, scan, seen_from
+
+
+def test_the_zone_checks_are_judged_once_per_zone_and_say_which():
+    from checks import default_registry
+    from scanner.app.engine import judge
+    from scanner.thresholds import load_thresholds
+
+    inv, scan, seen_from = zoned_lab()
+    registry = default_registry()
+    observations = {name: record.observations for name, record in scan.hosts.items()}
+    per_host, _ = judge(registry, list(registry), inv, observations, load_thresholds(), scan.started,
+                        seen_from=seen_from)
+    db = [r for r in per_host["dbhost-01"] if r.check_id == "ports.zone_violation.database"]
+    by_zone = {r.vantage: r for r in db if r.target == "5432/tcp"}
+    # From the dmz the database answers though only app may reach it; from app it is allowed.
+    assert by_zone["dmz"].status.value == "fail" and by_zone["dmz"].message.params["zone"] == "dmz"
+    assert by_zone["app"].status.value == "pass"
+    assert by_zone["dmz"].key == ("dbhost-01", "ports.zone_violation.database", "5432/tcp", "dmz")
+    # A check that does not depend on where the scan starts is judged once, from the facts of record.
+    tls = [r for r in per_host["dbhost-01"] if r.check_id == "tls.protocol.legacy"]
+    assert tls and {r.vantage for r in tls} == {None}
+    # A host without facts from the zones is judged once, and with no scanner zone of its own
+    # (scanners stand in two zones) the zone rule says it cannot decide.
+    web = [r for r in per_host["hard-01"] if r.check_id == "ports.zone_violation"]
+    assert [(r.vantage, r.message.key) for r in web] == [(None, "from_zone_unset")]
+
+
+def test_the_matrix_has_a_column_per_zone_the_facts_were_seen_from():
+    from scanner.summary import summarize
+    from scanner.thresholds import load_thresholds
+
+    inv, scan, seen_from = zoned_lab()
+    observations = {name: record.observations for name, record in scan.hosts.items()}
+    matrix = summarize(observations, scan.all_results(), load_thresholds(), True, inv, seen_from).reachability
+    assert matrix.vantages == ("dmz", "app")
+    db = {(s.host, s.target): s for s in matrix.services}[("dbhost-01", "5432/tcp")]
+    assert (db.cells["dmz"].violation, db.cells["app"].violation, db.cells["app"].allowed) == (True, False, True)
+    # The other hosts were not seen from either zone in this file: their cells say so.
+    assert {(s.host, s.target): s for s in matrix.services}[("hard-01", "22/tcp")].cells["app"].state == "not_observed"
+
+
+def test_reports_say_which_zone_a_finding_was_seen_from():
+    import csv
+    import io
+
+    from checks import default_registry
+    from reports.formats import render_csv, render_junit
+    from scanner.app.engine import judge
+    from scanner.diff import diff_scans
+    from scanner.thresholds import load_thresholds
+
+    inv, scan, seen_from = zoned_lab()
+    registry = default_registry()
+    observations = {name: record.observations for name, record in scan.hosts.items()}
+    per_host, _ = judge(registry, list(registry), inv, observations, load_thresholds(), scan.started,
+                        seen_from=seen_from)
+    db = scan.hosts["dbhost-01"].model_copy(update={"results": per_host["dbhost-01"], "seen_from": seen_from["dbhost-01"]})
+    zoned = scan.model_copy(update={"hosts": {**scan.hosts, "dbhost-01": db}})
+    html = render_html(zoned, lang="en", detail="full")
+    assert "5432/tcp, from zone dmz" in html and "5432/tcp, from zone app" in html
+    rows = [r for r in csv.DictReader(io.StringIO(render_csv(zoned, lang="en")))
+            if r["check_id"] == "ports.zone_violation.database" and r["host"] == "dbhost-01"]
+    assert {(r["target"], r["seen_from"], r["status"]) for r in rows} >= {("5432/tcp", "dmz", "fail"),
+                                                                           ("5432/tcp", "app", "pass")}
+    assert "ports.zone_violation.database [5432/tcp, from zone dmz]" in render_junit(zoned, lang="en")
+    # Findings from different zones are different findings: the one-zone scan's is "fixed" (its
+    # key had no zone), the two seen from zones are new or passing.
+    changes = diff_scans(scan, zoned)
+    assert ("dbhost-01", "ports.zone_violation.database", "5432/tcp", "dmz") in {c.key for c in changes.new}
+    new = {c.key for c in changes.new if c.host == "dbhost-01"}
+    assert all(len(key) == 4 for key in new)
+    # Seen from app, dbhost-01's SSH (allowed from mgmt and dmz only) answers: a finding the dmz
+    # scanner could not have made.
+    assert ("dbhost-01", "ports.zone_violation", "22/tcp", "app") in new

@@ -12,10 +12,10 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from checks.registry import Check, HostContext, OrgContext, Registry
 from scanner.collectors.base import Collector, PartialGather, ScanContext, observation
@@ -81,7 +81,7 @@ class _Store:
 
 @dataclass
 class _Judged:
-    observations: dict[str, Observation]
+    observations: dict[Any, Observation]  # collector, or (zone, collector) for facts seen from a zone
     results: list[Result]  # not the host's parsed facts: at 100 hosts they would stay in memory
 
 
@@ -99,25 +99,32 @@ class _ScanMemo:
 
 
 def judge(registry: Registry, checks: list[Check], ctx_inventory, observations: dict[str, dict[str, Observation]],
-          settings, now: datetime, memo: JudgeMemo | None = None) -> tuple[dict[str, list[Result]], list[Result]]:
+          settings, now: datetime, memo: JudgeMemo | None = None,
+          seen_from: Mapping[str, Mapping[str, Mapping[str, Observation]]] | None = None,
+          ) -> tuple[dict[str, list[Result]], list[Result]]:
     """Run the selected checks over gathered facts. Pure: no network, usable offline.
 
-    `memo` (one per scan: same checks, inventory, settings and `now`) keeps each host's verdicts;
-    a host is judged again only when one of its observations changed, so the checkpoints of a
-    long scan cost what arrived since the last one, not the whole scan again."""
+    `seen_from` (a scan from several zones): host -> zone -> the network facts seen from there; the
+    per-vantage checks are judged once per zone from them. `memo` (one per scan: same checks,
+    inventory, settings and `now`) keeps each host's verdicts; a host is judged again only when one
+    of its observations changed, so the checkpoints of a long scan cost what arrived since the
+    last one, not the whole scan again."""
     memo = {} if memo is None else memo
+    seen_from = seen_from or {}
     host_checks = [c for c in checks if c.scope != "org"]
     host_ctxs: dict[str, HostContext] = {}
     per_host: dict[str, list[Result]] = {}
     for h in ctx_inventory.hosts:
-        seen = observations.get(h.name, {})
+        seen = dict(observations.get(h.name, {}))
+        zones = seen_from.get(h.name, {})
+        facts = seen | {(zone, name): obs for zone, network in zones.items() for name, obs in network.items()}
         hctx = host_ctxs[h.name] = HostContext(host=h, inventory=ctx_inventory, observations=seen,
-                                               settings=settings, now=now)
+                                               settings=settings, now=now, vantage=ctx_inventory.vantage_zone)
         done = memo.get(h.name)
-        if done is None or done.observations.keys() != seen.keys() or any(
-                done.observations[k] is not v for k, v in seen.items()):
-            results = [r for check in host_checks for r in registry.run_host_check(check, hctx)]
-            done = memo[h.name] = _Judged(dict(seen), results)
+        if done is None or done.observations.keys() != facts.keys() or any(
+                done.observations[k] is not v for k, v in facts.items()):
+            results = [r for check in host_checks for r in registry.run_host_check(check, hctx, zones)]
+            done = memo[h.name] = _Judged(facts, results)
         per_host[h.name] = list(done.results)
     org: list[Result] = []
     org_ctx = OrgContext(inventory=ctx_inventory, hosts=host_ctxs, settings=settings, now=now)
