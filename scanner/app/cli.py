@@ -184,18 +184,28 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """A zone's worker of a scan from several zones. Celery is imported here only: a one-zone
     scan never loads it."""
     from scanner.app.errors import CatalogError
+    from scanner.app.store.config import database_url
     from scanner.app.zones.broker import read_broker_url
     from scanner.app.zones.security import SiteKeys
-    from scanner.app.zones.worker import run_worker
+    from scanner.app.zones.worker import run_control_worker, run_worker
 
     err = _stderr()
+    if (args.zone is None) == (not args.control):
+        err.print(_t("worker_zone_or_control", args.lang), style="bold red", markup=False)
+        return EXIT_INPUT
+    broker_ca = Path(args.broker_ca) if args.broker_ca else None
     try:
         url = read_broker_url(os.environ, Path(args.broker_url_file) if args.broker_url_file else None)
+        if args.control:
+            db_url = database_url(os.environ, Path(args.database_url_file) if args.database_url_file else None)
     except CatalogError as exc:  # no URL, a file others can read, a plain URL beyond this machine
         err.print(exc.text(args.lang), style="bold red", markup=False)
         return EXIT_INPUT
+    if args.control:
+        return run_control_worker(args.inventory, url, SiteKeys(Path(args.keys)), db_url, broker_ca=broker_ca,
+                                  lang=args.lang)
     return run_worker(args.zone, args.inventory, url, SiteKeys(Path(args.keys)), concurrency=args.concurrency,
-                      broker_ca=Path(args.broker_ca) if args.broker_ca else None, lang=args.lang)
+                      broker_ca=broker_ca, lang=args.lang)
 
 
 def _load_waivers_or_exit(args, loaded, registry, err: Console) -> list[Waiver]:
@@ -391,7 +401,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = with_lang(sub.add_parser("worker", help="serve one zone of a scan from several zones (needs the zones extra)"))
     p.add_argument("inventory", help="the inventory this worker may scan (tasks for any other are refused)")
-    p.add_argument("--zone", required=True, help="the zone this worker stands in (one listed under scanners)")
+    p.add_argument("--zone", help="the zone this worker stands in (one listed under scanners)")
+    p.add_argument("--control", action="store_true",
+                   help="be the control worker instead: keep the zones' reports in the database")
+    p.add_argument("--database-url-file", metavar="FILE",
+                   help="with --control: a mode-0600 file holding the database URL (default: READYSCAN_DATABASE_URL)")
     p.add_argument("--keys", required=True, metavar="DIR", help="this site's signing key folder (python -m scanner.app.zones.security)")
     p.add_argument("--broker-url-file", metavar="FILE", help="a mode-0600 file holding the broker URL (default: READYSCAN_BROKER_URL)")
     p.add_argument("--broker-ca", metavar="PEM", help="the CA of the broker's TLS certificate, when it is not a public one")

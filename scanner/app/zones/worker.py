@@ -18,7 +18,7 @@ from kombu.exceptions import OperationalError
 
 from scanner.app.exits import EXIT_INCOMPLETE, EXIT_INPUT, EXIT_OK
 from scanner.app.zones.app import zone_app
-from scanner.app.zones.broker import redacted, zone_queue
+from scanner.app.zones.broker import CONTROL_QUEUE, redacted, zone_queue
 from scanner.app.zones.errors import ZoneSetupError
 from scanner.app.zones.scope import ZoneScope
 from scanner.app.zones.security import SiteKeys
@@ -83,4 +83,44 @@ def run_worker(zone: str, inventory_path: str | Path, broker_url: str, keys: Sit
     worker = app.Worker(queues=[queue], concurrency=concurrency, pool="prefork", hostname=host_format(f"{zone}@%h"),
                         loglevel="INFO", quiet=True, without_mingle=True, without_gossip=True)
     worker.start()
+    return worker.exitcode or EXIT_OK
+
+
+def run_control_worker(inventory_path: str | Path, broker_url: str, keys: SiteKeys, database_url: str, *,
+                       broker_ca: Path | None = None, lang: str = DEFAULT_LANG, err: TextIO | None = None) -> int:
+    """Run the control worker of a scan from several zones: it takes the zones' reports from the
+    control queue and keeps each in the store (PostgreSQL), until it is stopped. One process, one
+    database connection (solo pool): SQLAlchemy's pool cannot cross a fork."""
+    from scanner.app.errors import CatalogError
+    from scanner.app.store.api import Store
+    from scanner.app.zones.control import store_report
+    from scanner.app.zones.tasks import register_control_task
+
+    err = err or sys.stderr
+    try:
+        loaded = load_inventory(inventory_path)
+        app = zone_app(broker_url, keys, zones=loaded.inventory.scanner_zones, timeouts=loaded.inventory.scan.timeouts,
+                       broker_ca=broker_ca)
+        store = Store(database_url)
+        store.ping()
+    except InventoryError as exc:
+        print(default_catalog().text("cli.inventory_invalid", lang, count=len(exc.issues)), file=err)
+        print(str(exc), file=err)
+        return EXIT_INPUT
+    except CatalogError as exc:  # keys, broker URL, an unreachable database
+        print(exc.text(lang), file=err)
+        return EXIT_INPUT if isinstance(exc, ZoneSetupError) else EXIT_INCOMPLETE
+    try:
+        check_broker(app)
+    except ZoneSetupError as exc:
+        print(exc.text(lang), file=err)
+        return EXIT_INCOMPLETE
+    register_control_task(app, store_report(store.put_observation))
+    print(default_catalog().text("zones.control_started", lang, queue=CONTROL_QUEUE, url=store.safe_url), file=err)
+    worker = app.Worker(queues=[CONTROL_QUEUE], concurrency=1, pool="solo", hostname=host_format("control@%h"),
+                        loglevel="INFO", quiet=True, without_mingle=True, without_gossip=True)
+    try:
+        worker.start()
+    finally:
+        store.close()
     return worker.exitcode or EXIT_OK

@@ -1,0 +1,161 @@
+"""The control side of a scan from several zones: zone workers answer signed tasks, the control
+worker keeps each report in PostgreSQL, and the stored reports become the facts the engine judges,
+per zone. Real redis-server and PostgreSQL on loopback (tests/daemons.py); every worker is the
+real `readyscan worker` in its own process with its own site key (`--zone mgmt`, `--zone edge`,
+`--control`): Celery keeps worker state per process, so embedded workers would share it with the
+other tests. This machine is scanned as from two zones."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+celery = pytest.importorskip("celery", reason="the zones extra (celery[redis]) is not installed")
+pytest.importorskip("sqlalchemy", reason="the zones extra (sqlalchemy) is not installed")
+
+
+from checks import default_registry  # noqa: E402
+from scanner.app.engine import Engine, judge, resolve_addresses  # noqa: E402
+from scanner.app.store.api import Store  # noqa: E402
+from scanner.app.zones.app import zone_app  # noqa: E402
+from scanner.app.zones.control import assemble_facts  # noqa: E402
+from scanner.app.zones.plan import plan_zone_tasks  # noqa: E402
+from scanner.app.zones.security import create_ca, issue_site, trust  # noqa: E402
+from scanner.app.zones.tasks import send_collect  # noqa: E402
+from scanner.collectors.base import ScanContext, ScanOptions  # noqa: E402
+from scanner.collectors.catalog import default_collectors  # noqa: E402
+from scanner.inventory import load_inventory  # noqa: E402
+from scanner.model import Outcome, utcnow  # noqa: E402
+from scanner.thresholds import load_thresholds  # noqa: E402
+from tests.paths import ROOT  # noqa: E402
+
+pytest_plugins = ["tests.daemonfixtures"]
+
+ZONED = ROOT / "tests" / "fixtures" / "zones" / "localhost.yaml"  # 127.0.0.1 (local), scanners in mgmt and edge
+ANSWER_SECONDS = 120  # a hang guard, not a benchmark
+CHECKS = ["ports.*", "system.identity"]
+
+
+def planned(scan_id: str):
+    loaded = load_inventory(ZONED)
+    registry, collectors = default_registry(), default_collectors()
+    checks = registry.select(CHECKS)
+    resolved, _ = resolve_addresses(loaded.inventory.hosts)
+    ctx = ScanContext(loaded=loaded, options=ScanOptions(), addresses=resolved)
+    engine = Engine(registry, collectors, load_thresholds())
+    return loaded, checks, plan_zone_tasks(ctx, collectors, registry.collectors_for(checks),
+                                           engine.gather_parts(checks), scan_id)
+
+
+def test_a_silent_zone_leaves_its_hosts_with_an_error_that_names_it():
+    loaded, _, plan = planned("s-1")
+    started = utcnow()
+    # Only the mgmt zone answered: the login and its port scan.
+    stored = {"localhost": {(t.collector, t.vantage): _ok(t.collector, started) for t in plan["mgmt"]}}
+    facts = assemble_facts(loaded.inventory, plan, stored, started)
+    assert facts.silent == {"edge": len(plan["edge"])}
+    edge = facts.seen_from["localhost"]["edge"]["ports"]
+    assert edge.outcome == Outcome.ERROR and edge.detail == "no scanner answered in zone edge"
+    assert edge.vantage == "edge"
+    # The facts of record are those of the zone that administers the host.
+    assert facts.observations["localhost"]["ports"] is facts.seen_from["localhost"]["mgmt"]["ports"]
+    assert set(facts.observations["localhost"]) == {"host", "ports"}
+
+
+def _ok(collector: str, when):
+    from scanner.model import Observation
+
+    return Observation(collector=collector, outcome=Outcome.OK, started=when, ended=when)
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory):
+    """The control site and one site per zone, each trusting the others (one CA issued them all)."""
+    root = tmp_path_factory.mktemp("zones-control-pki")
+    create_ca(root / "ca")
+    keys = {name: issue_site(root / "ca", name, root / name) for name in ("control", "mgmt", "edge")}
+    for name, site in keys.items():
+        for other, theirs in keys.items():
+            if other != name:
+                trust(site, theirs.cert)
+    return keys
+
+
+def worker(role: list[str], keys, broker: str, database: str = "") -> subprocess.Popen:
+    """`readyscan worker INVENTORY <role>`, the URLs from the environment as in production."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("READYSCAN_")} | {"READYSCAN_BROKER_URL": broker}
+    if database:
+        env["READYSCAN_DATABASE_URL"] = database
+    return subprocess.Popen([sys.executable, "-m", "scanner", "worker", str(ZONED), *role,
+                             "--keys", str(keys.folder), "--lang", "en"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def stop(proc: subprocess.Popen) -> str:
+    proc.terminate()  # warm shutdown, by the PID we started
+    try:
+        return proc.communicate(timeout=30)[1]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()[1]
+
+
+def test_zone_reports_reach_the_store_and_are_judged_per_zone(redis, postgres_server, sites):
+    database = postgres_server.create_database(f"ctl_{uuid.uuid4().hex[:8]}")
+    store = Store(database)
+    store.migrate()
+    loaded = load_inventory(ZONED)
+    scan_id = store.begin_scan(loaded.digest)
+    loaded, checks, plan = planned(str(scan_id))
+    assert {zone: {t.collector for t in tasks} for zone, tasks in plan.items()} == {
+        "mgmt": {"host", "ports"}, "edge": {"ports"}}  # the host is administered from mgmt: logged in once
+    sender = zone_app(redis, sites["control"], zones=loaded.inventory.scanner_zones,
+                      timeouts=loaded.inventory.scan.timeouts)
+    workers = {zone: worker(["--zone", zone], sites[zone], redis) for zone in loaded.inventory.scanner_zones}
+    workers["control"] = worker(["--control"], sites["control"], redis, database)
+    try:
+        for tasks in plan.values():
+            for task in tasks:
+                send_collect(sender, task)
+        expected = {(t.host_name, t.collector, t.vantage) for tasks in plan.values() for t in tasks}
+        deadline = time.monotonic() + ANSWER_SECONDS
+        while True:
+            stored = store.observations(scan_id)
+            got = {(host, collector, zone) for host, by in stored.items() for collector, zone in by}
+            if got >= expected or time.monotonic() > deadline or any(p.poll() is not None for p in workers.values()):
+                break
+            time.sleep(0.2)
+    finally:
+        logs = {name: stop(proc) for name, proc in workers.items()}
+    assert all(proc.returncode == 0 for proc in workers.values()), {z: log[-2000:] for z, log in logs.items()}
+    assert "keeps them in the database" in logs["control"]
+    assert got == expected
+    facts = assemble_facts(loaded.inventory, plan, stored, utcnow())
+    assert facts.silent == {}
+    ports = {zone: facts.seen_from["localhost"][zone]["ports"] for zone in ("mgmt", "edge")}
+    assert {zone: obs.outcome for zone, obs in ports.items()} == {"mgmt": Outcome.OK, "edge": Outcome.OK}, \
+        {zone: obs.detail for zone, obs in ports.items()}
+    registry = default_registry()
+    per_host, _ = judge(registry, checks, loaded.inventory, facts.observations, load_thresholds(), utcnow(),
+                        seen_from=facts.seen_from)
+    results = per_host["localhost"]
+    # The port checks were judged once from each zone, and say which; the identity check once.
+    assert {r.vantage for r in results if r.check_id == "ports.undeclared_open"} == {"mgmt", "edge"}
+    assert [r.vantage for r in results if r.check_id == "system.identity"] == [None]
+    assert all(r.status.value != "error" for r in results), [(r.check_id, r.message) for r in results
+                                                             if r.status.value == "error"]
+    store.close()
+
+
+def test_a_worker_is_either_a_zones_or_the_control_one(tmp_path, capsys):
+    from scanner.app.cli import main
+    from scanner.app.exits import EXIT_INPUT
+
+    for role in ([], ["--zone", "mgmt", "--control"]):
+        assert main(["worker", str(ZONED), *role, "--keys", str(tmp_path), "--lang", "en"]) == EXIT_INPUT
+        assert "exactly one of --zone ZONE" in " ".join(capsys.readouterr().err.split())
