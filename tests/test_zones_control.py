@@ -31,6 +31,7 @@ from scanner.collectors.base import ScanContext, ScanOptions  # noqa: E402
 from scanner.collectors.catalog import default_collectors  # noqa: E402
 from scanner.inventory import load_inventory  # noqa: E402
 from scanner.model import Outcome, utcnow  # noqa: E402
+from scanner.scanfile import load  # noqa: E402
 from scanner.thresholds import load_thresholds  # noqa: E402
 from tests.paths import ROOT  # noqa: E402
 
@@ -159,3 +160,50 @@ def test_a_worker_is_either_a_zones_or_the_control_one(tmp_path, capsys):
     for role in ([], ["--zone", "mgmt", "--control"]):
         assert main(["worker", str(ZONED), *role, "--keys", str(tmp_path), "--lang", "en"]) == EXIT_INPUT
         assert "exactly one of --zone ZONE" in " ".join(capsys.readouterr().err.split())
+
+
+def test_readyscan_scan_from_two_zones_writes_one_scan_file(redis, postgres_server, sites, tmp_path):
+    """`readyscan scan` on an inventory with scanners in mgmt and edge: the zone workers answer,
+    the scan file keeps each zone's port facts, and the port checks say which zone they judge."""
+    database = postgres_server.create_database(f"scan_{uuid.uuid4().hex[:8]}")
+    workers = {zone: worker(["--zone", zone], sites[zone], redis) for zone in ("mgmt", "edge")}
+    out = tmp_path / "zoned.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("READYSCAN_")} | {
+        "READYSCAN_BROKER_URL": redis, "READYSCAN_DATABASE_URL": database, "CI": "true"}
+    try:
+        done = subprocess.run([sys.executable, "-m", "scanner", "scan", str(ZONED), "--keys", str(sites["control"].folder),
+                               "--checks", *CHECKS, "-o", str(out), "--lang", "en"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=ANSWER_SECONDS * 2)
+    finally:
+        logs = {name: stop(proc) for name, proc in workers.items()}
+    assert done.returncode in (0, 1), (done.stderr[-3000:], {z: log[-1500:] for z, log in logs.items()})
+    scan = load(out)
+    assert scan.complete
+    record = scan.hosts["localhost"]
+    assert set(record.seen_from) == {"mgmt", "edge"} and record.observations["host"].outcome == Outcome.OK
+    assert {r.vantage for r in record.results if r.check_id == "ports.undeclared_open"} == {"mgmt", "edge"}
+    assert scan.summary.reachability.vantages == ("mgmt", "edge")
+    assert out.with_suffix(".html").exists()
+    assert "Zone edge" in done.stderr  # progress per zone
+
+
+def test_a_silent_zone_ends_its_hosts_as_errors_and_the_scan_incomplete(redis, postgres_server, sites):
+    from scanner.app.zones.scan import ZoneLinks, zoned_scan
+    from scanner.collectors.base import ScanOptions
+
+    database = postgres_server.create_database(f"silent_{uuid.uuid4().hex[:8]}")
+    loaded, checks, _ = planned("unused")
+    registry, collectors = default_registry(), default_collectors()
+    engine = Engine(registry, collectors, load_thresholds())
+    ctx = ScanContext(loaded=loaded, options=ScanOptions())
+    mgmt = worker(["--zone", "mgmt"], sites["mgmt"], redis)  # no worker stands in edge
+    try:
+        scan = zoned_scan(engine, ctx, checks, ZoneLinks(redis, database, sites["control"]), silence_seconds=3)
+    finally:
+        stop(mgmt)
+    assert not scan.complete and scan.incomplete_reason == "no scanner answered in zone edge"
+    edge = scan.hosts["localhost"].seen_from["edge"]["ports"]
+    assert edge.outcome == Outcome.ERROR and "edge" in edge.detail
+    zone_results = [r for r in scan.hosts["localhost"].results if r.vantage == "edge"]
+    assert zone_results and all(r.status.value in ("error", "unknown") for r in zone_results)
+    assert any(r.vantage == "mgmt" and r.status.value != "error" for r in scan.hosts["localhost"].results)

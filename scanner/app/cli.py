@@ -113,11 +113,6 @@ def exit_code(scan: scanfile.ScanFile, fail_on: Severity) -> int:
 def cmd_scan(args: argparse.Namespace) -> int:
     err = _stderr()
     loaded = _load_inventory_or_exit(args.inventory, err, args.lang)
-    if loaded.inventory.distributed:
-        zones = loaded.inventory.scanner_zones
-        err.print(_t("distributed_not_yet", args.lang, count=len(zones), zones=", ".join(zones)), style="bold red",
-                  markup=False)
-        return EXIT_INPUT
     registry = default_registry()
     checks = registry.select(args.checks)
     if not checks:
@@ -139,6 +134,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
                                                          service_versions=args.service_versions or None),
                       secrets=take_secrets(loaded))
     out = Path(args.output) if args.output else _default_output(Path(args.results_dir), loaded.path, utcnow())
+    if loaded.inventory.distributed:
+        if previous is not None:
+            err.print(_t("zoned_rescan_not_yet", args.lang), style="bold red", markup=False)
+            return EXIT_INPUT
+        scanned = _zoned_scan(args, engine, ctx, checks, waivers, err)
+        if isinstance(scanned, int):
+            return scanned
+        return _finish_scan(args, scanned, out, loaded, None, err)
 
     def checkpoint(partial: scanfile.ScanFile) -> None:
         try:
@@ -155,6 +158,50 @@ def cmd_scan(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
     collect_and_release()  # the collectors' garbage, before the scan file and reports are built
+    return _finish_scan(args, scan, out, loaded, previous, err)
+
+
+def _zoned_scan(args: argparse.Namespace, engine: Engine, ctx: ScanContext, checks, waivers,
+                err: Console) -> scanfile.ScanFile | int:
+    """A scan from several zones (Celery and the store are imported here only)."""
+    from scanner.app.errors import CatalogError
+    from scanner.app.store.config import database_url
+    from scanner.app.zones.broker import read_broker_url
+    from scanner.app.zones.scan import ControlWorkerFailed, ZoneLinks, zoned_scan
+    from scanner.app.zones.security import SiteKeys
+
+    if not args.keys:
+        err.print(_t("zoned_needs_keys", args.lang), style="bold red", markup=False)
+        return EXIT_INPUT
+    try:
+        links = ZoneLinks(
+            broker_url=read_broker_url(os.environ, Path(args.broker_url_file) if args.broker_url_file else None),
+            database_url=database_url(os.environ, Path(args.database_url_file) if args.database_url_file else None),
+            keys=SiteKeys(Path(args.keys)), broker_ca=Path(args.broker_ca) if args.broker_ca else None)
+    except CatalogError as exc:
+        err.print(exc.text(args.lang), style="bold red", markup=False)
+        return EXIT_INPUT
+
+    def progress(zone: str, done: int, total: int) -> None:
+        if not args.quiet:
+            err.print(_t("zone_progress", args.lang, zone=zone, done=done, total=total), markup=False)
+
+    zones = ctx.inventory.scanner_zones
+    err.print(_t("zoned_scan_started", args.lang, zones=", ".join(zones), hosts=len(ctx.inventory.hosts)),
+              markup=False)
+    try:
+        return zoned_scan(engine, ctx, checks, links, waivers=waivers, progress=progress)
+    except CatalogError as exc:  # the broker or the database does not answer, keys refused
+        err.print(exc.text(args.lang), style="bold red", markup=False)
+        return EXIT_INCOMPLETE
+    except ControlWorkerFailed as exc:
+        err.print(_t("control_worker_failed", args.lang, code=exc.args[0]), style="bold red", markup=False)
+        return EXIT_INCOMPLETE
+
+
+def _finish_scan(args: argparse.Namespace, scan: scanfile.ScanFile, out: Path, loaded, previous,
+                 err: Console) -> int:
+    """Save the scan file, print the summary, write the reports; the exit code."""
     try:
         scanfile.save(scan, out)
     except scanfile.ScanFileError as exc:
@@ -396,6 +443,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--waivers", help="accepted-risk file (default: <inventory>.waivers.yaml beside it)")
     p.add_argument("--rescan-failed", metavar="PREVIOUS.json",
                    help="re-run only what did not pass in PREVIOUS and merge into a full new scan file")
+    p.add_argument("--keys", metavar="DIR", help="scanners in several zones: this site's signing key folder")
+    p.add_argument("--broker-url-file", metavar="FILE", help="scanners in several zones: a mode-0600 file holding the broker URL (default: READYSCAN_BROKER_URL)")
+    p.add_argument("--database-url-file", metavar="FILE", help="scanners in several zones: a mode-0600 file holding the database URL (default: READYSCAN_DATABASE_URL)")
+    p.add_argument("--broker-ca", metavar="PEM", help="scanners in several zones: the CA of the broker's TLS certificate")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_scan)
 

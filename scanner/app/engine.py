@@ -252,7 +252,19 @@ class Engine:
                                                              incomplete_reason)
                     observations[host.name][collector.name] = memo.placeholders[key]
 
-        per_host, org = judge(self.registry, checks, inv, observations, self.settings, started, memo.judged)
+        return self.judged_file(ctx, checks, started, observations, {}, waivers, incomplete_reason, phases,
+                                previous, memo.judged)
+
+    def judged_file(self, ctx: ScanContext, checks: list[Check], started: datetime,
+                    observations: dict[str, dict[str, Observation]],
+                    seen_from: dict[str, dict[str, dict[str, Observation]]], waivers: list[Waiver] | None,
+                    incomplete_reason: str | None, phases: dict[str, Phase], previous: ScanFile | None = None,
+                    memo: JudgeMemo | None = None) -> ScanFile:
+        """The scan file of gathered facts (`seen_from`: a scan from several zones), judged and with
+        the waivers applied; a one-zone scan and a scan from several zones end the same way."""
+        inv = ctx.inventory
+        per_host, org = judge(self.registry, checks, inv, observations, self.settings, started, memo,
+                              seen_from=seen_from)
         everything, waiver_states = apply_waivers(org + [r for rs in per_host.values() for r in rs],
                                                   waivers or [], started.date())
         org = [r for r in everything if not r.host]
@@ -264,8 +276,8 @@ class Engine:
             inventory=InventoryRecord(path=str(ctx.loaded.path), digest=ctx.loaded.digest,
                                       data=inv.model_dump(mode="json", by_alias=True)),
             phases={name: phase.model_copy() for name, phase in phases.items()},
-            hosts={h.name: HostRecord(address=ctx.address(h), zone=h.zone,
-                                      observations=observations[h.name], results=per_host[h.name])
+            hosts={h.name: HostRecord(address=ctx.address(h), zone=h.zone, observations=observations[h.name],
+                                      seen_from=seen_from.get(h.name, {}), results=per_host[h.name])
                    for h in inv.hosts},
             org_results=org,
             waivers=waiver_states,

@@ -1,0 +1,148 @@
+"""`readyscan scan` on an inventory with scanners in several zones: plan per zone, start the
+control worker, send the signed tasks, wait while the zones answer, then judge and write the same
+scan file as a one-zone scan.
+
+A zone that stays silent for the length of one task's hard time limit is given up: its
+unanswered tasks become errors that name it (assemble_facts), the scan completes with what it has
+and says it is incomplete (exit 3). Celery and SQLAlchemy are imported only here and below.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from checks.registry import Check
+from scanner.app.engine import Engine, resolve_addresses
+from scanner.app.store.api import Store
+from scanner.app.store.tables import ScanState
+from scanner.app.zones.app import zone_app
+from scanner.app.zones.broker import BROKER_ENV, task_time_limits
+from scanner.app.zones.control import assemble_facts
+from scanner.app.zones.plan import plan_zone_tasks
+from scanner.app.zones.security import SiteKeys
+from scanner.app.zones.tasks import send_collect
+from scanner.app.zones.worker import check_broker
+from scanner.collectors.base import ScanContext
+from scanner.model import utcnow
+from scanner.scanfile import Phase, ScanFile
+from scanner.waivers import Waiver
+
+POLL_SECONDS = 0.5
+CONTROL_START_SECONDS = 30
+
+
+class ControlWorkerFailed(RuntimeError):
+    """The control worker stopped at start (its one-sentence reason went to its own log)."""
+
+
+@dataclass(frozen=True)
+class ZoneLinks:
+    """Where the broker and the store are, and this site's signing keys (never in the inventory)."""
+
+    broker_url: str
+    database_url: str
+    keys: SiteKeys
+    broker_ca: Path | None = None
+
+
+def zoned_scan(engine: Engine, ctx: ScanContext, checks: list[Check], links: ZoneLinks, *,
+               waivers: list[Waiver] | None = None, silence_seconds: float | None = None,
+               progress: Callable[[str, int, int], None] = lambda zone, done, total: None) -> ScanFile:
+    """Gather from every zone and judge. `silence_seconds`: how long a zone may stay silent before
+    its remaining tasks are given up (default: one task's hard time limit)."""
+    inv = ctx.inventory
+    started = utcnow()
+    resolved, unresolved = resolve_addresses(inv.hosts)
+    ctx.addresses.update(resolved)
+    with Store(links.database_url) as store:
+        store.migrate()
+        scan_id = store.begin_scan(ctx.loaded.digest, started)
+        app = zone_app(links.broker_url, links.keys, zones=inv.scanner_zones, timeouts=inv.scan.timeouts,
+                       broker_ca=links.broker_ca)
+        check_broker(app)
+        plan = plan_zone_tasks(ctx, engine.collectors, engine.registry.collectors_for(checks),
+                               engine.gather_parts(checks), str(scan_id))
+        control = _start_control_worker(ctx.loaded.path, links)
+        try:
+            _wait_until_listening(store, control)
+            for tasks in plan.values():
+                for task in tasks:
+                    send_collect(app, task)
+            silence = silence_seconds if silence_seconds is not None else task_time_limits(inv.scan.timeouts)[1]
+            stored = _wait(store, scan_id, plan, silence, progress)
+        finally:
+            _stop(control)
+        phases = {zone: Phase(started=started, ended=utcnow(), hosts=len({t.host_name for t in tasks}))
+                  for zone, tasks in plan.items()}
+        facts = assemble_facts(inv, plan, stored, started)
+        silent = sorted(facts.silent)
+        reason = f"no scanner answered in zone {', '.join(silent)}" if silent else None
+        if unresolved:
+            reason = reason or "some hosts could not be resolved"
+        scan = engine.judged_file(ctx, checks, started, facts.observations, facts.seen_from, waivers, reason, phases)
+        store.end_scan(scan_id, _state(scan))
+    return scan.with_summary(engine.settings)
+
+
+def _state(scan: ScanFile) -> ScanState:
+    return ScanState.COMPLETE if scan.complete else ScanState.INCOMPLETE
+
+
+def _wait(store: Store, scan_id, plan, silence: float, progress) -> dict:
+    """Poll the store until every planned task has an answer, or a zone is silent too long."""
+    expected = {zone: {(t.host_name, t.collector) for t in tasks} for zone, tasks in plan.items()}
+    last_news = {zone: time.monotonic() for zone in plan}
+    answered: dict[str, int] = {zone: 0 for zone in plan}
+    while True:
+        stored = store.observations(scan_id)
+        now = time.monotonic()
+        waiting = False
+        for zone, keys in expected.items():
+            got = sum(1 for host, collector in keys if (collector, zone) in stored.get(host, {}))
+            if got != answered[zone]:
+                answered[zone], last_news[zone] = got, now
+                progress(zone, got, len(keys))
+            if got < len(keys) and now - last_news[zone] < silence:
+                waiting = True
+        if not waiting:
+            return stored
+        time.sleep(POLL_SECONDS)
+
+
+def _start_control_worker(inventory: Path, links: ZoneLinks) -> subprocess.Popen:
+    """`readyscan worker --control` in its own process (Celery keeps worker state per process)."""
+    env = dict(os.environ) | {BROKER_ENV: links.broker_url, "READYSCAN_DATABASE_URL": links.database_url}
+    env.pop(f"{BROKER_ENV}_FILE", None)
+    env.pop("READYSCAN_DATABASE_URL_FILE", None)
+    argv = [sys.executable, "-m", "scanner", "worker", str(inventory), "--control", "--keys", str(links.keys.folder)]
+    if links.broker_ca:
+        argv += ["--broker-ca", str(links.broker_ca)]
+    # Its log goes to a file, not a pipe nobody reads (a full pipe would stop the worker).
+    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=tempfile.TemporaryFile("w+"), text=True)
+
+
+def _wait_until_listening(store: Store, control: subprocess.Popen) -> None:
+    """Reports are queued until the control worker takes them, so only its early death matters."""
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        if control.poll() is not None:
+            raise ControlWorkerFailed(control.returncode)
+        time.sleep(0.1)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """End the control worker we started, by its PID: a warm shutdown, then a kill."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=CONTROL_START_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
