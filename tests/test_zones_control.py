@@ -207,3 +207,49 @@ def test_a_silent_zone_ends_its_hosts_as_errors_and_the_scan_incomplete(redis, p
     zone_results = [r for r in scan.hosts["localhost"].results if r.vantage == "edge"]
     assert zone_results and all(r.status.value in ("error", "unknown") for r in zone_results)
     assert any(r.vantage == "mgmt" and r.status.value != "error" for r in scan.hosts["localhost"].results)
+
+
+def test_a_worker_killed_mid_scan_leaves_its_zone_error_and_a_valid_scan_file(redis, postgres_server, sites,
+                                                                              tmp_path):
+    """kill -9 of the edge worker while the scan runs: it was frozen (SIGSTOP) as the tasks went
+    out, so it never answers; after the zone's silence limit its hosts end `error`, the scan is
+    incomplete (exit 3), and the scan file it writes reads back."""
+    import signal
+    import threading
+
+    from scanner.app.cli import exit_code
+    from scanner.app.exits import EXIT_INCOMPLETE
+    from scanner.app.zones.scan import ZoneLinks, zoned_scan
+    from scanner.collectors.base import ScanOptions
+    from scanner.model import Severity
+    from scanner.scanfile import save
+
+    database = postgres_server.create_database(f"kill_{uuid.uuid4().hex[:8]}")
+    loaded, checks, _ = planned("unused")
+    engine = Engine(default_registry(), default_collectors(), load_thresholds())
+    mgmt = worker(["--zone", "mgmt"], sites["mgmt"], redis)
+    edge = worker(["--zone", "edge"], sites["edge"], redis)
+    out: dict = {}
+    try:
+        time.sleep(3)  # both workers up and listening (a worker that is not yet is only slower)
+        os.kill(edge.pid, signal.SIGSTOP)
+        scanning = threading.Thread(target=lambda: out.update(scan=zoned_scan(
+            engine, ScanContext(loaded=loaded, options=ScanOptions()), checks,
+            ZoneLinks(redis, database, sites["control"]), silence_seconds=5)))
+        scanning.start()
+        time.sleep(1.5)  # the tasks are out; the edge worker holds or awaits its own
+        os.kill(edge.pid, signal.SIGKILL)
+        scanning.join(ANSWER_SECONDS)
+        assert not scanning.is_alive()
+    finally:
+        stop(mgmt)
+        edge.wait(timeout=30)
+    scan = out["scan"]
+    assert edge.returncode == -signal.SIGKILL
+    assert not scan.complete and scan.incomplete_reason == "no scanner answered in zone edge"
+    assert exit_code(scan, Severity.HIGH) == EXIT_INCOMPLETE
+    assert scan.hosts["localhost"].seen_from["edge"]["ports"].outcome == Outcome.ERROR
+    assert scan.hosts["localhost"].seen_from["mgmt"]["ports"].outcome == Outcome.OK
+    path = tmp_path / "killed.json"
+    save(scan, path)
+    assert load(path).hosts["localhost"].seen_from["edge"]["ports"].detail == "no scanner answered in zone edge"
