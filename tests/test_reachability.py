@@ -99,16 +99,23 @@ def zoned_lab():
     return inv, scan, seen_from
 
 
-def test_the_zone_checks_are_judged_once_per_zone_and_say_which():
+def judged_per_zone(inv, scan, seen_from):
+    """Every check over the recorded lab facts, dbhost-01's ports as seen from each zone."""
     from checks import default_registry
     from scanner.app.engine import judge
     from scanner.thresholds import load_thresholds
 
-    inv, scan, seen_from = zoned_lab()
     registry = default_registry()
     observations = {name: record.observations for name, record in scan.hosts.items()}
     per_host, _ = judge(registry, list(registry), inv, observations, load_thresholds(), scan.started,
                         seen_from=seen_from)
+    return per_host
+
+
+def test_the_zone_checks_are_judged_once_per_zone_and_say_which():
+
+    inv, scan, seen_from = zoned_lab()
+    per_host = judged_per_zone(inv, scan, seen_from)
     db = [r for r in per_host["dbhost-01"] if r.check_id == "ports.zone_violation.database"]
     by_zone = {r.vantage: r for r in db if r.target == "5432/tcp"}
     # From the dmz the database answers though only app may reach it; from app it is allowed.
@@ -142,17 +149,11 @@ def test_reports_say_which_zone_a_finding_was_seen_from():
     import csv
     import io
 
-    from checks import default_registry
     from reports.formats import render_csv, render_junit
-    from scanner.app.engine import judge
     from scanner.diff import diff_scans
-    from scanner.thresholds import load_thresholds
 
     inv, scan, seen_from = zoned_lab()
-    registry = default_registry()
-    observations = {name: record.observations for name, record in scan.hosts.items()}
-    per_host, _ = judge(registry, list(registry), inv, observations, load_thresholds(), scan.started,
-                        seen_from=seen_from)
+    per_host = judged_per_zone(inv, scan, seen_from)
     db = scan.hosts["dbhost-01"].model_copy(update={"results": per_host["dbhost-01"], "seen_from": seen_from["dbhost-01"]})
     zoned = scan.model_copy(update={"hosts": {**scan.hosts, "dbhost-01": db}})
     html = render_html(zoned, lang="en", detail="full")

@@ -40,6 +40,7 @@ pytest_plugins = ["tests.daemonfixtures"]
 ZONED = ROOT / "tests" / "fixtures" / "zones" / "localhost.yaml"  # 127.0.0.1 (local), scanners in mgmt and edge
 ANSWER_SECONDS = 120  # a hang guard, not a benchmark
 CHECKS = ["ports.*", "system.identity"]
+LOGINS = frozenset({"host"})  # the collectors that log in (HostCollector.logs_in)
 
 
 def planned(scan_id: str):
@@ -58,7 +59,7 @@ def test_a_silent_zone_leaves_its_hosts_with_an_error_that_names_it():
     started = utcnow()
     # Only the mgmt zone answered: the login and its port scan.
     stored = {"localhost": {(t.collector, t.vantage): _ok(t.collector, started) for t in plan["mgmt"]}}
-    facts = assemble_facts(loaded.inventory, plan, stored, started)
+    facts = assemble_facts(loaded.inventory, plan, stored, started, LOGINS)
     assert facts.silent == {"edge": len(plan["edge"])}
     edge = facts.seen_from["localhost"]["edge"]["ports"]
     assert edge.outcome == Outcome.ERROR and edge.detail == "no scanner answered in zone edge"
@@ -126,8 +127,7 @@ def test_zone_reports_reach_the_store_and_are_judged_per_zone(redis, postgres_se
         expected = {(t.host_name, t.collector, t.vantage) for tasks in plan.values() for t in tasks}
         deadline = time.monotonic() + ANSWER_SECONDS
         while True:
-            stored = store.observations(scan_id)
-            got = {(host, collector, zone) for host, by in stored.items() for collector, zone in by}
+            got = store.answered(scan_id)
             if got >= expected or time.monotonic() > deadline or any(p.poll() is not None for p in workers.values()):
                 break
             time.sleep(0.2)
@@ -136,7 +136,9 @@ def test_zone_reports_reach_the_store_and_are_judged_per_zone(redis, postgres_se
     assert all(proc.returncode == 0 for proc in workers.values()), {z: log[-2000:] for z, log in logs.items()}
     assert "keeps them in the database" in logs["control"]
     assert got == expected
-    facts = assemble_facts(loaded.inventory, plan, stored, utcnow())
+    stored = store.observations(scan_id)
+    assert {(host, collector, zone) for host, by in stored.items() for collector, zone in by} == got
+    facts = assemble_facts(loaded.inventory, plan, stored, utcnow(), LOGINS)
     assert facts.silent == {}
     ports = {zone: facts.seen_from["localhost"][zone]["ports"] for zone in ("mgmt", "edge")}
     assert {zone: obs.outcome for zone, obs in ports.items()} == {"mgmt": Outcome.OK, "edge": Outcome.OK}, \

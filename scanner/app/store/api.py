@@ -187,6 +187,15 @@ class Store:
                     started=row["started"], ended=row["ended"], data=row["data"])
         return out
 
+    def answered(self, scan_id: uuid.UUID) -> set[tuple[str, str, str]]:
+        """(host, collector, vantage) of every observation stored for the scan: the keys alone, for
+        a control side that polls while the zones answer (the facts are read once, at the end)."""
+        table = ObservationRow.__table__
+        with self._transaction() as conn:
+            rows = conn.execute(select(table.c.host, table.c.collector, table.c.vantage)
+                                .where(table.c.scan_id == scan_id))
+            return {(row.host, row.collector, row.vantage) for row in rows}
+
     def put_results(self, scan_id: uuid.UUID, vantage: str, results: Iterable[Result]) -> int:
         """Store the verdicts judged from `vantage`'s facts ("" for verdicts that are no zone's),
         replacing earlier ones under the same (host, check, target, vantage); how many."""

@@ -17,14 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from scanner.app.errors import CatalogError
 from scanner.app.zones.scope import ZoneReport, ZoneTask
 from scanner.inventory import Inventory
 from scanner.model import Observation, Outcome
 
 log = logging.getLogger(__name__)
-LOGIN_COLLECTOR = "host"  # the collector that logs in (HostCollector.logs_in): its facts are no zone's view
-
 StoredFacts = Mapping[str, Mapping[tuple[str, str], Observation]]  # host -> (collector, zone) -> observation
 
 
@@ -36,9 +33,9 @@ def store_report(put: Callable[[uuid.UUID, str, str, Observation], bool]) -> Cal
         try:
             put(uuid.UUID(report.scan_id), report.host_name, report.vantage,
                 report.observation.model_copy(update={"vantage": report.vantage}))
-        except (CatalogError, ValueError) as exc:
-            log.error("report of %s/%s from zone %s not stored: %s", report.host_name, report.collector,
-                      report.vantage, exc)
+        except Exception:  # the store's or the database's, mid-statement: logged with its traceback
+            log.exception("report of %s/%s from zone %s not stored", report.host_name, report.collector,
+                          report.vantage)
     return receive
 
 
@@ -52,7 +49,8 @@ class Gathered:
 
 
 def assemble_facts(inventory: Inventory, plan: Mapping[str, list[ZoneTask]], stored: StoredFacts,
-                   started: datetime) -> Gathered:
+                   started: datetime, logins: frozenset[str]) -> Gathered:
+    """`logins`: the collectors that log in to a host (`logs_in`): their facts are no zone's view."""
     out = Gathered()
     for zone, tasks in plan.items():
         for task in tasks:
@@ -61,7 +59,7 @@ def assemble_facts(inventory: Inventory, plan: Mapping[str, list[ZoneTask]], sto
                 out.silent[zone] = out.silent.get(zone, 0) + 1
                 obs = Observation(collector=task.collector, outcome=Outcome.ERROR, started=started, ended=started,
                                   detail=f"no scanner answered in zone {zone}", vantage=zone)
-            if task.collector == LOGIN_COLLECTOR:
+            if task.collector in logins:
                 out.observations.setdefault(task.host_name, {})[task.collector] = obs
             else:
                 out.seen_from.setdefault(task.host_name, {}).setdefault(zone, {})[task.collector] = obs

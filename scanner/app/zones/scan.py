@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +34,8 @@ from scanner.scanfile import Phase, ScanFile
 from scanner.waivers import Waiver
 
 POLL_SECONDS = 0.5
-CONTROL_START_SECONDS = 30
+START_CHECK_SECONDS = 2.0  # the control worker checks its keys, the broker and the database at once
+STOP_SECONDS = 30  # its warm shutdown finishes the report at hand
 
 
 class ControlWorkerFailed(RuntimeError):
@@ -71,17 +71,18 @@ def zoned_scan(engine: Engine, ctx: ScanContext, checks: list[Check], links: Zon
                                engine.gather_parts(checks), str(scan_id))
         control = _start_control_worker(ctx.loaded.path, links)
         try:
-            _wait_until_listening(store, control)
+            _check_started(control)
             for tasks in plan.values():
                 for task in tasks:
                     send_collect(app, task)
             silence = silence_seconds if silence_seconds is not None else task_time_limits(inv.scan.timeouts)[1]
-            stored = _wait(store, scan_id, plan, silence, progress)
+            _wait(store, scan_id, plan, silence, progress)
         finally:
             _stop(control)
         phases = {zone: Phase(started=started, ended=utcnow(), hosts=len({t.host_name for t in tasks}))
                   for zone, tasks in plan.items()}
-        facts = assemble_facts(inv, plan, stored, started)
+        logins = frozenset(name for name, c in engine.collectors.items() if getattr(c, "logs_in", False))
+        facts = assemble_facts(inv, plan, store.observations(scan_id), started, logins)
         silent = sorted(facts.silent)
         reason = f"no scanner answered in zone {', '.join(silent)}" if silent else None
         if unresolved:
@@ -95,24 +96,25 @@ def _state(scan: ScanFile) -> ScanState:
     return ScanState.COMPLETE if scan.complete else ScanState.INCOMPLETE
 
 
-def _wait(store: Store, scan_id, plan, silence: float, progress) -> dict:
-    """Poll the store until every planned task has an answer, or a zone is silent too long."""
+def _wait(store: Store, scan_id, plan, silence: float, progress) -> None:
+    """Poll the store (the answers' keys alone) until every planned task has an answer, or a zone
+    is silent too long."""
     expected = {zone: {(t.host_name, t.collector) for t in tasks} for zone, tasks in plan.items()}
     last_news = {zone: time.monotonic() for zone in plan}
     answered: dict[str, int] = {zone: 0 for zone in plan}
     while True:
-        stored = store.observations(scan_id)
+        keys = store.answered(scan_id)
         now = time.monotonic()
         waiting = False
-        for zone, keys in expected.items():
-            got = sum(1 for host, collector in keys if (collector, zone) in stored.get(host, {}))
+        for zone, wanted in expected.items():
+            got = sum(1 for host, collector in wanted if (host, collector, zone) in keys)
             if got != answered[zone]:
                 answered[zone], last_news[zone] = got, now
-                progress(zone, got, len(keys))
-            if got < len(keys) and now - last_news[zone] < silence:
+                progress(zone, got, len(wanted))
+            if got < len(wanted) and now - last_news[zone] < silence:
                 waiting = True
         if not waiting:
-            return stored
+            return
         time.sleep(POLL_SECONDS)
 
 
@@ -124,13 +126,15 @@ def _start_control_worker(inventory: Path, links: ZoneLinks) -> subprocess.Popen
     argv = [sys.executable, "-m", "scanner", "worker", str(inventory), "--control", "--keys", str(links.keys.folder)]
     if links.broker_ca:
         argv += ["--broker-ca", str(links.broker_ca)]
-    # Its log goes to a file, not a pipe nobody reads (a full pipe would stop the worker).
-    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=tempfile.TemporaryFile("w+"), text=True)
+    # Its output is not read (a pipe nobody reads would fill and stop it); a failed start says to
+    # run the command by hand, where its one sentence shows.
+    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _wait_until_listening(store: Store, control: subprocess.Popen) -> None:
-    """Reports are queued until the control worker takes them, so only its early death matters."""
-    deadline = time.monotonic() + 2.0
+def _check_started(control: subprocess.Popen) -> None:
+    """Reports wait in the queue until the control worker takes them, so only an early death
+    (bad keys, the broker or the database refused) needs catching before the tasks go out."""
+    deadline = time.monotonic() + START_CHECK_SECONDS
     while time.monotonic() < deadline:
         if control.poll() is not None:
             raise ControlWorkerFailed(control.returncode)
@@ -142,7 +146,7 @@ def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(timeout=CONTROL_START_SECONDS)
+            proc.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

@@ -91,6 +91,7 @@ def run_control_worker(inventory_path: str | Path, broker_url: str, keys: SiteKe
     """Run the control worker of a scan from several zones: it takes the zones' reports from the
     control queue and keeps each in the store (PostgreSQL), until it is stopped. One process, one
     database connection (solo pool): SQLAlchemy's pool cannot cross a fork."""
+    # Here, not at the top: a zone worker never loads SQLAlchemy.
     from scanner.app.errors import CatalogError
     from scanner.app.store.api import Store
     from scanner.app.zones.control import store_report
