@@ -12,7 +12,7 @@ HOSTS ?= 6
 DEB_PACKAGES := nmap openssh-client openssh-server nginx vsftpd redis-server postgresql rsyslog logrotate iproute2 nftables sudo openssl procps \
 	chromium fonts-dejavu-core poppler-utils ca-certificates
 
-.PHONY: install deps test demo scan lint lab-up lab-down lab-status bench clean
+.PHONY: install deps test demo demo-zones scan lint lab-up lab-down lab-status bench clean
 
 install: deps $(STAMP)
 
@@ -39,6 +39,10 @@ test: install
 
 demo: install
 	@$(BIN)/python -m scanner.app.demo
+
+# The lab scanned from every zone at once (root): zone firewall, broker, store, a worker per zone.
+demo-zones: install
+	@$(BIN)/python -m lab.zonedemo
 
 scan: install
 	$(BIN)/readyscan scan $(INVENTORY)

@@ -194,6 +194,17 @@ def reachable_by_design(service: Service, host: Host, from_zone: str | None) -> 
     return service.allows(from_zone, host.zone)
 
 
+def expected_reachable(service: Service, host: Host, from_zone: str | None, inventory: Inventory) -> bool | None:
+    """Whether the service must answer the scanner's zone. From one vantage: whenever the inventory
+    allows it, so an Internet-wide service must answer wherever the scanner stands. From several:
+    only the zones its declaration names (its host's zone when it names none): letting every zone
+    in promises none of them a route, and the vantage standing for the Internet judges that one."""
+    allowed = reachable_by_design(service, host, from_zone)
+    if not allowed or not inventory.distributed:
+        return allowed
+    return from_zone in service.allowed_zones(host.zone)
+
+
 def declared_services(host: Host) -> dict[tuple[int, str], Service]:
     return {(s.port, s.proto): s for s in host.services}
 
@@ -326,8 +337,8 @@ def declared_unreachable(ctx: HostContext) -> list[Verdict]:
     from_zone = ctx.vantage
     out = []
     for service in ctx.host.services:
-        if reachable_by_design(service, ctx.host, from_zone) is False:
-            continue  # not meant to be reachable from here: ports.zone_violation judges it
+        if expected_reachable(service, ctx.host, from_zone, ctx.inventory) is False:
+            continue  # not meant to answer here: ports.zone_violation judges whether it does
         fact, unknown = _state_or_unknown(scan, service.port, service.proto)
         if unknown:
             out.append(unknown)

@@ -1,4 +1,4 @@
-"""python3 -m lab up [--hosts N] [--with-hostile] | down | status [--json] | files | inventory [--hosts N]"""
+"""python3 -m lab up [--hosts N] [--zones] [--with-hostile] | down | status [--json] | files | inventory [--hosts N]"""
 import argparse
 import json
 import os
@@ -19,6 +19,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     up = commands.add_parser("up", help="bring the lab up (idempotent; grows, shrinks or repairs it)")
     up.add_argument("--hosts", type=int, default=DEFAULT_HOSTS,
                     help=f"number of hosts, 1-{MAX_HOSTS} (default {DEFAULT_HOSTS}: one per profile)")
+    up.add_argument("--zones", action="store_true",
+                    help="also the zone firewall and a scanner vantage per zone (lab/zones.py, .state/zones.yaml)")
     up.add_argument("--with-hostile", action="store_true",
                     help="also build the hostile and broken hosts of lab/hostile.py (.state/hostile.yaml)")
     commands.add_parser("down", help="remove every namespace, link, process and file of the lab")
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         if args.command == "up":
-            lifecycle.up(args.hosts, log=log)
+            lifecycle.up(args.hosts, log=log, with_zones=args.zones)
             if args.with_hostile:
                 up_hostile()
         elif args.command == "down":

@@ -128,6 +128,37 @@ def inventory_text(hosts: list[LabHost], state_prefix: str) -> str:
                 inventory_header(hosts, in_state=not state_prefix))
 
 
+def zoned_inventory_document(hosts: list[LabHost], state_prefix: str) -> dict:
+    """The same hosts scanned from every lab zone (lab/zones.py): a scanner per vantage, every
+    host administered from mgmt, no single `from_zone`."""
+    from .zones import HOST_ZONE_LABELS, MANAGED_FROM, VANTAGES
+
+    document = inventory_document(hosts, state_prefix)
+    document["organization"]["name"] += " (quét từ mọi vùng mạng)"
+    used = {PROFILES[host.profile]["zone"] for host in hosts}
+    document["zones"] = {**{zone: label for zone, label in HOST_ZONE_LABELS.items() if zone in used},
+                         **{v.zone: v.label for v in VANTAGES if v.zone != "internet"}}
+    document["scanners"] = [Flow({"name": v.name, "zone": v.zone, "address": v.address}) for v in VANTAGES]
+    for entry in document["hosts"]:
+        entry["managed_from"] = MANAGED_FROM
+    del document["scan"]["from_zone"]
+    ordered = {}
+    for key, value in document.items():  # zones and scanners before the hosts, as docs/inventory.md shows
+        if key == "defaults":
+            ordered["zones"], ordered["scanners"] = document["zones"], document["scanners"]
+        if key not in ("zones", "scanners"):
+            ordered[key] = value
+    return ordered
+
+
+def zoned_inventory_text(hosts: list[LabHost], state_prefix: str) -> str:
+    return dump(zoned_inventory_document(hosts, state_prefix), [
+        f"Danh mục máy chủ của phòng thí nghiệm readyscan, quét từ mọi vùng mạng: {len(hosts)} máy.",
+        "readyscan test lab inventory scanned from every lab zone (lab/zones.py): a worker per",
+        "zone stands in its own namespace behind the lab's zone firewall.",
+    ])
+
+
 # --- accepted risks ---------------------------------------------------------------------------
 # What every lab host shares with the machine, so no profile can seed it per host: the kernel's
 # audit subsystem and clock, the machine's packages and their update state, and agents Debian does

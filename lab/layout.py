@@ -25,6 +25,8 @@ PIDS_FILE = STATE_DIR / "pids.json"
 STATE_INVENTORY = STATE_DIR / "inventory.yaml"
 STATE_EXPECTED = STATE_DIR / "expected.yaml"
 STATE_WAIVERS = STATE_DIR / "inventory.waivers.yaml"
+STATE_ZONED_INVENTORY = STATE_DIR / "zones.yaml"   # the same hosts, scanned from every lab zone
+STATE_ZONED_WAIVERS = STATE_DIR / "zones.waivers.yaml"
 LOCK_FILE = STATE_DIR / ".lock"
 COLLECTOR_LOG = STATE_DIR / "collector.log"
 

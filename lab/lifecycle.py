@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
-from . import hostfiles, inventory, launch, netns, pki, procs
+from . import hostfiles, inventory, launch, netns, pki, procs, zones
 from .hosts import DEFAULT_HOSTS, LabError, LabHost, plan_hosts
 from .layout import (
     CA_CERT,
@@ -30,6 +30,8 @@ from .layout import (
     STATE_EXPECTED,
     STATE_INVENTORY,
     STATE_WAIVERS,
+    STATE_ZONED_INVENTORY,
+    STATE_ZONED_WAIVERS,
     netns_etc,
 )
 from .profiles import PROFILES
@@ -64,8 +66,10 @@ def nft_path() -> str | None:
 
 
 # --- up ---------------------------------------------------------------------------------------
-def up(count: int = DEFAULT_HOSTS, log=print) -> dict:
-    """Make the lab exactly ``count`` hosts, all running. Returns a summary."""
+def up(count: int = DEFAULT_HOSTS, log=print, with_zones: bool = False) -> dict:
+    """Make the lab exactly ``count`` hosts, all running. Returns a summary. ``with_zones`` adds
+    the zone firewall and the scanners' vantages (lab/zones.py); once made, every ``up`` keeps
+    them matching the hosts, until ``down``."""
     require_root()
     require_tools()
     hosts = plan_hosts(count)
@@ -84,6 +88,8 @@ def up(count: int = DEFAULT_HOSTS, log=print) -> dict:
             launch.wait_until_ready(to_build)
             launch.record_processes(record, to_build)
         write_shared_files(hosts, record)
+        if with_zones or record.zones:
+            ensure_zones(hosts, record, log)
     elapsed = time.monotonic() - started
     log(f"lab up: {len(hosts)} host(s) ({len(to_build)} built, {len(kept)} kept) in {elapsed:.1f}s")
     return {"hosts": [host.name for host in hosts], "built": [host.name for host in to_build],
@@ -136,7 +142,8 @@ def remove_other_hosts(record: Record, kept: set[str], log) -> None:
     remove_recorded_hosts(record, doomed)
     # Side hosts (lab/hostile.py) are not this lab's to shrink: their network and files stay.
     side = record.side_hosts
-    kept_namespaces = {f"{PREFIX}-{name}" for name in kept} | {entry["netns"] for entry in side.values()}
+    kept_namespaces = ({f"{PREFIX}-{name}" for name in kept} | {entry["netns"] for entry in side.values()}
+                       | set((record.zones or {}).get("namespaces", [])))
     kept_veths = {record.hosts[name]["veth"] for name in kept} | {entry["veth"] for entry in side.values()}
     for namespace in netns.lab_namespaces():
         if namespace not in kept_namespaces:
@@ -227,6 +234,19 @@ def write_shared_files(hosts: list[LabHost], record: Record) -> None:
     firewall_loaded = all(not entry.get("firewall", "").startswith("skipped")
                           for entry in record.hosts.values())
     STATE_EXPECTED.write_text(inventory.expected_text(hosts, firewall_loaded))
+
+
+def ensure_zones(hosts: list[LabHost], record: Record, log) -> None:
+    """The zone firewall and vantages for these hosts, and the inventory that scans from them."""
+    if not zones.is_up(record.zones, hosts):
+        nft = nft_path()
+        if not nft:
+            raise LabError("the lab's zones need nftables (Debian package nftables)")
+        log(f"building the zone firewall and {len(zones.VANTAGES)} vantages")
+        record.set_zones(None)
+        record.set_zones(zones.build(hosts, nft))
+    STATE_ZONED_INVENTORY.write_text(inventory.zoned_inventory_text(hosts, state_prefix=""))
+    STATE_ZONED_WAIVERS.write_text(inventory.waivers_text())
 
 
 # --- down -------------------------------------------------------------------------------------

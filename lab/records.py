@@ -57,6 +57,19 @@ class Record:
             self.hosts.pop(name, None)
             self.save()
 
+    @property
+    def zones(self) -> dict | None:
+        """The zone firewall and vantages (lab/zones.py), when they are up."""
+        return self.data.get("zones")
+
+    def set_zones(self, entry: dict | None) -> None:
+        with self.lock:
+            if entry is None:
+                self.data.pop("zones", None)
+            else:
+                self.data["zones"] = entry
+            self.save()
+
     def set_collector(self, proc: procs.ProcessId) -> None:
         with self.lock:
             self.data["collector"] = proc.as_dict()

@@ -22,6 +22,7 @@ from rich.text import Text
 from reports import STATUS_ORDER, Texts, result_order
 from scanner.diff import diff_scans
 from scanner.model import Result, Status
+from scanner.reachability import Reachability
 from scanner.scanfile import ScanFile
 from scanner.survey import ORG, Answer, Readiness, fix_first, readiness
 
@@ -129,6 +130,33 @@ SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium":
                   "info": "grey50"}
 
 
+MATRIX_ROWS = 40  # beyond this, the terminal shows the violating rows only (the report has them all)
+
+
+def reachability_table(reach: Reachability, texts: Texts) -> Table:
+    """The matrix of a scan from several zones, for a terminal: a row per service, a column per
+    zone a scanner stood in; a violating cell is marked ✗ in red, an allowed open one in green."""
+    t = texts.t
+    table = Table(title=t("terminal.matrix"), title_justify="left")
+    for key in ("col.host", "reach.col_service", "reach.col_allowed"):
+        table.add_column(t(key), overflow="fold")
+    for vantage in reach.vantages:
+        table.add_column(vantage or t("reach.zone_unknown"), overflow="fold")
+    shown = reach.services if len(reach.services) <= MATRIX_ROWS else [
+        svc for svc in reach.services if any(cell.violation for cell in svc.cells.values())]
+    for svc in shown:
+        cells = []
+        for vantage in reach.vantages:
+            cell = svc.cells[vantage]
+            style = "bold red" if cell.violation else "green" if cell.reachable else "grey50"
+            cells.append(Text(("✗ " if cell.violation else "") + t(f"reach.state.{cell.state}"), style=style))
+        service = f"{svc.target} {svc.kind}" + ("" if svc.declared else f" ({t('reach.undeclared')})")
+        table.add_row(Text(svc.host), Text(service), Text(", ".join(svc.allowed_zones) or t("reach.nowhere")), *cells)
+    if len(shown) < len(reach.services):
+        table.caption = t("terminal.more", n=len(reach.services) - len(shown))
+    return table
+
+
 def print_summary(scan: ScanFile, console: Console, *, lang: str = "vi", previous: ScanFile | None = None,
                   top: int = 10) -> None:
     """A short readiness summary on `console` (write it to stderr: stdout is for the chosen format).
@@ -167,6 +195,10 @@ def print_summary(scan: ScanFile, console: Console, *, lang: str = "vi", previou
                                                                      style=ANSWER_STYLE[a.answer]),
                       Text(str(len(a.failing_hosts) or "")), Text(str(len(a.undetermined_hosts) or "")))
     console.print(table)
+
+    reach = scan.summary.reachability if scan.summary else None
+    if reach is not None and len(reach.vantages) > 1 and reach.services:
+        console.print(reachability_table(reach, texts))
 
     priorities = fix_first(results)
     if priorities:

@@ -95,9 +95,9 @@ def _tail(log: Path, lines: int = 5) -> str:
         return "(no log)"
 
 
-def _accepts(port: int) -> bool:
+def _accepts(port: int, address: str = LOOPBACK) -> bool:
     try:
-        with socket.create_connection((LOOPBACK, port), timeout=0.5):
+        with socket.create_connection((address, port), timeout=0.5):
             return True
     except OSError:
         return False
@@ -261,26 +261,46 @@ def make_tls(folder: Path) -> Tls:
 class Redis(Daemon):
     """One redis-server in a temporary folder; `url` reaches its database 0 (over TLS with `tls`)."""
 
-    def __init__(self, tls: Tls | None = None) -> None:
+    def __init__(self, tls: Tls | None = None, *, bind: str = LOOPBACK, port: int | None = None,
+                 password: str | None = None) -> None:
+        """`bind` and `port`: the lab's broker listens on its bridge address, on a port its zone
+        firewall opens; tests take loopback and a port the OS picks."""
         if not REDIS_SERVER.is_file():
             raise DaemonUnavailable(f"{REDIS_SERVER} not found: apt-get install redis-server")
         super().__init__()
-        self.tls = tls
+        self.tls, self.bind, self.fixed_port, self.password = tls, bind, port, password
 
     @property
     def url(self) -> str:
-        return f"{'rediss' if self.tls else 'redis'}://{LOOPBACK}:{self.port}/0"
+        login = f":{self.password}@" if self.password else ""
+        return f"{'rediss' if self.tls else 'redis'}://{login}{self.bind}:{self.port}/0"
 
     def start(self) -> Self:
         self.folder = Path(tempfile.mkdtemp(prefix="readyscan-redis-"))
-        self.port, self.proc = _start_on_free_port(self._launch, _accepts, "redis-server", self.folder / "server.log")
+        if self.fixed_port is None:
+            self.port, self.proc = _start_on_free_port(self._launch, _accepts, "redis-server", self.folder / "server.log")
+            return self
+        self.port, log = self.fixed_port, self.folder / "server.log"
+        with log.open("wb") as out:
+            self.proc = self._launch(self.port, out)
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _accepts(self.port, self.bind):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server on {self.bind}:{self.port} did not start: {_tail(log)}")
+            time.sleep(0.1)
         return self
 
     def _launch(self, port: int, out) -> subprocess.Popen:
         listen = ["--port", str(port)] if self.tls is None else [
             "--port", "0", "--tls-port", str(port), "--tls-cert-file", str(self.tls.cert),
             "--tls-key-file", str(self.tls.key), "--tls-ca-cert-file", str(self.tls.ca), "--tls-auth-clients", "no"]
+        config = []
+        if self.password:  # in a 0600 file, not on the command line other users can read
+            config = [str(self.folder / "redis.conf")]
+            fd = os.open(config[0], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as conf:
+                conf.write(f"requirepass {self.password}\n")
         return subprocess.Popen(
-            [str(REDIS_SERVER), "--bind", LOOPBACK, *listen, "--dir", str(self.folder),
+            [str(REDIS_SERVER), *config, "--bind", self.bind, *listen, "--dir", str(self.folder),
              "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes"],
             stdout=out, stderr=subprocess.STDOUT)

@@ -172,3 +172,23 @@ def test_reports_say_which_zone_a_finding_was_seen_from():
     # Seen from app, dbhost-01's SSH (allowed from mgmt and dmz only) answers: a finding the dmz
     # scanner could not have made.
     assert ("dbhost-01", "ports.zone_violation", "22/tcp", "app") in new
+
+
+def test_from_several_zones_a_service_must_answer_only_the_zones_its_declaration_names():
+    """An Internet-wide service lets every zone in but promises none of them a route: from several
+    vantages, ports.declared_unreachable judges it from the zones its exposure names (and the
+    Internet's vantage); from one vantage, wherever the scanner stands, as before."""
+    from scanner.inventory import Scanner
+
+    inv, scan, _ = zoned_lab()
+    inv = inv.model_copy(update={"scanners": [*inv.scanners, Scanner(name="quet-qt", zone="mgmt")]})
+    ports = scan.hosts["hard-01"].observations["ports"]
+    web_filtered = ports.model_copy(update={"vantage": "mgmt", "data": {
+        **ports.data, "ports": [p | {"state": "filtered"} if p["port"] in (80, 443) else p for p in ports.data["ports"]]}})
+    seen_from = {"hard-01": {"mgmt": {"ports": web_filtered}, "dmz": {"ports": web_filtered}}}
+    results = [r for r in judged_per_zone(inv, scan, seen_from)["hard-01"] if r.check_id == "ports.declared_unreachable"]
+    by_zone = {(r.vantage, r.target): r.status.value for r in results}
+    # 80/443 are declared for internet, dmz and app: the dmz is promised them, mgmt is not.
+    assert by_zone[("dmz", "80/tcp")] == "fail" and by_zone[("dmz", "443/tcp")] == "fail"
+    assert ("mgmt", "80/tcp") not in by_zone and ("mgmt", "443/tcp") not in by_zone
+    assert by_zone[("mgmt", "22/tcp")] == "pass"  # SSH names mgmt, and answered it
