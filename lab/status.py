@@ -34,7 +34,11 @@ def status() -> dict:
     hosts = [host_status(name, entry, set(namespaces)) for name, entry in entries]
     collector = bool(record and record.collector and procs.is_running(record.collector))
     healthy = bool(hosts) and collector and all(h["init"] and all(h["daemons"].values()) for h in hosts)
-    return {"bridge": netns.bridge_is_up(), "collector": collector, "hosts": hosts,
+    zoned = record.zones if record else None
+    zones = None if not zoned else {
+        "vantages": zoned["vantages"],
+        "present": set(zoned["namespaces"]) <= set(namespaces) and zoned["uplink"] in netns.lab_links()}
+    return {"bridge": netns.bridge_is_up(), "collector": collector, "hosts": hosts, "zones": zones,
             "memory_mib": memory_mib(record) if record else 0.0, "namespaces": namespaces,
             "state_dir": str(STATE_DIR), "healthy": healthy}
 
@@ -60,5 +64,8 @@ def format_status(report: dict) -> str:
     state = "all running" if report["healthy"] else "NOT all running"
     lines.append(f"{len(report['hosts'])} host(s), {state}; "
                  f"memory (PSS of lab processes): {report['memory_mib']} MiB")
+    if report.get("zones"):
+        vantages = ", ".join(f"{zone} {address}" for zone, address in report["zones"]["vantages"].items())
+        lines.append(f"zones (firewall rslab-fw): {updown(report['zones']['present'])}; vantages: {vantages}")
     lines.append(f"state: {report['state_dir']}")
     return "\n".join(lines) + "\n"
