@@ -59,6 +59,7 @@ class HttpEndpoint(Frozen):
     # the HTTP checks judge the headers of a site that really answers.
     tls_fallback: Literal["unverified", "legacy_tls"] | None = None
     error: EndpointError | None = None  # GET / failed: there are no facts for this endpoint
+    seen_from: str | None = None  # scans from several zones: the zone these facts were read from
     get: HttpResponse | None = None
     trace: HttpResponse | None = None
     trace_error: EndpointError | None = None

@@ -92,6 +92,7 @@ class SshEndpoint(Frozen):
     port: int
     address: str
     error: EndpointError | None = None  # the probe could not read this endpoint: no facts below
+    seen_from: str | None = None  # scans from several zones: the zone these facts were read from
     identification: Identification | None = None
     pre_banner_lines: tuple[str, ...] = ()  # lines the server sent before its version line (kept capped)
     kexinit: KexInit | None = None

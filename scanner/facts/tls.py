@@ -117,6 +117,7 @@ class TlsEndpoint(Frozen):
     certificate: CertificateFacts | None = None
     vulnerabilities: Vulnerabilities = Field(default_factory=Vulnerabilities)
     command_errors: dict[str, str] = Field(default_factory=dict)  # scan command -> why it failed
+    seen_from: str | None = None  # scans from several zones: the zone these facts were read from
 
     @property
     def target(self) -> str:
