@@ -335,7 +335,9 @@ def test_facts_round_trip_through_json():
     facts = TlsFacts(endpoints=(endpoint,))
     assert TlsFacts.model_validate_json(facts.model_dump_json()) == facts
     recorded = json.loads((FIXTURES / "legacy.json").read_text(encoding="utf-8"))["endpoint"]
-    assert facts.model_dump(mode="json")["endpoints"][0] == recorded
+    dumped = facts.model_dump(mode="json")["endpoints"][0]
+    # seen_from came later (scans from several zones) and is empty in a one-zone scan.
+    assert dumped.pop("seen_from") is None and dumped == recorded
 
 
 def variant(case: str, **vulnerabilities) -> tuple[TlsEndpoint, dt.datetime]:
