@@ -34,19 +34,23 @@ def seen_from(zone: str, texts: Texts) -> str:
     return texts.t("vantage.from", zone=zone) if zone != NOT_ZONED else texts.t("reach_rows.unzoned")
 
 
-def _listed(parts: Sequence[str]) -> str:
-    more = f" (+{len(parts) - LISTED})" if len(parts) > LISTED else ""
-    return "; ".join(parts[:LISTED]) + more
+def _ports(services: Sequence[ServiceReach]) -> str:
+    """Ports by host: "exposed-01 23/tcp (telnet), 3306/tcp (mysql); dbhost-01 22/tcp (ssh)"."""
+    by_host: dict[str, list[str]] = {}
+    for s in services[:LISTED]:
+        by_host.setdefault(s.host, []).append(s.target + (f" ({s.kind})" if s.kind else ""))
+    more = f" (+{len(services) - LISTED})" if len(services) > LISTED else ""
+    return "; ".join(f"{host} {', '.join(ports)}" for host, ports in by_host.items()) + more
 
 
-def _port(s: ServiceReach) -> str:
-    return f"{s.host} {s.target}" + (f" ({s.kind})" if s.kind else "")
-
-
-def _violation(s: ServiceReach, texts: Texts) -> str:
-    if not s.declared:
-        return texts.t("reach_rows.limits.cell_undeclared", port=_port(s))
-    return texts.t("reach_rows.limits.cell", port=_port(s), allowed=", ".join(s.allowed_zones))
+def _violations(services: Sequence[ServiceReach], texts: Texts) -> list[str]:
+    """The violating cells of a zone, one line per set of zones allowed (undeclared: none)."""
+    groups: dict[tuple[str, ...] | None, list[ServiceReach]] = {}
+    for s in services:
+        groups.setdefault(s.allowed_zones if s.declared else None, []).append(s)
+    return [texts.t("reach_rows.limits.group_undeclared", ports=_ports(group)) if allowed is None
+            else texts.t("reach_rows.limits.group", allowed=", ".join(allowed), ports=_ports(group))
+            for allowed, group in groups.items()]
 
 
 def _zone_lines(key: str, z: ZoneRow, texts: Texts) -> list[str]:
@@ -55,23 +59,23 @@ def _zone_lines(key: str, z: ZoneRow, texts: Texts) -> list[str]:
         return [texts.t("reach_rows.not_observed", seen=seen, n=z.unobserved)] if z.unobserved else \
             [texts.t(f"reach_rows.{key}.none", seen=seen)]
     if key == "services":
-        line = texts.t("reach_rows.services.undeclared" if z.flagged else "reach_rows.services.clean", seen=seen,
-                       open=z.open, total=z.observed, ports=_listed([_port(s) for s in z.flagged]))
+        lines = [texts.t("reach_rows.services.undeclared" if z.flagged else "reach_rows.services.clean", seen=seen,
+                         open=z.open, total=z.observed, ports=_ports(z.flagged))]
+    elif key == "limits" and z.flagged:
+        lines = [texts.t("reach_rows.limits.violations", seen=seen, count=len(z.flagged)),
+                 *_violations(z.flagged, texts)]
     elif key == "limits":
-        line = texts.t("reach_rows.limits.violations", seen=seen, count=len(z.flagged),
-                       cells=_listed([_violation(s, texts) for s in z.flagged])) if z.flagged else \
-            texts.t("reach_rows.limits.clean", seen=seen, n=z.observed) if z.zone != NOT_ZONED else \
-            texts.t("reach_rows.limits.unzoned", seen=seen, n=z.observed)
+        lines = [texts.t("reach_rows.limits.clean" if z.zone != NOT_ZONED else "reach_rows.limits.unzoned",
+                         seen=seen, n=z.observed)]
     elif z.managing:
-        line = texts.t("reach_rows.management.managing", seen=seen, open=z.open, total=z.observed)
+        lines = [texts.t("reach_rows.management.managing", seen=seen, open=z.open, total=z.observed)]
     elif z.flagged:
-        line = texts.t("reach_rows.management.violations", seen=seen, count=len(z.flagged),
-                       ports=_listed([_port(s) for s in z.flagged]))
+        lines = [texts.t("reach_rows.management.violations", seen=seen, count=len(z.flagged), ports=_ports(z.flagged))]
     else:
-        line = texts.t("reach_rows.management.clean" if not z.open else "reach_rows.management.reachable", seen=seen,
-                       open=z.open, total=z.observed)
+        lines = [texts.t("reach_rows.management.clean" if not z.open else "reach_rows.management.reachable",
+                         seen=seen, open=z.open, total=z.observed)]
     partly = [texts.t("reach_rows.partly_observed", seen=seen, n=z.unobserved)] if z.unobserved else []
-    return [line, *partly]
+    return [*lines, *partly]
 
 
 def row_words(row: AccessRowFacts, texts: Texts) -> RowWords:

@@ -73,12 +73,13 @@ def test_one_zone_rows_answer_from_the_matrix_in_vietnamese():
     # Four ports answer that nobody declared: Không, each named with its host and port.
     assert services[0] == (False, True)
     assert services[1].startswith("Quét từ vùng dmz: truy cập được 20/21 dịch vụ đã kê khai; cổng mở chưa kê khai: "
-                                  "exposed-01 23/tcp (telnet); exposed-01 3306/tcp (mysql);")
-    # Five cells answer from the dmz, which may not reach them: each with the zones allowed.
+                                  "exposed-01 23/tcp (telnet), 3306/tcp (mysql), 6379/tcp (redis), 8080/tcp (http-proxy).")
+    # Five cells answer from the dmz, which may not reach them: by the zones allowed, each named.
     assert limits[0] == (False, True)
-    assert "Quét từ vùng dmz: 5 dịch vụ truy cập được dù vùng này không được phép:" in limits[1]
-    assert "dbhost-01 5432/tcp (db): chỉ được phép từ vùng app" in limits[1]
-    assert "exposed-01 6379/tcp (redis): chưa kê khai, không vùng nào được phép" in limits[1]
+    assert limits[1].startswith(
+        "Quét từ vùng dmz: 5 dịch vụ truy cập được dù vùng này không được phép:\n"
+        "– chưa kê khai, không vùng nào được phép: exposed-01 23/tcp (telnet), 3306/tcp (mysql), 6379/tcp (redis), "
+        "8080/tcp (http-proxy).\n– chỉ được phép từ vùng app: dbhost-01 5432/tcp (db).\n")
     # The scanner stood in the management zone only: nothing shows SSH blocked elsewhere. No box.
     assert management[0] == (False, False)
     assert management[1].startswith("Chỉ quét từ vùng quản trị nên chưa kiểm chứng được")
@@ -92,7 +93,8 @@ def test_one_zone_rows_in_english():
     assert rows["services"][0] == (False, True) and rows["limits"][0] == (False, True)
     assert "Scanned from zone dmz: 20 of 21 declared services reachable; open but not declared: exposed-01 23/tcp" \
         in rows["services"][1]
-    assert "dbhost-01 5432/tcp (db): allowed only from zone(s) app" in rows["limits"][1]
+    assert "Scanned from zone dmz: 5 service(s) reachable though this zone is not allowed:" in rows["limits"][1]
+    assert "– allowed only from zone(s) app: dbhost-01 5432/tcp (db)." in rows["limits"][1]
     assert rows["management"][1].startswith("Scanned from the management zone only")
 
 
@@ -127,7 +129,9 @@ def test_two_zones_each_say_what_they_saw_and_ssh_outside_the_management_zone_sa
     assert "Quét từ vùng dmz: truy cập được" in text["services"][1] and "Quét từ vùng app: truy cập được" \
         in text["services"][1]
     english = rows_of(with_matrix(reach), "en")["limits"][1]
-    assert "Scanned from zone app: " in english and "dbhost-01 22/tcp (ssh): allowed only from zone(s) mgmt, dmz" in english
+    assert "Scanned from zone app: 11 service(s) reachable though this zone is not allowed:\n" \
+           "– allowed only from zone(s) mgmt, dmz: hard-01 22/tcp (ssh); legacy-01 22/tcp (ssh);" in english
+    assert "– allowed only from zone(s) dmz: badcert-01 8443/tcp (https)." in english
 
 
 def test_yes_only_when_no_zone_observed_a_violation():
