@@ -21,6 +21,7 @@ from markupsafe import Markup
 from pydantic import ValidationError
 
 from reports import SEVERITY_DESC, STATUS_ORDER, Texts, plain, result_order
+from reports.access import RowWords, access_words
 from scanner.diff import ScanDiff, diff_scans
 from scanner.i18n import render_value
 from scanner.inventory import Inventory
@@ -364,6 +365,7 @@ class Report:
     failing_checks_of: dict[str, list[str]]  # item id -> failing check ids (for XI.4)
     detail: str  # one of DETAILS
     contexts: dict[str, dict[str, str]]  # host -> what its fixes may name (OS and family)
+    access: dict[str, RowWords] | None  # XI.3.1's rows from the reachability matrix; None: their checks answer
 
 
 def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None,
@@ -402,6 +404,7 @@ def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None,
         failing_checks_of={a.item.id: sorted({r.check_id for r in a.results if r.status == Status.FAIL})
                            for a in missing},
         detail=detail, contexts={name: h.context() for name, h in summary.hosts.items()},
+        access=access_words(scan, inv, Texts.for_lang(lang)),
     )
 
 

@@ -22,6 +22,7 @@ from typing import ClassVar, Literal, get_args
 from pydantic import ValidationError
 
 from reports import Texts, plain, result_order
+from reports.access import access_words
 from reports.html import capacities, environment, service_rows
 from scanner.inventory import AccessRow, Device, Inventory, PopulationService
 from scanner.model import Result, Status
@@ -338,16 +339,26 @@ def row_devices(inv: Inventory | None, row: AccessRow, texts: Texts) -> Cell:
 
 def access_table(item: SurveyItem, scan: ScanFile, results: Sequence[Result], inv: Inventory | None,
                  texts: Texts) -> Table:
-    """XI.3 "Từ bên trong mạng": one row per requirement, answered by its own checks."""
+    """XI.3 "Từ bên trong mạng": one row per requirement, answered from the reachability matrix zone
+    by zone (reports.access), or by its own checks where the scan file has no matrix that saw anything."""
     header = ((HeaderCell(texts.t("form.access.requirement"), rowspan=2), HeaderCell(texts.t("form.access.option"), 2),
                HeaderCell(texts.t("form.access.policy"), rowspan=2), HeaderCell(texts.t("form.access.devices"), rowspan=2)),
               (HeaderCell(texts.t("yes")), HeaderCell(texts.t("no"))))
     rows = []
+    matrix = access_words(scan, inv, texts)
     for label in item.rows:
-        # The scan file's own mapping decides, as it does for the item's answer.
+        # The scan file's own mapping decides which results sit under a row, as it does for the item.
         row = scan.row_answer(item, label, results)  # as the scan recorded it
-        tick = evidence_tick(row)
-        policy = [line.text for line in unsettled_lines(row, tick, texts) + evidence_lines(row, texts)]
+        words = matrix.get(label.key) if matrix else None
+        if words is None:  # no matrix that saw anything: the row's checks answer it, as before
+            tick = evidence_tick(row)
+            policy = [line.text for line in unsettled_lines(row, tick, texts) + evidence_lines(row, texts)]
+        else:
+            # The matrix ticks the box: it saw every zone at once, every port, declared or not. The
+            # row's checks stay as remarks: what they found wrong, and what a person must check.
+            tick = words.tick
+            hosts = [r for r in row.results if r.host != ORG and r.status not in NEUTRAL_STATUSES]
+            policy = [text for text, _ in words.lines] + [line.text for line in remark_lines(hosts, texts)]
         rows.append((Cell(label.text(texts.lang)), Cell(tick=tick == Answer.YES), Cell(tick=tick == Answer.NO),
                      Cell("\n".join(policy), source="scan"), row_devices(inv, label.key, texts)))
     return Table(header, tuple(rows), (20, 9, 9, 40, 22))
