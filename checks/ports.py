@@ -27,6 +27,7 @@ from checks.settings import load_data
 from scanner.facts.ports import PROTOCOLS, Access, HostPortScan, PortFact, parse_port_spec
 from scanner.inventory import Host, Inventory, Service
 from scanner.model import Frozen, Severity, Status
+from scanner.reachability import managing_zones
 
 Match = Literal["match", "undetermined", "protected", "no"]
 MATCH_RANK: dict[str, int] = {"match": 0, "undetermined": 1, "protected": 2, "no": 3}
@@ -212,11 +213,8 @@ def declared_services(host: Host) -> dict[tuple[int, str], Service]:
 def jump_zones(inventory: Inventory) -> set[str] | None:
     """Zones of the declared jump hosts (the management zones), or None when no jump host with
     hosts is declared."""
-    decl = inventory.solutions.jump_host
-    if decl is None or not decl.status or not decl.hosts:
-        return None
-    names = set(decl.hosts)
-    return {h.zone for h in inventory.hosts if h.name in names}
+    zones = managing_zones(inventory)  # one rule for this check and the form's management row
+    return None if zones is None else set(zones)
 
 
 # -- evidence --------------------------------------------------------------------------------------

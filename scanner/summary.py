@@ -24,8 +24,8 @@ from scanner.facts.system import OsRelease
 from scanner.facts.tls import TlsFacts
 from scanner.inventory import Inventory
 from scanner.model import Frozen, Observation, Result
-from scanner.reachability import NOT_ZONED, Reachability, reachability
-from scanner.survey import Answer, Readiness, answer_items, answer_rows, load_survey, readiness
+from scanner.reachability import NOT_ZONED, AccessRowFacts, Reachability, access_rows, reachability
+from scanner.survey import Answer, Readiness, answer_items, answer_rows, load_survey, readiness, row_key
 
 FACT_TEXT_CAP = 200  # an OS name or a version from a target is short, or it is noise
 OS_EOL_CHECK = "patch.os_eol"  # its evidence carries the support dates it judged by (checks/data/eol.yaml)
@@ -218,10 +218,23 @@ def summarize(observations: Mapping[str, Mapping[str, Observation]], results: It
     ends = [e for host, obs in observations.items() for e in _certificate_ends(host, obs)] + _support_ends(results)
     answers = answer_items(load_survey(), results)
     software = _software(results)
+    reach = _reachability(inventory, observations, seen_from or {}) if inventory is not None else None
     return ScanSummary(
         answers={a.item.id: a.answer for a in answers}, readiness=readiness(answers, results, complete),
-        row_answers={key: a.answer for key, a in answer_rows(load_survey(), results).items()},
+        row_answers=_row_answers(results, access_rows(reach, inventory)),
         hosts={host: _host(obs, software.get(host, [])) for host, obs in observations.items()},
         ends=tuple(sorted(set(ends), key=lambda e: (e.day, e.kind, e.host, e.target, e.what))),
         basis=Basis(text=dict(thresholds.basis), population_db_min_level=thresholds.population_db_min_level),
-        reachability=_reachability(inventory, observations, seen_from or {}) if inventory is not None else None)
+        reachability=reach)
+
+
+def _row_answers(results: list[Result], matrix_rows: Mapping[str, AccessRowFacts] | None) -> dict[str, Answer]:
+    """XI.3.1's rows as the form ticks them: from the reachability matrix where it speaks (every
+    zone, every open port), else from each row's own checks."""
+    survey = load_survey()
+    answers = {key: a.answer for key, a in answer_rows(survey, results).items()}
+    for item in survey.xi_items:
+        for row in item.rows:
+            if matrix_rows and row.key in matrix_rows:
+                answers[row_key(item, row)] = matrix_rows[row.key].answer
+    return answers

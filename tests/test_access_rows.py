@@ -215,3 +215,19 @@ def test_the_report_shows_each_rows_box_and_what_each_zone_saw():
     assert "— Access limits: No" in lab and "— Access management: Not determined" in lab
     old = " ".join(Page(render_html(without_matrix(recorded_lab_scan()))).text_of("item-XI-3-1").split())
     assert "— Giới hạn truy cập" in old and "Quét từ vùng" not in old
+
+
+def test_the_scan_file_records_the_rows_as_the_form_ticks_them():
+    """The summary's recorded row answers come from the matrix too, so every reader of the scan
+    file (the form, a script, diff) sees the same Có/Không; the rows' checks alone would say
+    "partly", which the form cannot tick."""
+    from scanner.survey import answer_rows, load_survey
+    from tests.labscan import recorded_lab_scan
+
+    scan = recorded_lab_scan()
+    by_checks = {k: a.answer.value for k, a in answer_rows(load_survey(), scan.all_results()).items()}
+    assert by_checks["XI.3.1/limits"] == "partly"
+    rows = access_rows(scan.summary.reachability, load_inventory(INVENTORY).inventory)
+    assert {k: v.value for k, v in scan.summary.row_answers.items()} == {
+        f"XI.3.1/{key}": row.answer.value for key, row in rows.items()}
+    assert scan.summary.row_answers["XI.3.1/limits"].value == "no"
