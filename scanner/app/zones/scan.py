@@ -24,7 +24,8 @@ from scanner.app.store.tables import ScanState
 from scanner.app.zones.app import zone_app
 from scanner.app.zones.broker import BROKER_ENV, task_time_limits
 from scanner.app.zones.control import assemble_facts
-from scanner.app.zones.plan import plan_zone_tasks
+from scanner.app.zones.plan import login_collectors, plan_zone_tasks
+from scanner.app.zones.rescan import plan_zone_rescan
 from scanner.app.zones.security import SiteKeys
 from scanner.app.zones.tasks import send_collect
 from scanner.app.zones.worker import check_broker
@@ -53,10 +54,13 @@ class ZoneLinks:
 
 
 def zoned_scan(engine: Engine, ctx: ScanContext, checks: list[Check], links: ZoneLinks, *,
-               waivers: list[Waiver] | None = None, silence_seconds: float | None = None,
+               waivers: list[Waiver] | None = None, previous: ScanFile | None = None,
+               silence_seconds: float | None = None,
                progress: Callable[[str, int, int], None] = lambda zone, done, total: None) -> ScanFile:
-    """Gather from every zone and judge. `silence_seconds`: how long a zone may stay silent before
-    its remaining tasks are given up (default: one task's hard time limit)."""
+    """Gather from every zone and judge. With `previous` (--rescan-failed), send only the tasks
+    that its results which did not pass need (rescan.py), keep its other facts zone by zone, and
+    judge everything again. `silence_seconds`: how long a zone may stay silent before its
+    remaining tasks are given up (default: one task's hard time limit)."""
     inv = ctx.inventory
     started = utcnow()
     resolved, unresolved = resolve_addresses(inv.hosts)
@@ -67,8 +71,10 @@ def zoned_scan(engine: Engine, ctx: ScanContext, checks: list[Check], links: Zon
         app = zone_app(links.broker_url, links.keys, zones=inv.scanner_zones, timeouts=inv.scan.timeouts,
                        broker_ca=links.broker_ca)
         check_broker(app)
-        plan = plan_zone_tasks(ctx, engine.collectors, engine.registry.collectors_for(checks),
-                               engine.gather_parts(checks), str(scan_id))
+        rescan = None if previous is None else plan_zone_rescan(
+            ctx, engine.collectors, checks, engine.gather_parts(checks), previous, str(scan_id))
+        plan = rescan.plan if rescan else plan_zone_tasks(
+            ctx, engine.collectors, engine.registry.collectors_for(checks), engine.gather_parts(checks), str(scan_id))
         control = _start_control_worker(ctx.loaded.path, links)
         try:
             _check_started(control)
@@ -81,13 +87,17 @@ def zoned_scan(engine: Engine, ctx: ScanContext, checks: list[Check], links: Zon
             _stop(control)
         phases = {zone: Phase(started=started, ended=utcnow(), hosts=len({t.host_name for t in tasks}))
                   for zone, tasks in plan.items()}
-        logins = frozenset(name for name, c in engine.collectors.items() if getattr(c, "logs_in", False))
-        facts = assemble_facts(inv, plan, store.observations(scan_id), started, logins)
+        logins = login_collectors(engine.collectors)
+        stored = store.observations(scan_id)
+        if rescan:
+            stored = rescan.completed(stored, engine.collectors)
+        facts = assemble_facts(inv, plan, stored, started, logins, rescan.kept if rescan else None)
         silent = sorted(facts.silent)
         reason = f"no scanner answered in zone {', '.join(silent)}" if silent else None
         if unresolved:
             reason = reason or "some hosts could not be resolved"
-        scan = engine.judged_file(ctx, checks, started, facts.observations, facts.seen_from, waivers, reason, phases)
+        scan = engine.judged_file(ctx, checks, started, facts.observations, facts.seen_from, waivers, reason, phases,
+                                  previous)
         store.end_scan(scan_id, _state(scan))
     return scan.with_summary(engine.settings)
 
