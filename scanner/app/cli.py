@@ -29,7 +29,7 @@ from scanner.collectors.catalog import default_collectors
 from scanner.connect import take_secrets
 from scanner.diff import diff_scans
 from scanner.i18n import DEFAULT_LANG, LANGS, default_catalog
-from scanner.inventory import InventoryError, load_inventory
+from scanner.inventory import InventoryError, LoadedInventory, load_inventory
 from scanner.memory import collect_and_release, release
 from scanner.model import Outcome, Severity, Status, utcnow
 from scanner.thresholds import load_thresholds
@@ -163,7 +163,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return _finish_scan(args, scan, out, loaded, previous, err)
 
 
-def rescan_refusal(previous: scanfile.ScanFile, loaded) -> str | None:
+def rescan_refusal(previous: scanfile.ScanFile, loaded: LoadedInventory) -> str | None:
     """Why a scan file cannot be the PREVIOUS of --rescan-failed on this inventory (a message
     key), or None. It must be a scan of the same inventory, edited or copied since or not (a host
     added since is gathered whole): the same organisation, and at least one host of the same name
