@@ -8,6 +8,7 @@ other tests. This machine is scanned as from two zones."""
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 import time
@@ -39,6 +40,9 @@ pytest_plugins = ["tests.daemonfixtures"]
 
 ZONED = ROOT / "tests" / "fixtures" / "zones" / "localhost.yaml"  # 127.0.0.1 (local), scanners in mgmt and edge
 ANSWER_SECONDS = 120  # a hang guard, not a benchmark
+# How long a scan waits for a silent zone, from its last answer: longer than the host probes of
+# this machine take on a busy one, or the zone that answers is given up too.
+SILENCE_SECONDS = 8
 CHECKS = ["ports.*", "system.identity"]
 LOGINS = frozenset({"host"})  # the collectors that log in (HostCollector.logs_in)
 
@@ -105,6 +109,19 @@ def stop(proc: subprocess.Popen) -> str:
     except subprocess.TimeoutExpired:
         proc.kill()
         return proc.communicate()[1]
+
+
+def started(proc: subprocess.Popen, seconds: float = 60) -> None:
+    """Wait until a zone worker says it takes tasks: one still starting on a busy machine is not a
+    silent zone (reads its stderr up to that line; stop() reads the rest)."""
+    deadline = time.monotonic() + seconds
+    seen = b""
+    while time.monotonic() < deadline and proc.poll() is None:
+        if select.select([proc.stderr], [], [], 0.5)[0]:
+            seen += os.read(proc.stderr.fileno(), 4096)  # as communicate() reads: no buffer in between
+            if b"takes tasks from queue" in seen:
+                return
+    raise AssertionError(f"the worker did not start: {seen[-2000:]!r}")
 
 
 def test_zone_reports_reach_the_store_and_are_judged_per_zone(redis, postgres_server, sites):
@@ -200,7 +217,9 @@ def test_a_silent_zone_ends_its_hosts_as_errors_and_the_scan_incomplete(redis, p
     ctx = ScanContext(loaded=loaded, options=ScanOptions())
     mgmt = worker(["--zone", "mgmt"], sites["mgmt"], redis)  # no worker stands in edge
     try:
-        scan = zoned_scan(engine, ctx, checks, ZoneLinks(redis, database, sites["control"]), silence_seconds=3)
+        started(mgmt)
+        scan = zoned_scan(engine, ctx, checks, ZoneLinks(redis, database, sites["control"]),
+                          silence_seconds=SILENCE_SECONDS)
     finally:
         stop(mgmt)
     assert not scan.complete and scan.incomplete_reason == "no scanner answered in zone edge"

@@ -29,7 +29,7 @@ from scanner.collectors.catalog import default_collectors
 from scanner.connect import take_secrets
 from scanner.diff import diff_scans
 from scanner.i18n import DEFAULT_LANG, LANGS, default_catalog
-from scanner.inventory import InventoryError, load_inventory
+from scanner.inventory import InventoryError, LoadedInventory, load_inventory
 from scanner.memory import collect_and_release, release
 from scanner.model import Outcome, Severity, Status, utcnow
 from scanner.thresholds import load_thresholds
@@ -126,6 +126,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
         except scanfile.ScanFileError as exc:
             err.print(str(exc), style="bold red", markup=False)
             return EXIT_INPUT
+        refusal = rescan_refusal(previous, loaded)
+        if refusal is not None:
+            err.print(_t(refusal, args.lang, file=args.rescan_failed, scanned=previous.inventory.path,
+                         inventory=str(loaded.path)), style="bold red", markup=False)
+            return EXIT_INPUT
         checks = [registry.get(c) for c in previous.checks_selected if c in registry] or checks
     quiet = args.quiet or not err.is_terminal or os.environ.get("CI") == "true"
     progress = ConsoleProgress(err, enabled=not quiet)
@@ -135,13 +140,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
                       secrets=take_secrets(loaded))
     out = Path(args.output) if args.output else _default_output(Path(args.results_dir), loaded.path, utcnow())
     if loaded.inventory.distributed:
-        if previous is not None:
-            err.print(_t("zoned_rescan_not_yet", args.lang), style="bold red", markup=False)
-            return EXIT_INPUT
-        scanned = _zoned_scan(args, engine, ctx, checks, waivers, err)
+        scanned = _zoned_scan(args, engine, ctx, checks, waivers, previous, err)
         if isinstance(scanned, int):
             return scanned
-        return _finish_scan(args, scanned, out, loaded, None, err)
+        return _finish_scan(args, scanned, out, loaded, previous, err)
 
     def checkpoint(partial: scanfile.ScanFile) -> None:
         try:
@@ -161,8 +163,26 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return _finish_scan(args, scan, out, loaded, previous, err)
 
 
+def rescan_refusal(previous: scanfile.ScanFile, loaded: LoadedInventory) -> str | None:
+    """Why a scan file cannot be the PREVIOUS of --rescan-failed on this inventory (a message
+    key), or None. It must be a scan of the same inventory, edited or copied since or not (a host
+    added since is gathered whole): the same organisation, and at least one host of the same name
+    at the same address. And of the same kind: facts seen from one zone do not say what each zone
+    sees, and facts seen from several zones are not those of one."""
+    data, inv = previous.inventory.data, loaded.inventory
+    hosts = {(h.get("name"), h.get("address")) for h in data.get("hosts") or [] if isinstance(h, dict)}
+    if (data.get("organization") or {}).get("name") != inv.organization.name or \
+            not hosts & {(h.name, h.address) for h in inv.hosts}:
+        return "rescan_other_inventory"
+    scanners = data.get("scanners") or []
+    zoned = len({s.get("zone") for s in scanners if isinstance(s, dict)}) > 1
+    if zoned != loaded.inventory.distributed:
+        return "rescan_was_zoned" if zoned else "rescan_was_one_zone"
+    return None
+
+
 def _zoned_scan(args: argparse.Namespace, engine: Engine, ctx: ScanContext, checks, waivers,
-                err: Console) -> scanfile.ScanFile | int:
+                previous: scanfile.ScanFile | None, err: Console) -> scanfile.ScanFile | int:
     """A scan from several zones (Celery and the store are imported here only)."""
     from scanner.app.errors import CatalogError
     from scanner.app.store.config import database_url
@@ -190,7 +210,7 @@ def _zoned_scan(args: argparse.Namespace, engine: Engine, ctx: ScanContext, chec
     err.print(_t("zoned_scan_started", args.lang, zones=", ".join(zones), hosts=len(ctx.inventory.hosts)),
               markup=False)
     try:
-        return zoned_scan(engine, ctx, checks, links, waivers=waivers, progress=progress)
+        return zoned_scan(engine, ctx, checks, links, waivers=waivers, previous=previous, progress=progress)
     except CatalogError as exc:  # the broker or the database does not answer, keys refused
         err.print(exc.text(args.lang), style="bold red", markup=False)
         return EXIT_INCOMPLETE

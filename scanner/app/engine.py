@@ -134,7 +134,9 @@ def judge(registry: Registry, checks: list[Check], ctx_inventory, observations: 
     return per_host, org
 
 
-def _settled(result: Result) -> bool:
+def settled(result: Result) -> bool:
+    """Nothing to re-check: passed, not applicable, informational, or an accepted risk (a failure
+    under an active waiver); `--rescan-failed` gathers again for the others."""
     return result.status in (Status.PASS, Status.NOT_APPLICABLE, Status.INFO) or (
         result.status == Status.FAIL and result.waiver is not None)
 
@@ -144,7 +146,7 @@ def _unsettled(checks: list[Check], record: HostRecord) -> list[Check]:
     have none (added since the last scan)."""
     judged: dict[str, bool] = {}
     for result in record.results:
-        judged[result.check_id] = judged.get(result.check_id, True) and _settled(result)
+        judged[result.check_id] = judged.get(result.check_id, True) and settled(result)
     return [c for c in checks if c.scope == "host" and not judged.get(c.id, False)]
 
 

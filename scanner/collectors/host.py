@@ -10,13 +10,13 @@ import secrets
 import shlex
 from concurrent.futures import ThreadPoolExecutor
 
-from scanner.collectors.base import ScanContext, Sink, observation
+from scanner.collectors.base import PartialGather, ScanContext, Sink, observation
 from scanner.connect import sudo_password, transport_for
 from scanner.facts.host import HostObservation, ProbeRecord
 from scanner.hostprobes import Probe, ProbeSet
 from scanner.hostprobes.catalog import default_probes
 from scanner.inventory import Host
-from scanner.model import Outcome, utcnow
+from scanner.model import Observation, Outcome, utcnow
 from scanner.transport.base import Transport, TransportError, with_become
 
 KEPT_OUTPUT = 64 * 1024  # raw output kept as evidence per probe
@@ -91,10 +91,9 @@ class HostCollector:
             seen = self.gather(ctx, host, transport, partial.parts if partial else ctx.parts.get(self.name))
             # No probe's facts, and a reason why (cut off, sudo refused): the host was not observed.
             failed = not seen.parsed and bool(seen.notes)
-            if partial and not failed:
-                seen = seen.with_parts_from(HostObservation.model_validate(partial.previous.data), partial.parts)
-            sink(host.name, observation(self.name, started, Outcome.ERROR if failed else Outcome.OK,
-                                        "; ".join(seen.notes) if failed else "", seen.model_dump(mode="json")))
+            obs = observation(self.name, started, Outcome.ERROR if failed else Outcome.OK,
+                              "; ".join(seen.notes) if failed else "", seen.model_dump(mode="json"))
+            sink(host.name, self.completed(obs, partial) if partial else obs)
         except TransportError as exc:
             sink(host.name, observation(self.name, started, Outcome(exc.outcome), str(exc)))
         except Exception as exc:  # never let one host stop the others
@@ -102,6 +101,17 @@ class HostCollector:
         finally:
             if transport is not None:
                 transport.close()
+
+    @staticmethod
+    def completed(fresh: Observation, partial: PartialGather) -> Observation:
+        """An observation of only `partial.parts`, completed with every other probe's facts from
+        the previous one (pure; a scan from several zones completes its workers' answers here).
+        A host not observed this time stays so."""
+        if fresh.outcome != Outcome.OK:
+            return fresh
+        seen = HostObservation.model_validate(fresh.data).with_parts_from(
+            HostObservation.model_validate(partial.previous.data), partial.parts)
+        return fresh.model_copy(update={"data": seen.model_dump(mode="json")})
 
     def gather(self, ctx: ScanContext, host: Host, transport: Transport,
                only: frozenset[str] | None = None) -> HostObservation:

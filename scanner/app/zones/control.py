@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from scanner.app.zones.plan import record_zone
 from scanner.app.zones.scope import ZoneReport, ZoneTask
 from scanner.facts.ports import HostPortScan
 from scanner.inventory import Inventory
@@ -50,9 +51,12 @@ class Gathered:
 
 
 def assemble_facts(inventory: Inventory, plan: Mapping[str, list[ZoneTask]], stored: StoredFacts,
-                   started: datetime, logins: frozenset[str]) -> Gathered:
-    """`logins`: the collectors that log in to a host (`logs_in`): their facts are no zone's view."""
-    out = Gathered()
+                   started: datetime, logins: frozenset[str], kept: Gathered | None = None) -> Gathered:
+    """`logins`: the collectors that log in to a host (`logs_in`): their facts are no zone's view.
+    `kept` (--rescan-failed): the previous scan's facts, which the answers to `plan` replace."""
+    out = Gathered(observations={host: dict(facts) for host, facts in kept.observations.items()},
+                   seen_from={host: {zone: dict(facts) for zone, facts in zones.items()}
+                              for host, zones in kept.seen_from.items()}) if kept else Gathered()
     for zone, tasks in plan.items():
         for task in tasks:
             obs = stored.get(task.host_name, {}).get((task.collector, zone))
@@ -66,7 +70,7 @@ def assemble_facts(inventory: Inventory, plan: Mapping[str, list[ZoneTask]], sto
                 out.seen_from.setdefault(task.host_name, {}).setdefault(zone, {})[task.collector] = obs
     for host in inventory.hosts:
         zones = out.seen_from.get(host.name, {})
-        home = inventory.managing_zone(host)
+        home = record_zone(inventory, host)
         order = [home, *inventory.scanner_zones] if home else list(inventory.scanner_zones)
         out.observations.setdefault(host.name, {}).update(facts_of_record(zones, order))
     return out

@@ -12,6 +12,40 @@ from collections.abc import Iterable, Mapping
 
 from scanner.app.zones.scope import ZoneTask
 from scanner.collectors.base import Collector, ScanContext
+from scanner.inventory import Host, Inventory
+
+
+def logs_in(collector: Collector) -> bool:
+    """Whether the collector logs in to a host (its facts are no zone's view: gathered once)."""
+    return getattr(collector, "logs_in", False)
+
+
+def login_collectors(collectors: Mapping[str, Collector]) -> frozenset[str]:
+    """The names of the collectors that log in (assemble_facts keeps their facts apart)."""
+    return frozenset(name for name, c in collectors.items() if logs_in(c))
+
+
+def serving_zones(inv: Inventory, collector: Collector, host: Host) -> list[str]:
+    """The zones a collector runs from for a host: a login collector from the zone that
+    administers it (none when no scanner can), a network one from every zone."""
+    if logs_in(collector):
+        zone = inv.managing_zone(host)
+        return [zone] if zone is not None else []
+    return inv.scanner_zones
+
+
+def record_zone(inv: Inventory, host: Host) -> str:
+    """The zone whose network facts are the host's facts of record, those the checks judged once
+    (TLS, HTTP, SSH server) read: the zone that administers it, else the first zone listed."""
+    return inv.managing_zone(host) or inv.scanner_zones[0]
+
+
+def zone_task(ctx: ScanContext, host: Host, collector: str, zone: str, parts: Iterable[str] | None,
+              scan_id: str) -> ZoneTask:
+    """One task: one collector for one host, from one zone (`parts`: the probes to run; None: all)."""
+    return ZoneTask(scan_id=scan_id, inventory_digest=ctx.loaded.digest, host_name=host.name,
+                    address=ctx.addresses[host.name], collector=collector, vantage=zone,
+                    parts=tuple(sorted(parts)) if parts is not None else None)
 
 
 def plan_zone_tasks(ctx: ScanContext, collectors: Mapping[str, Collector], needed: Iterable[str],
@@ -23,18 +57,14 @@ def plan_zone_tasks(ctx: ScanContext, collectors: Mapping[str, Collector], neede
     plan: dict[str, list[ZoneTask]] = {zone: [] for zone in inv.scanner_zones}
     for name in sorted(needed):
         collector = collectors[name]
-        by_parts, logs_in = getattr(collector, "gathers_parts", False), getattr(collector, "logs_in", False)
         for host in inv.hosts:
             if host.name not in ctx.addresses or not collector.applies_to(ctx, host):
                 continue
-            # A collector that logs in runs once, from the zone that administers the host; a
-            # network one from every zone.
-            zones = [inv.managing_zone(host)] if logs_in else inv.scanner_zones
-            for zone in zones:
-                if zone is None:
-                    continue
-                plan[zone].append(ZoneTask(
-                    scan_id=scan_id, inventory_digest=ctx.loaded.digest, host_name=host.name,
-                    address=ctx.addresses[host.name], collector=name, vantage=zone,
-                    parts=tuple(sorted(parts[name])) if by_parts and name in parts else None))
+            for zone in serving_zones(inv, collector, host):
+                plan[zone].append(zone_task(ctx, host, name, zone, parts_of(collector, name, parts), scan_id))
     return plan
+
+
+def parts_of(collector: Collector, name: str, parts: Mapping[str, frozenset[str]]) -> frozenset[str] | None:
+    """The parts a collector that gathers by parts runs (None: all of them, or it has none)."""
+    return parts.get(name) if getattr(collector, "gathers_parts", False) else None

@@ -3,12 +3,14 @@ control worker, send the signed tasks, wait while the zones answer, then judge a
 scan file as a one-zone scan.
 
 A zone that stays silent for the length of one task's hard time limit is given up: its
-unanswered tasks become errors that name it (assemble_facts), the scan completes with what it has
-and says it is incomplete (exit 3). Celery and SQLAlchemy are imported only here and below.
+unanswered tasks become errors that name it (assemble_facts), those still queued are taken off the
+broker, and the scan completes with what it has and says it is incomplete (exit 3). Celery and
+SQLAlchemy are imported only here and below.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -17,22 +19,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kombu.exceptions import OperationalError
+
 from checks.registry import Check
 from scanner.app.engine import Engine, resolve_addresses
 from scanner.app.store.api import Store
 from scanner.app.store.tables import ScanState
 from scanner.app.zones.app import zone_app
-from scanner.app.zones.broker import BROKER_ENV, task_time_limits
+from scanner.app.zones.broker import BROKER_ENV, task_time_limits, zone_queue
 from scanner.app.zones.control import assemble_facts
-from scanner.app.zones.plan import plan_zone_tasks
+from scanner.app.zones.plan import login_collectors, plan_zone_tasks
+from scanner.app.zones.rescan import plan_zone_rescan
 from scanner.app.zones.security import SiteKeys
 from scanner.app.zones.tasks import send_collect
-from scanner.app.zones.worker import check_broker
+from scanner.app.zones.worker import BROKER_CHECK_SECONDS, check_broker
 from scanner.collectors.base import ScanContext
 from scanner.model import utcnow
 from scanner.scanfile import Phase, ScanFile
 from scanner.waivers import Waiver
 
+log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
 START_CHECK_SECONDS = 2.0  # the control worker checks its keys, the broker and the database at once
 STOP_SECONDS = 30  # its warm shutdown finishes the report at hand
@@ -53,10 +59,13 @@ class ZoneLinks:
 
 
 def zoned_scan(engine: Engine, ctx: ScanContext, checks: list[Check], links: ZoneLinks, *,
-               waivers: list[Waiver] | None = None, silence_seconds: float | None = None,
+               waivers: list[Waiver] | None = None, previous: ScanFile | None = None,
+               silence_seconds: float | None = None,
                progress: Callable[[str, int, int], None] = lambda zone, done, total: None) -> ScanFile:
-    """Gather from every zone and judge. `silence_seconds`: how long a zone may stay silent before
-    its remaining tasks are given up (default: one task's hard time limit)."""
+    """Gather from every zone and judge. With `previous` (--rescan-failed), send only the tasks
+    that its results which did not pass need (rescan.py), keep its other facts zone by zone, and
+    judge everything again. `silence_seconds`: how long a zone may stay silent before its
+    remaining tasks are given up (default: one task's hard time limit)."""
     inv = ctx.inventory
     started = utcnow()
     resolved, unresolved = resolve_addresses(inv.hosts)
@@ -67,8 +76,10 @@ def zoned_scan(engine: Engine, ctx: ScanContext, checks: list[Check], links: Zon
         app = zone_app(links.broker_url, links.keys, zones=inv.scanner_zones, timeouts=inv.scan.timeouts,
                        broker_ca=links.broker_ca)
         check_broker(app)
-        plan = plan_zone_tasks(ctx, engine.collectors, engine.registry.collectors_for(checks),
-                               engine.gather_parts(checks), str(scan_id))
+        rescan = None if previous is None else plan_zone_rescan(
+            ctx, engine.collectors, checks, engine.gather_parts(checks), previous, str(scan_id))
+        plan = rescan.plan if rescan else plan_zone_tasks(
+            ctx, engine.collectors, engine.registry.collectors_for(checks), engine.gather_parts(checks), str(scan_id))
         control = _start_control_worker(ctx.loaded.path, links)
         try:
             _check_started(control)
@@ -81,15 +92,36 @@ def zoned_scan(engine: Engine, ctx: ScanContext, checks: list[Check], links: Zon
             _stop(control)
         phases = {zone: Phase(started=started, ended=utcnow(), hosts=len({t.host_name for t in tasks}))
                   for zone, tasks in plan.items()}
-        logins = frozenset(name for name, c in engine.collectors.items() if getattr(c, "logs_in", False))
-        facts = assemble_facts(inv, plan, store.observations(scan_id), started, logins)
+        logins = login_collectors(engine.collectors)
+        stored = store.observations(scan_id)
+        if rescan:
+            stored = rescan.completed(stored, engine.collectors)
+        facts = assemble_facts(inv, plan, stored, started, logins, rescan.kept if rescan else None)
         silent = sorted(facts.silent)
+        _forget(app, silent)
         reason = f"no scanner answered in zone {', '.join(silent)}" if silent else None
         if unresolved:
             reason = reason or "some hosts could not be resolved"
-        scan = engine.judged_file(ctx, checks, started, facts.observations, facts.seen_from, waivers, reason, phases)
+        scan = engine.judged_file(ctx, checks, started, facts.observations, facts.seen_from, waivers, reason, phases,
+                                  previous)
         store.end_scan(scan_id, _state(scan))
     return scan.with_summary(engine.settings)
+
+
+def _forget(app, zones: list[str]) -> int:
+    """Take the tasks still waiting in the queues of the zones given up off the broker: nobody
+    waits for their answers any more, and a worker that comes back would first probe every host
+    for nothing, then answer the next scan (a --rescan-failed) only after them. Returns how many;
+    a broker that does not answer now leaves them (the scan is judged all the same)."""
+    if not zones:
+        return 0
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_CHECK_SECONDS)
+            return sum(conn.default_channel.queue_purge(zone_queue(zone)) or 0 for zone in zones)
+    except (OperationalError, OSError):
+        log.warning("the tasks left for zone %s could not be taken off the broker", ", ".join(zones))
+        return 0
 
 
 def _state(scan: ScanFile) -> ScanState:
