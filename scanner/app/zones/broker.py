@@ -37,6 +37,21 @@ VISIBILITY_MARGIN_SECONDS = 60
 # sudo script (each within scan.timeouts.host), nmap then the identification of open ports.
 BUDGETS_PER_TASK = 2
 
+# A broker restart (docs/zones.md: Redis with its append-only file, so the queues survive it) takes
+# seconds. Whoever publishes meanwhile (the scan sending its tasks, a zone worker sending its
+# report through the task's link) retries for about half a minute before it gives up:
+# 0.5 + 1.5 + 2.5 + 3.5 + 4.5 + 5 * 5 = 37.5 s of waits over 10 retries.
+PUBLISH_RETRIES = 10
+PUBLISH_RETRY_START, PUBLISH_RETRY_STEP, PUBLISH_RETRY_MAX = 0.5, 1.0, 5.0
+# The control worker is started by the scan, which has just reached the broker: a broker away at
+# that moment is restarting, so the control worker waits for it as long as a publisher would.
+CONTROL_START_PATIENCE_SECONDS = 40
+# How often a task may be delivered before the worker reports it instead of running it again:
+# with acks_late a task whose run kills its worker (the pool process killed, out of memory) goes
+# back to the queue, and a host that reliably kills it would loop forever.
+MAX_DELIVERIES = 3
+DELIVERIES_KEY_PREFIX = "readyscan.deliveries."
+
 _ZONE_NAME = re.compile(NAME_RE)
 _SAFE_CERT_REQS = {"required", "cert_required"}
 
@@ -60,6 +75,28 @@ def visibility_timeout(hard_limit: float) -> int:
     if hard_limit <= 0:
         raise ValueError("a task time limit is positive")
     return math.ceil(hard_limit * VISIBILITY_FACTOR) + VISIBILITY_MARGIN_SECONDS
+
+
+def publish_retry_policy() -> dict:
+    """kombu's retry policy for every message this app publishes (tasks and reports)."""
+    return {"max_retries": PUBLISH_RETRIES, "interval_start": PUBLISH_RETRY_START,
+            "interval_step": PUBLISH_RETRY_STEP, "interval_max": PUBLISH_RETRY_MAX}
+
+
+def deliveries_key(task_id: str) -> str:
+    """The broker key counting one task's deliveries (its id is kept across redeliveries)."""
+    return DELIVERIES_KEY_PREFIX + task_id
+
+
+def deliveries_expiry(hard_limit: float) -> int:
+    """Seconds a delivery count is kept: past the last redelivery the cap can see (a worker lost
+    whole is redelivered only after the visibility timeout)."""
+    return visibility_timeout(hard_limit) * (MAX_DELIVERIES + 1)
+
+
+def over_delivery_cap(deliveries: int) -> bool:
+    """True when this delivery is one too many: the task is reported, not run again."""
+    return deliveries > MAX_DELIVERIES
 
 
 def redacted(url: str) -> str:

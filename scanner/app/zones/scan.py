@@ -26,7 +26,8 @@ from scanner.app.zones.broker import BROKER_ENV, task_time_limits
 from scanner.app.zones.control import assemble_facts
 from scanner.app.zones.plan import plan_zone_tasks
 from scanner.app.zones.security import SiteKeys
-from scanner.app.zones.tasks import send_collect
+from scanner.app.zones.scope import text
+from scanner.app.zones.tasks import send_all, unsent_observation
 from scanner.app.zones.worker import check_broker
 from scanner.collectors.base import ScanContext
 from scanner.model import utcnow
@@ -72,11 +73,14 @@ def zoned_scan(engine: Engine, ctx: ScanContext, checks: list[Check], links: Zon
         control = _start_control_worker(ctx.loaded.path, links)
         try:
             _check_started(control)
-            for tasks in plan.values():
-                for task in tasks:
-                    send_collect(app, task)
+            # A task the broker did not take (away past the publish retries) ends as an error
+            # that says so, kept as the zone's answer.
+            unsent = send_all(app, [task for tasks in plan.values() for task in tasks])
+            for task, why in unsent:
+                store.put_observation(scan_id, task.host_name, task.vantage, unsent_observation(task, why))
             silence = silence_seconds if silence_seconds is not None else task_time_limits(inv.scan.timeouts)[1]
-            _wait(store, scan_id, plan, silence, progress)
+            _wait(store, scan_id, plan, silence, progress, alive=lambda: control.poll() is None)
+            stopped = control.poll()  # the control worker ended by itself: no report is kept after that
         finally:
             _stop(control)
         phases = {zone: Phase(started=started, ended=utcnow(), hosts=len({t.host_name for t in tasks}))
@@ -85,6 +89,10 @@ def zoned_scan(engine: Engine, ctx: ScanContext, checks: list[Check], links: Zon
         facts = assemble_facts(inv, plan, store.observations(scan_id), started, logins)
         silent = sorted(facts.silent)
         reason = f"no scanner answered in zone {', '.join(silent)}" if silent else None
+        if stopped is not None and silent:  # the zones then look silent: the cause comes first
+            reason = text("control_stopped", code=stopped)
+        if unsent:
+            reason = reason or text("unsent_reason", count=len(unsent))
         if unresolved:
             reason = reason or "some hosts could not be resolved"
         scan = engine.judged_file(ctx, checks, started, facts.observations, facts.seen_from, waivers, reason, phases)
@@ -96,9 +104,9 @@ def _state(scan: ScanFile) -> ScanState:
     return ScanState.COMPLETE if scan.complete else ScanState.INCOMPLETE
 
 
-def _wait(store: Store, scan_id, plan, silence: float, progress) -> None:
-    """Poll the store (the answers' keys alone) until every planned task has an answer, or a zone
-    is silent too long."""
+def _wait(store: Store, scan_id, plan, silence: float, progress, alive: Callable[[], bool]) -> None:
+    """Poll the store (the answers' keys alone) until every planned task has an answer, a zone is
+    silent too long, or the control worker that keeps the answers is gone (`alive`)."""
     expected = {zone: {(t.host_name, t.collector) for t in tasks} for zone, tasks in plan.items()}
     last_news = {zone: time.monotonic() for zone in plan}
     answered: dict[str, int] = {zone: 0 for zone in plan}
@@ -113,7 +121,7 @@ def _wait(store: Store, scan_id, plan, silence: float, progress) -> None:
                 progress(zone, got, len(wanted))
             if got < len(wanted) and now - last_news[zone] < silence:
                 waiting = True
-        if not waiting:
+        if not waiting or not alive():
             return
         time.sleep(POLL_SECONDS)
 
