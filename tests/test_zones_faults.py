@@ -35,7 +35,15 @@ from scanner.app.exits import EXIT_INCOMPLETE  # noqa: E402
 from scanner.app.store.api import Store  # noqa: E402
 from scanner.app.zones import scan as zones_scan  # noqa: E402
 from scanner.app.zones.app import zone_app  # noqa: E402
-from scanner.app.zones.broker import MAX_DELIVERIES, deliveries_key  # noqa: E402
+from scanner.app.zones.broker import (  # noqa: E402
+    CONTROL_QUEUE,
+    MAX_DELIVERIES,
+    SOFT_LIMIT_SLACK_SECONDS,
+    collector_worst_cases,
+    deliveries_key,
+    task_time_limits,
+    visibility_timeout,
+)
 from scanner.app.zones.errors import ZoneSetupError  # noqa: E402
 from scanner.app.zones.scan import ZoneLinks, zoned_scan  # noqa: E402
 from scanner.app.zones.scope import ZoneTask, text  # noqa: E402
@@ -44,7 +52,7 @@ from scanner.app.zones.tasks import send_all, send_collect  # noqa: E402
 from scanner.app.zones.worker import check_broker  # noqa: E402
 from scanner.collectors.base import ScanContext, ScanOptions  # noqa: E402
 from scanner.collectors.catalog import default_collectors  # noqa: E402
-from scanner.inventory import load_inventory  # noqa: E402
+from scanner.inventory import Timeouts, load_inventory  # noqa: E402
 from scanner.model import Outcome, Severity  # noqa: E402
 from scanner.scanfile import load, save  # noqa: E402
 from scanner.thresholds import load_thresholds  # noqa: E402
@@ -364,8 +372,21 @@ hosts:
       - {{port: {port}, kind: http, name: Máy chủ không trả lời, exposure: [edge]}}
 scan:
   concurrency: 1
-  timeouts: {{connect: 5, command: 60, nmap: 60, tls: 60, http: 60}}
+  timeouts: {{connect: 5, command: 60, nmap: 60, tls: 60, http: {http}}}
 """
+
+
+def slow_host(tmp_path: Path, postgres_server, http: float):
+    """A silent server, an inventory whose one host serves HTTP on it (`http`: scan.timeouts.http),
+    a new database and a scan begun in it."""
+    server = SilentServer()
+    inventory = tmp_path / "slow.yaml"
+    inventory.write_text(SLOW_INVENTORY.format(port=server.port, http=http), encoding="utf-8")
+    loaded = load_inventory(inventory)
+    database = postgres_server.create_database(f"slow_{uuid.uuid4().hex[:8]}")
+    store = Store(database)
+    store.migrate()
+    return server, inventory, loaded, database, store, store.begin_scan(loaded.digest)
 
 
 def test_a_task_that_kills_its_worker_every_time_is_reported_after_the_delivery_cap(redis, postgres_server, sites,
@@ -374,14 +395,7 @@ def test_a_task_that_kills_its_worker_every_time_is_reported_after_the_delivery_
     kills the zone worker's pool process (SIGKILL by its PID), as a host that crashes the task
     would. Celery gives the task back to the queue each time; at the delivery past the cap the
     worker reports an error for that host and collector instead of running it again."""
-    server = SilentServer()
-    inventory = tmp_path / "slow.yaml"
-    inventory.write_text(SLOW_INVENTORY.format(port=server.port), encoding="utf-8")
-    loaded = load_inventory(inventory)
-    database = postgres_server.create_database(f"cap_{uuid.uuid4().hex[:8]}")
-    store = Store(database)
-    store.migrate()
-    scan_id = store.begin_scan(loaded.digest)
+    server, inventory, loaded, database, store, scan_id = slow_host(tmp_path, postgres_server, http=60)
     edge = worker(inventory, ["--zone", "edge"], sites["edge"], redis)
     control = worker(inventory, ["--control"], sites["control"], redis, database)
     killed: list[int] = []
@@ -397,7 +411,7 @@ def test_a_task_that_kills_its_worker_every_time_is_reported_after_the_delivery_
                 child = _pool_child(edge.pid)
                 os.kill(child, signal.SIGKILL)
                 killed.append(child)
-                wait_until(lambda: _pool_child(edge.pid) not in (None, child), 60, "a new pool process")
+                wait_until(lambda gone=child: _pool_child(edge.pid) not in (None, gone), 60, "a new pool process")
             time.sleep(0.05)
         connections = len(server.accepted)
         with redis_client.Redis(host=LOOPBACK, port=urlsplit(redis).port) as client:
@@ -412,6 +426,36 @@ def test_a_task_that_kills_its_worker_every_time_is_reported_after_the_delivery_
     assert obs.outcome == Outcome.ERROR
     assert obs.detail == text("delivery_cap", deliveries=MAX_DELIVERIES, cap=MAX_DELIVERIES)
     assert "Not running again the task of host slow, collector http" in logs["edge"]
+    store.close()
+
+
+def test_a_task_running_while_the_broker_restarts_reports_once_and_is_acknowledged(broker, postgres_server, sites,
+                                                                                   tmp_path):
+    """The http task of a host that never answers runs (three requests of 5 s); redis-server is
+    restarted meanwhile. The task finishes, its report (published after the restart) is kept,
+    and its message is acknowledged: nothing waits to run it a second time."""
+    server, inventory, loaded, database, store, scan_id = slow_host(tmp_path, postgres_server, http=5)
+    edge = worker(inventory, ["--zone", "edge"], sites["edge"], broker.url)
+    control = worker(inventory, ["--control"], sites["control"], broker.url, database)
+    try:
+        wait_until(lambda: ready(edge) and ready(control), 60, "the workers")
+        app = zone_app(broker.url, sites["control"], zones=["edge"], timeouts=loaded.inventory.scan.timeouts)
+        send_collect(app, ZoneTask(scan_id=str(scan_id), inventory_digest=loaded.digest, host_name="slow",
+                                   address="127.0.0.1", collector="http", vantage="edge"))
+        wait_until(lambda: len(server.accepted) > 0, 60, "the task to run")
+        broker.restart(down_seconds=1)
+        wait_until(lambda: bool(store.answered(scan_id)), 60, "the report")
+        time.sleep(3)  # a message given back to the queue would be running again by now
+        with redis_client.Redis(host=LOOPBACK, port=broker.port) as client:
+            waiting = {key: client.llen(key) for key in ("zone.edge", CONTROL_QUEUE)} | {"unacked": client.hlen("unacked")}
+    finally:
+        logs = {"edge": stop(edge), "control": stop(control)}
+        server.close()
+    assert "Connection to broker lost" in logs["edge"], logs["edge"][-2000:]
+    assert waiting == {"zone.edge": 0, CONTROL_QUEUE: 0, "unacked": 0}
+    assert len(server.accepted) == 1  # ran once
+    obs = store.observations(scan_id)["slow"][("http", "edge")]
+    assert obs.outcome != Outcome.ERROR or "delivered" not in obs.detail, obs.detail
     store.close()
 
 
@@ -435,3 +479,28 @@ def test_send_all_reports_every_task_when_the_broker_is_gone(sites, monkeypatch)
     unsent = send_all(app, tasks)
     assert [t for t, _ in unsent] == tasks
     assert len({why for _, why in unsent}) == 1 and "refused" in unsent[0][1].lower(), unsent
+
+
+# --- 3. The time limits -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("timeouts", [
+    Timeouts(),
+    Timeouts(host=300, nmap=120),  # the host collector's four scripts outlast twice the longest timeout
+    Timeouts(connect=60, command=600, host=30, nmap=30, tls=30, http=30),
+    Timeouts(tls=5000),
+    Timeouts(http=600),
+], ids=["defaults", "host-longest", "connect-command", "tls", "http"])
+def test_the_soft_limit_never_cuts_a_collector_that_keeps_to_its_deadlines(timeouts):
+    soft, hard = task_time_limits(timeouts)
+    worst = collector_worst_cases(timeouts)
+    assert set(worst) == set(default_collectors())  # every collector has its worst case
+    assert soft >= max(worst.values()) + SOFT_LIMIT_SLACK_SECONDS
+    assert hard > soft and visibility_timeout(hard) > hard
+
+
+def test_the_host_collectors_worst_case_counts_every_script_it_may_send():
+    """Connect steps, `id -u`, four scripts within scan.timeouts.host, a session opening before each."""
+    t = Timeouts(connect=5, command=60, host=300, nmap=120, tls=60, http=10)
+    assert collector_worst_cases(t)["host"] == 7 * 5 + 60 + 4 * 300 + 5 * 30
+    assert task_time_limits(t)[0] > 4 * 300  # twice the longest (600 s) would cut the third script

@@ -25,8 +25,8 @@ from scanner.app.zones.app import zone_app
 from scanner.app.zones.broker import BROKER_ENV, task_time_limits
 from scanner.app.zones.control import assemble_facts
 from scanner.app.zones.plan import plan_zone_tasks
-from scanner.app.zones.security import SiteKeys
 from scanner.app.zones.scope import text
+from scanner.app.zones.security import SiteKeys
 from scanner.app.zones.tasks import send_all, unsent_observation
 from scanner.app.zones.worker import check_broker
 from scanner.collectors.base import ScanContext

@@ -73,23 +73,23 @@ def gather(scope: ZoneScope, task: ZoneTask) -> Observation:
 
 def handle(scope: ZoneScope, task: ZoneTask) -> ZoneReport:
     """Admit, then gather; a refusal is logged and gathers nothing."""
-    keys = task.model_dump(include={"scan_id", "inventory_digest", "host_name", "collector", "vantage"})
     refusal = admit(scope, task)
     if refusal is not None:
         reason, sentence = refusal
         log.warning(text("refused", reason=sentence, host=task.host_name, address=task.address,
                           collector=task.collector, zone=task.vantage))
-        now = utcnow()
-        return ZoneReport(**keys, refused=reason, observation=Observation(
-            collector=task.collector, outcome=Outcome.ERROR, detail=sentence, started=now, ended=now))
-    return ZoneReport(**keys, observation=gather(scope, task))
+        return _error_report(task, sentence).model_copy(update={"refused": reason})
+    return ZoneReport(**_report_keys(task), observation=gather(scope, task))
+
+
+def _report_keys(task: ZoneTask) -> dict:
+    return task.model_dump(include={"scan_id", "inventory_digest", "host_name", "collector", "vantage"})
 
 
 def _error_report(task: ZoneTask, detail: str) -> ZoneReport:
     """An error for the task's host and collector, without running anything."""
     now = utcnow()
-    keys = task.model_dump(include={"scan_id", "inventory_digest", "host_name", "collector", "vantage"})
-    return ZoneReport(**keys, observation=Observation(collector=task.collector, outcome=Outcome.ERROR, detail=detail,
+    return ZoneReport(**_report_keys(task), observation=Observation(collector=task.collector, outcome=Outcome.ERROR, detail=detail,
                                                       started=now, ended=now))
 
 
