@@ -8,8 +8,12 @@
   (scram-sha-256) over TCP, and its unix socket lives in the temporary folder, never in
   /var/run/postgresql. Durability is off (fsync): a test database is thrown away.
 - `Redis`: the Debian `redis-server` package's server, with its own temporary folder, bound to
-  127.0.0.1, no persistence (`--save ''`, `--appendonly no`); with `tls=make_tls(folder)`, TLS
-  only (Debian's redis-server is built with TLS), its certificate from a test CA.
+  127.0.0.1, no snapshots (`--save ''`) and, as docs/zones.md requires of a broker, its
+  append-only file written at every command (`--appendonly yes --appendfsync always`), so a
+  restart keeps the queues; `persist=False` turns it off (what a broker without persistence
+  loses). With `tls=make_tls(folder)`, TLS only (Debian's redis-server is built with TLS), its
+  certificate from a test CA. `restart()` stops it by its PID and starts it again on the same
+  port with the same folder: a broker restarted during a scan.
 
 Both listen on a port the OS picks (bound to port 0, released, then given to the server; a server
 that loses the race for it is started again on another) and are stopped by their PID, never by
@@ -259,16 +263,19 @@ def make_tls(folder: Path) -> Tls:
 
 
 class Redis(Daemon):
-    """One redis-server in a temporary folder; `url` reaches its database 0 (over TLS with `tls`)."""
+    """One redis-server in a temporary folder; `url` reaches its database 0 (over TLS with `tls`).
+    It keeps an append-only file (fsync on every write), as docs/zones.md asks of a broker, so a
+    restart loses no queued task; `persist=False` runs it without, to show what that loses."""
 
-    def __init__(self, tls: Tls | None = None, *, bind: str = LOOPBACK, port: int | None = None,
-                 password: str | None = None) -> None:
+    def __init__(self, tls: Tls | None = None, *, persist: bool = True, bind: str = LOOPBACK,
+                 port: int | None = None, password: str | None = None) -> None:
         """`bind` and `port`: the lab's broker listens on its bridge address, on a port its zone
         firewall opens; tests take loopback and a port the OS picks."""
         if not REDIS_SERVER.is_file():
             raise DaemonUnavailable(f"{REDIS_SERVER} not found: apt-get install redis-server")
         super().__init__()
-        self.tls, self.bind, self.fixed_port, self.password = tls, bind, port, password
+        self.tls, self.persist = tls, persist
+        self.bind, self.fixed_port, self.password = bind, port, password
 
     @property
     def url(self) -> str:
@@ -280,15 +287,41 @@ class Redis(Daemon):
         if self.fixed_port is None:
             self.port, self.proc = _start_on_free_port(self._launch, _accepts, "redis-server", self.folder / "server.log")
             return self
-        self.port, log = self.fixed_port, self.folder / "server.log"
-        with log.open("wb") as out:
+        self.port = self.fixed_port
+        self._run("wb")
+        return self
+
+    def restart(self, down_seconds: float = 0.0) -> None:
+        """Stop the server by its PID (SIGTERM: Redis's own shutdown, which writes the append-only
+        file), stay down `down_seconds`, then start it on the same port with the same folder.
+        The port was ours a moment ago; should another process take it meanwhile, this raises."""
+        assert self.proc is not None and self.folder is not None
+        stop_pid(self.proc, self.stop_signal)
+        time.sleep(down_seconds)
+        self._run("ab")
+
+    def _run(self, mode: str) -> None:
+        """Start on `self.port` and wait until it answers with its data loaded."""
+        log = self.folder / "server.log"
+        with log.open(mode) as out:
             self.proc = self._launch(self.port, out)
         deadline = time.monotonic() + START_TIMEOUT
-        while not _accepts(self.port, self.bind):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server on {self.bind}:{self.port} did not start: {_tail(log)}")
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            if _accepts(self.port, self.bind) and self._loaded():
+                return
             time.sleep(0.1)
-        return self
+        raise RuntimeError(f"redis-server did not start on {self.bind}:{self.port}: {_tail(log)}")
+
+    def _loaded(self) -> bool:
+        """True once the server has read its append-only file back (it answers LOADING before)."""
+        if self.tls is not None:
+            return True  # the port accepting is all a plain socket can tell over TLS
+        try:
+            with socket.create_connection((self.bind, self.port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(64).startswith((b"+PONG", b"-NOAUTH"))
+        except OSError:
+            return False
 
     def _launch(self, port: int, out) -> subprocess.Popen:
         listen = ["--port", str(port)] if self.tls is None else [
@@ -300,7 +333,8 @@ class Redis(Daemon):
             fd = os.open(config[0], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as conf:
                 conf.write(f"requirepass {self.password}\n")
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.persist else ["--appendonly", "no"]
         return subprocess.Popen(
             [str(REDIS_SERVER), *config, "--bind", self.bind, *listen, "--dir", str(self.folder),
-             "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes"],
+             "--save", "", *persistence, "--daemonize", "no", "--protected-mode", "yes"],
             stdout=out, stderr=subprocess.STDOUT)

@@ -26,12 +26,30 @@ def uid_of(pid: int) -> int:
     return int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
 
 
-def test_redis_answers_on_loopback_without_persistence(redis_server, redis):
+def test_redis_answers_on_loopback_with_its_append_only_file(redis_server, redis):
+    """As docs/zones.md requires of a broker: no snapshots, every command in the append-only file."""
     assert redis == f"redis://{LOOPBACK}:{redis_server.port}/0"
     assert redis_says(redis_server.port, "PING") == "+PONG\r\n"
     assert LOOPBACK in redis_says(redis_server.port, "CONFIG GET bind")
     assert redis_says(redis_server.port, "CONFIG GET save").endswith("$0\r\n\r\n")  # no snapshots
-    assert "no" in redis_says(redis_server.port, "CONFIG GET appendonly")
+    assert "yes" in redis_says(redis_server.port, "CONFIG GET appendonly")
+    assert "always" in redis_says(redis_server.port, "CONFIG GET appendfsync")
+
+
+def test_redis_restarts_on_its_port_with_its_queues():
+    """restart(): stopped by its PID, started again on the same port and folder, the data kept;
+    without the append-only file the same restart loses it."""
+    for persist, kept in ((True, ":1"), (False, ":0")):
+        try:
+            server = Redis(persist=persist)
+        except DaemonUnavailable as exc:
+            pytest.skip(str(exc))
+        with server:
+            port, pid = server.port, server.proc.pid
+            assert redis_says(port, "RPUSH zone.edge task") == ":1\r\n"
+            server.restart(down_seconds=0.5)
+            assert (server.port, server.folder.is_dir()) == (port, True) and server.proc.pid != pid
+            assert redis_says(port, "LLEN zone.edge") == kept + "\r\n"
 
 
 def test_postgres_runs_as_the_postgres_user_on_loopback_with_its_socket_in_its_folder(postgres_server, postgres):

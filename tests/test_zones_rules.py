@@ -125,10 +125,10 @@ def test_visibility_timeout_always_exceeds_the_hard_limit():
 
 
 def test_time_limits_follow_the_inventorys_longest_budget():
-    soft, hard = task_time_limits(Timeouts())  # defaults: nmap 600 s is the longest
-    assert (soft, hard) == (1200, 1230)
+    soft, hard = task_time_limits(Timeouts())  # defaults: the host collector's 1445 s is the longest
+    assert (soft, hard) == (1475, 1505)
     soft2, hard2 = task_time_limits(Timeouts(tls=5000))
-    assert soft2 == 10000 and hard2 > soft2
+    assert soft2 == 5035 and hard2 > soft2
     assert visibility_timeout(hard2) > hard2
 
 

@@ -18,6 +18,7 @@ from scanner.app.zones.broker import (
     CONTROL_QUEUE,
     CONTROL_TASK,
     check_broker_url,
+    publish_retry_policy,
     task_time_limits,
     visibility_timeout,
     zone_queue,
@@ -59,10 +60,16 @@ def zone_settings(broker_url: str, zones: Iterable[str], timeouts: Timeouts, bro
         "task_default_routing_key": CONTROL_QUEUE,
         "task_create_missing_queues": False,
         "task_routes": {CONTROL_TASK: {"queue": CONTROL_QUEUE, "routing_key": CONTROL_QUEUE}},
-        # The worker keeps running when the broker restarts; at start a dead broker is an error
-        # the caller reports (worker.check_broker), not an endless silent retry.
+        # The worker keeps running when the broker restarts: it reconnects (each attempt logged),
+        # and the queues are still there when the broker keeps its append-only file
+        # (docs/zones.md). At start a dead broker is an error the caller reports
+        # (worker.check_broker), not an endless silent retry.
         "broker_connection_retry_on_startup": False,
         "broker_connection_retry": True,
+        # Publishing (the scan's tasks, a worker's report through the task's link) outlasts a
+        # broker restart; past the policy's window the publisher gets the error.
+        "task_publish_retry": True,
+        "task_publish_retry_policy": publish_retry_policy(),
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
         "worker_disable_rate_limits": True,

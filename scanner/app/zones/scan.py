@@ -30,8 +30,9 @@ from scanner.app.zones.broker import BROKER_ENV, task_time_limits, zone_queue
 from scanner.app.zones.control import assemble_facts
 from scanner.app.zones.plan import login_collectors, plan_zone_tasks
 from scanner.app.zones.rescan import plan_zone_rescan
+from scanner.app.zones.scope import text
 from scanner.app.zones.security import SiteKeys
-from scanner.app.zones.tasks import send_collect
+from scanner.app.zones.tasks import send_all, unsent_observation
 from scanner.app.zones.worker import BROKER_CHECK_SECONDS, check_broker
 from scanner.collectors.base import ScanContext
 from scanner.model import utcnow
@@ -40,6 +41,9 @@ from scanner.waivers import Waiver
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
+# A task killed at its hard limit sends no report; past the limit, the zone's next task has this
+# long to answer before the zone is called silent.
+SILENCE_MARGIN_SECONDS = 60
 START_CHECK_SECONDS = 2.0  # the control worker checks its keys, the broker and the database at once
 STOP_SECONDS = 30  # its warm shutdown finishes the report at hand
 
@@ -83,11 +87,15 @@ def zoned_scan(engine: Engine, ctx: ScanContext, checks: list[Check], links: Zon
         control = _start_control_worker(ctx.loaded.path, links)
         try:
             _check_started(control)
-            for tasks in plan.values():
-                for task in tasks:
-                    send_collect(app, task)
-            silence = silence_seconds if silence_seconds is not None else task_time_limits(inv.scan.timeouts)[1]
-            _wait(store, scan_id, plan, silence, progress)
+            # A task the broker did not take (away past the publish retries) ends as an error
+            # that says so, kept as the zone's answer.
+            unsent = send_all(app, [task for tasks in plan.values() for task in tasks])
+            for task, why in unsent:
+                store.put_observation(scan_id, task.host_name, task.vantage, unsent_observation(task, why))
+            silence = silence_seconds if silence_seconds is not None else (
+                task_time_limits(inv.scan.timeouts)[1] + SILENCE_MARGIN_SECONDS)
+            _wait(store, scan_id, plan, silence, progress, alive=lambda: control.poll() is None)
+            stopped = control.poll()  # the control worker ended by itself: no report is kept after that
         finally:
             _stop(control)
         phases = {zone: Phase(started=started, ended=utcnow(), hosts=len({t.host_name for t in tasks}))
@@ -100,6 +108,10 @@ def zoned_scan(engine: Engine, ctx: ScanContext, checks: list[Check], links: Zon
         silent = sorted(facts.silent)
         _forget(app, silent)
         reason = f"no scanner answered in zone {', '.join(silent)}" if silent else None
+        if stopped is not None and silent:  # the zones then look silent: the cause comes first
+            reason = text("control_stopped", code=stopped)
+        if unsent:
+            reason = reason or text("unsent_reason", count=len(unsent))
         if unresolved:
             reason = reason or "some hosts could not be resolved"
         scan = engine.judged_file(ctx, checks, started, facts.observations, facts.seen_from, waivers, reason, phases,
@@ -128,9 +140,9 @@ def _state(scan: ScanFile) -> ScanState:
     return ScanState.COMPLETE if scan.complete else ScanState.INCOMPLETE
 
 
-def _wait(store: Store, scan_id, plan, silence: float, progress) -> None:
-    """Poll the store (the answers' keys alone) until every planned task has an answer, or a zone
-    is silent too long."""
+def _wait(store: Store, scan_id, plan, silence: float, progress, alive: Callable[[], bool]) -> None:
+    """Poll the store (the answers' keys alone) until every planned task has an answer, a zone is
+    silent too long, or the control worker that keeps the answers is gone (`alive`)."""
     expected = {zone: {(t.host_name, t.collector) for t in tasks} for zone, tasks in plan.items()}
     last_news = {zone: time.monotonic() for zone in plan}
     answered: dict[str, int] = {zone: 0 for zone in plan}
@@ -145,7 +157,7 @@ def _wait(store: Store, scan_id, plan, silence: float, progress) -> None:
                 progress(zone, got, len(wanted))
             if got < len(wanted) and now - last_news[zone] < silence:
                 waiting = True
-        if not waiting:
+        if not waiting or not alive():
             return
         time.sleep(POLL_SECONDS)
 

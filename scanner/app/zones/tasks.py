@@ -7,18 +7,33 @@ worker was started with, and returns the observation, which Celery hands to the 
 A task the worker does not admit (scope.admit) is logged at WARNING and runs nothing; it travels
 back as a report marked `refused`, so the control side learns at once that, say, a worker still
 runs last week's inventory, instead of waiting for the zone's time limit.
+
+Every delivery of a collect task is counted in the broker (its id is kept across redeliveries).
+With acks_late and reject_on_worker_lost a task whose run kills its pool process goes back to the
+queue; past MAX_DELIVERIES deliveries the worker reports an error for that host and collector
+instead of running it again, so a host that reliably kills the task cannot loop a zone forever.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from celery import Celery
 from celery.exceptions import Reject, SoftTimeLimitExceeded
+from kombu.exceptions import OperationalError
 from pydantic import ValidationError
 
-from scanner.app.zones.broker import COLLECT_TASK, CONTROL_QUEUE, CONTROL_TASK, zone_queue
+from scanner.app.zones.broker import (
+    COLLECT_TASK,
+    CONTROL_QUEUE,
+    CONTROL_TASK,
+    MAX_DELIVERIES,
+    deliveries_expiry,
+    deliveries_key,
+    over_delivery_cap,
+    zone_queue,
+)
 from scanner.app.zones.scope import ZoneReport, ZoneScope, ZoneTask, admit, text
 from scanner.collectors.base import ScanContext, observation
 from scanner.model import Observation, Outcome, utcnow
@@ -58,16 +73,41 @@ def gather(scope: ZoneScope, task: ZoneTask) -> Observation:
 
 def handle(scope: ZoneScope, task: ZoneTask) -> ZoneReport:
     """Admit, then gather; a refusal is logged and gathers nothing."""
-    keys = task.model_dump(include={"scan_id", "inventory_digest", "host_name", "collector", "vantage"})
     refusal = admit(scope, task)
     if refusal is not None:
         reason, sentence = refusal
         log.warning(text("refused", reason=sentence, host=task.host_name, address=task.address,
                           collector=task.collector, zone=task.vantage))
-        now = utcnow()
-        return ZoneReport(**keys, refused=reason, observation=Observation(
-            collector=task.collector, outcome=Outcome.ERROR, detail=sentence, started=now, ended=now))
-    return ZoneReport(**keys, observation=gather(scope, task))
+        return _error_report(task, sentence).model_copy(update={"refused": reason})
+    return ZoneReport(**_report_keys(task), observation=gather(scope, task))
+
+
+def _report_keys(task: ZoneTask) -> dict:
+    return task.model_dump(include={"scan_id", "inventory_digest", "host_name", "collector", "vantage"})
+
+
+def _error_report(task: ZoneTask, detail: str) -> ZoneReport:
+    """An error for the task's host and collector, without running anything."""
+    now = utcnow()
+    return ZoneReport(**_report_keys(task), observation=Observation(collector=task.collector, outcome=Outcome.ERROR, detail=detail,
+                                                      started=now, ended=now))
+
+
+def count_delivery(app: Celery, task_id: str) -> int | None:
+    """This delivery's number for the task (1 the first time), counted in the broker, which every
+    worker of the zone shares and which outlives a worker killed whole. None when the broker
+    cannot count now: the task then runs, as it would without the cap."""
+    key = deliveries_key(task_id)
+    try:
+        with app.pool.acquire(block=True, timeout=10) as conn:
+            pipe = conn.default_channel.client.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, deliveries_expiry(app.conf.task_time_limit))
+            count, _ = pipe.execute()
+        return int(count)
+    except Exception as exc:  # the broker's client raises its own errors, not kombu's
+        log.warning(text("delivery_not_counted", reason=f"{type(exc).__name__}: {exc}"))
+        return None
 
 
 def register_zone_task(app: Celery, scope: ZoneScope):
@@ -83,6 +123,11 @@ def register_zone_task(app: Celery, scope: ZoneScope):
         except ValidationError as exc:
             log.warning(text("malformed", errors=exc.error_count(), host=str(host_name)[:80]))
             raise Reject("malformed task", requeue=False) from None
+        deliveries = count_delivery(self.app, self.request.id)
+        if deliveries is not None and over_delivery_cap(deliveries):
+            detail = text("delivery_cap", deliveries=deliveries - 1, cap=MAX_DELIVERIES)
+            log.warning(text("delivery_cap_log", host=task.host_name, collector=task.collector, detail=detail))
+            return _error_report(task, detail).model_dump(mode="json")
         # Returned, not stored (no result backend): Celery passes it to the link, a control task.
         return handle(scope, task).model_dump(mode="json")
 
@@ -115,3 +160,24 @@ def send_collect(app: Celery, task: ZoneTask):
     if task.parts is None:
         kwargs.pop("parts")
     return app.send_task(COLLECT_TASK, kwargs=kwargs, queue=queue, routing_key=queue, link=reply)
+
+
+def send_all(app: Celery, tasks: Iterable[ZoneTask]) -> list[tuple[ZoneTask, str]]:
+    """Queue every task (each publication retries through a broker restart); the tasks the broker
+    did not take, each with the reason. After one failure the rest are not tried: the broker has
+    been away longer than the retry window, and each attempt would wait that long again."""
+    unsent: list[tuple[ZoneTask, str]] = []
+    for task in tasks:
+        if unsent:
+            unsent.append((task, unsent[0][1]))
+            continue
+        try:
+            send_collect(app, task)
+        except (OperationalError, OSError) as exc:
+            unsent.append((task, str(exc) or type(exc).__name__))
+    return unsent
+
+
+def unsent_observation(task: ZoneTask, reason: str) -> Observation:
+    """What stands for a task the broker did not take: an error that says so, from its zone."""
+    return _error_report(task, text("unsent", reason=reason)).observation.model_copy(update={"vantage": task.vantage})

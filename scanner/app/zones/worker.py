@@ -9,6 +9,7 @@ exit code, never a traceback or a silent retry loop.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import TextIO
 
@@ -18,7 +19,7 @@ from kombu.exceptions import OperationalError
 
 from scanner.app.exits import EXIT_INCOMPLETE, EXIT_INPUT, EXIT_OK
 from scanner.app.zones.app import zone_app
-from scanner.app.zones.broker import CONTROL_QUEUE, redacted, zone_queue
+from scanner.app.zones.broker import CONTROL_QUEUE, CONTROL_START_PATIENCE_SECONDS, redacted, zone_queue
 from scanner.app.zones.errors import ZoneSetupError
 from scanner.app.zones.scope import ZoneScope
 from scanner.app.zones.security import SiteKeys
@@ -30,16 +31,24 @@ from scanner.i18n import DEFAULT_LANG, default_catalog
 from scanner.inventory import InventoryError, load_inventory
 
 BROKER_CHECK_SECONDS = 5
+BROKER_RECHECK_SECONDS = 1.0
 
 
-def check_broker(app: Celery) -> None:
-    """One connection attempt, with a deadline: a broker that does not answer is reported now."""
+def check_broker(app: Celery, patience: float = 0.0) -> None:
+    """Connection attempts, each with a deadline, for `patience` seconds (0: one attempt): a broker
+    that does not answer by then is reported, not waited for in silence."""
     url = app.conf.broker_url
-    try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_CHECK_SECONDS)
-    except (OperationalError, OSError) as exc:
-        raise ZoneSetupError("broker_unreachable", url=redacted(url), reason=str(exc) or type(exc).__name__) from None
+    give_up = time.monotonic() + patience
+    while True:
+        try:
+            with app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_CHECK_SECONDS)
+            return
+        except (OperationalError, OSError) as exc:
+            if time.monotonic() >= give_up:
+                raise ZoneSetupError("broker_unreachable", url=redacted(url),
+                                     reason=str(exc) or type(exc).__name__) from None
+        time.sleep(BROKER_RECHECK_SECONDS)
 
 
 def prepare_worker(zone: str, inventory_path: str | Path, broker_url: str, keys: SiteKeys, *,
@@ -112,7 +121,9 @@ def run_control_worker(inventory_path: str | Path, broker_url: str, keys: SiteKe
         print(exc.text(lang), file=err)
         return EXIT_INPUT if isinstance(exc, ZoneSetupError) else EXIT_INCOMPLETE
     try:
-        check_broker(app)
+        # The scan that started this worker reached the broker a moment ago: one that is away now
+        # is restarting, so wait for it as long as a publisher would (CONTROL_START_PATIENCE_SECONDS).
+        check_broker(app, patience=CONTROL_START_PATIENCE_SECONDS)
     except ZoneSetupError as exc:
         print(exc.text(lang), file=err)
         return EXIT_INCOMPLETE
