@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import lifecycle, pki, zones
+from .daemons import Postgres, Redis, Tls
 from .hosts import BRIDGE_ADDRESS, DEFAULT_HOSTS, LabError, LabHost, plan_hosts
 from .layout import CA_CERT, LAB_DIR, PIDS_FILE, STATE_DIR, STATE_ZONED_INVENTORY
 from .records import Record
@@ -119,9 +120,6 @@ def running_hosts() -> int:
 
 def run(lang: str = "vi", results_dir: Path = ROOT / "results", count: int | None = None, log=print) -> DemoOutcome:
     """`count`: the lab's size (default: the running lab's, else the default six hosts)."""
-    # Here, not at the top: `python3 -m lab` (the system Python) never needs the test daemons.
-    from tests.daemons import Postgres, Redis, Tls
-
     count = count or running_hosts() or DEFAULT_HOSTS
     hosts = plan_hosts(count)
     lifecycle.up(count, log=log, with_zones=True)
