@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import zones  # noqa: E402
 
 from scanner.inventory import parse_inventory  # noqa: E402
+from scanner.model import Outcome  # noqa: E402
 
 LAB = Path(__file__).resolve().parent.parent / "lab" / "inventory.yaml"  # 6 hosts in dmz, app, db
 
@@ -96,38 +97,45 @@ def test_the_zones_block_is_replaced_in_place_and_kept(tmp_path):
 def test_task_times_per_zone():
     t0 = datetime(2026, 12, 5, tzinfo=UTC)
 
-    def obs(start: float, end: float):
-        return SimpleNamespace(started=t0 + timedelta(seconds=start), ended=t0 + timedelta(seconds=end))
+    def obs(start: float, end: float, outcome: Outcome = Outcome.OK):
+        return SimpleNamespace(started=t0 + timedelta(seconds=start), ended=t0 + timedelta(seconds=end),
+                               outcome=outcome)
 
     scan = SimpleNamespace(started=t0, hosts={
-        "a": SimpleNamespace(seen_from={"dmz": {"ports": obs(1, 3), "host": obs(1, 9)}, "app": {"ports": obs(2, 3)}}),
-        "b": SimpleNamespace(seen_from={"dmz": {"ports": obs(2, 6)}})})
+        "a": SimpleNamespace(seen_from={"dmz": {"ports": obs(1, 3), "host": obs(1, 9, Outcome.TIMEOUT)},
+                                        "app": {"ports": obs(2, 3, Outcome.NOT_COLLECTED)}}),
+        "b": SimpleNamespace(seen_from={"dmz": {"ports": obs(2, 6, Outcome.UNREACHABLE)}})})
     got = zones.task_times(scan)
-    assert got["dmz"] == {"tasks": 3, "busy_s": 14.0, "median_s": 4.0, "last_s": 9.0}
-    assert got["app"]["tasks"] == 1 and got["app"]["last_s"] == 3.0
+    assert got["dmz"] == {"tasks": 3, "busy_s": 14.0, "median_s": 4.0, "last_s": 9.0, "not_ok": 2}
+    assert got["app"] == {"tasks": 1, "busy_s": 1.0, "median_s": 1.0, "last_s": 3.0, "not_ok": 0}
 
 
-def test_the_watch_sees_a_workers_processes_and_their_peaks():
-    """A real 'worker' (a Python process) that starts a child holding 60 MB, and a program below it."""
-    code = ("import subprocess, sys, time\n"
-            "child = subprocess.Popen([sys.executable, '-c', 'b = bytearray(60 * 2**20); import subprocess; "
-            "subprocess.run([\"sleep\", \"3\"])'])\n"
+def test_the_watch_sees_a_workers_processes_their_peaks_and_their_tools_cpu():
+    """A real 'worker' (a Python process) whose child holds 60 MB and runs two programs: one that
+    burns CPU, then one that sleeps."""
+    burn = "sum(range(3 * 10**7))"
+    code = ("import subprocess, sys\n"
+            "child = subprocess.Popen([sys.executable, '-c', 'b = bytearray(60 * 2**20); import subprocess, sys; "
+            f"subprocess.run([sys.executable, \"-c\", \"{burn}\"]); subprocess.run([\"sleep\", \"4\"])'])\n"
             "child.wait()\n")
     worker = subprocess.Popen([sys.executable, "-c", code])
+    control = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)", "worker", "--control"])
     try:
         with zones.PeakWatch({worker.pid: "zone t"}) as watch:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and "zone t tools" not in {p.role for p in watch.procs.values()}:
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and watch.by_role().get("zone t tools", {}).get("cpu_s", 0) < 0.1:
                 time.sleep(0.2)
-            time.sleep(1)
             watch.once()
     finally:
-        worker.wait(timeout=20)
+        worker.wait(timeout=30)
+        control.wait(timeout=30)
     roles = watch.by_role()
+    assert set(roles) == {"zone t worker", "zone t tools", "control worker"}, roles
     assert roles["zone t worker"]["processes"] == 2  # the main process and its child (its pool)
     assert roles["zone t worker"]["largest_mb"] >= 60
     assert roles["zone t worker"]["pss_mb"] >= 60
-    assert roles["zone t tools"]["processes"] == 1  # sleep, run by the child
+    assert roles["zone t tools"]["processes"] >= 1  # the programs the child ran, when seen alive
+    assert roles["zone t tools"]["cpu_s"] >= 0.1  # the burner's CPU, though it ended between samples
 
 
 def test_make_bench_keeps_the_zones_block(tmp_path):
@@ -143,3 +151,23 @@ def test_make_bench_keeps_the_zones_block(tmp_path):
     text = path.read_text()
     assert "old figures" not in text and f"{zones.BEGIN}\nthree zones\n{zones.END}" in text
     assert text.index(zones.END) < text.index("## Reading the figures")  # before the hand-written notes
+
+
+def test_the_section_compares_with_the_same_work_and_lists_every_process():
+    def runs(*seconds: float):
+        return [zones.Sample(seconds=s, peak_mb=100.0, exit_code=1, cpu_s=1.0) for s in seconds]
+
+    row = {"processes": 1, "largest_mb": 150.0, "sum_mb": 150.0, "pss_mb": 120.0, "cpu_s": 2.0}
+    result = zones.ZonesResult(
+        hosts=100, zones=["dmz", "app", "db"], concurrency=6, inventory="lab/.state/inventory.yaml",
+        runs={"one-zone": runs(100, 110), "network-only app": runs(40, 40), "network-only db": runs(60, 50),
+              "3 zones": runs(240, 220)},
+        peaks=[{"scan": row, "control worker": row, "zone dmz worker": row | {"processes": 7}, "store": row}] * 2,
+        tasks={"dmz": {"tasks": 300, "busy_s": 600.0, "median_s": 1.5, "last_s": 200.0, "not_ok": 0}},
+        load=[1.0, 2.0])
+    text = zones.section(result, 2)
+    assert "| 100 | 105.0 s (100.0–110.0) | 40.0 s (40.0–40.0) | 55.0 s (50.0–60.0) | 200.0 s (200.0–200.0) | " \
+           "230.0 s (220.0–240.0) | 1.15 | 2.19 |" in text  # same work per repetition: 200 and 200
+    rows = [line.split(" |")[0] for line in text.splitlines() if line.startswith("| ") and " MB " in line]
+    assert rows == ["| scan", "| control worker", "| zone dmz worker", "| store"]
+    assert "loopback trial" not in text and text.startswith(zones.BEGIN) and text.endswith(zones.END)
