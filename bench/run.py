@@ -67,10 +67,10 @@ class SizeResult:
     rescan: list[Sample] = field(default_factory=list)
 
 
-def measure(argv: list[str], cwd: Path = ROOT, stdin: bytes | None = None) -> Sample:
+def measure(argv: list[str], cwd: Path = ROOT, stdin: bytes | None = None, env: dict[str, str] | None = None) -> Sample:
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", MEASURE, *argv], cwd=cwd, input=stdin,
-                          capture_output=True, check=True)
+                          capture_output=True, check=True, env=env)
     seconds = time.monotonic() - started
     rc, kib, cpu = proc.stdout.decode().split()
     return Sample(seconds, int(kib) / 1024, int(rc), float(cpu))
@@ -208,6 +208,11 @@ def write_results(results: list[SizeResult], reps: int, path: Path) -> None:
     for r in results:
         lines.append(f"| {r.hosts} | " + " | ".join(f"{r.phases.get(p, float('nan')):.1f}"
                                                     for p in sorted(results[-1].phases)) + " |")
+    from zones import kept_block  # the 3-zone figures (bench/run.py --zones) are kept across runs
+
+    zoned = kept_block(path)
+    if zoned:
+        lines += ["", zoned]
     notes = ROOT / "bench" / "notes.md"  # the reading of the figures, written by hand, kept across runs
     if notes.exists():
         lines += ["", notes.read_text(encoding="utf-8").rstrip()]
@@ -223,10 +228,21 @@ def main() -> int:
     parser.add_argument("--sizes", default="10,25,100")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.md"))
+    zoned = parser.add_argument_group("a scan from three zones (bench/zones.py; the lab is not started or stopped)")
+    zoned.add_argument("--zones", action="store_true",
+                       help="time a 3-zone scan against the same hosts scanned by one process")
+    zoned.add_argument("--inventory", help=f"the hosts to scan (default: {STATE / 'inventory.yaml'}, the lab's, up)")
+    zoned.add_argument("--loopback", type=int, metavar="N", help="instead: N hosts on 127.0.0.x and this machine")
+    zoned.add_argument("--worker-concurrency", type=int,
+                       help="each zone worker's --concurrency (default: the inventory's scan.concurrency / 3)")
     args = parser.parse_args()
     if os.geteuid() != 0:
-        print("bench: needs root (the lab and nmap -sS)", file=sys.stderr)
+        print("bench: needs root (the lab, nmap -sS, the store's server)", file=sys.stderr)
         return 2
+    if args.zones:
+        from zones import bench_main
+
+        return bench_main(args.inventory, args.loopback, args.reps, args.worker_concurrency, Path(args.out))
     was_up = subprocess.run(["python3", "-m", "lab", "status"], cwd=ROOT, capture_output=True).returncode == 0
     results = []
     try:
