@@ -12,7 +12,7 @@ HOSTS ?= 6
 DEB_PACKAGES := nmap openssh-client openssh-server nginx vsftpd redis-server postgresql rsyslog logrotate iproute2 nftables sudo openssl procps \
 	chromium fonts-dejavu-core poppler-utils ca-certificates
 
-.PHONY: install deps test demo demo-zones scan lint lab-up lab-down lab-status bench clean
+.PHONY: install deps test demo demo-zones scan lint lab-up lab-down lab-status bench bench-zones clean
 
 install: deps $(STAMP)
 
@@ -64,3 +64,8 @@ clean:
 
 bench: install
 	$(BIN)/python bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(if $(REPS),--reps $(REPS))
+
+# A scan from three zones (a worker per zone, broker, store) against the same hosts scanned by one
+# process; on the running lab (make lab-up HOSTS=100 first).
+bench-zones: install
+	$(BIN)/python bench/run.py --zones $(if $(INVENTORY_ZONES),--inventory $(INVENTORY_ZONES)) $(if $(REPS),--reps $(REPS))

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))  # bench/ holds scripts, not a package
 
 import zones  # noqa: E402
 
