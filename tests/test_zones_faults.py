@@ -293,9 +293,37 @@ def test_a_control_worker_that_dies_mid_scan_ends_the_scan_at_once_naming_it(red
     assert load(path).hosts["localhost"].seen_from["edge"]["ports"].outcome == Outcome.ERROR
 
 
-def _control_worker() -> int | None:
-    """The PID of the `readyscan worker --control` this test process started (its child)."""
-    for pid in _children(os.getpid()):
+def test_a_scan_killed_outright_takes_its_control_worker_with_it(redis, postgres_server, sites):
+    """SIGKILL leaves `readyscan scan` no chance to stop its control worker by PID: the kernel
+    signals it instead (PR_SET_PDEATHSIG), and it ends rather than outlive the scan."""
+    database = postgres_server.create_database(f"orphan_{uuid.uuid4().hex[:8]}")
+    scan = subprocess.Popen([sys.executable, "-m", "scanner", "scan", str(ZONED), "--keys", str(sites["control"].folder),
+                             "--checks", *CHECKS, "-o", os.devnull, "--lang", "en"],
+                            cwd=ROOT, env=clean_env(READYSCAN_BROKER_URL=redis, READYSCAN_DATABASE_URL=database),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: _control_worker(scan.pid) is not None, 60, "the scan's control worker")
+        control = _control_worker(scan.pid)
+        os.kill(scan.pid, signal.SIGKILL)
+        scan.wait(timeout=10)
+        wait_until(lambda: not _alive(control), 60, "the control worker to end")
+    finally:
+        if scan.poll() is None:
+            scan.kill()
+            scan.wait()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text().split("State:", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a zombie has ended; whoever adopted it reaps it
+
+
+def _control_worker(parent: int | None = None) -> int | None:
+    """The PID of a `readyscan worker --control` child of `parent` (default: this test process)."""
+    for pid in _children(parent or os.getpid()):
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:

@@ -10,8 +10,10 @@ SQLAlchemy are imported only here and below.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -172,7 +174,22 @@ def _start_control_worker(inventory: Path, links: ZoneLinks) -> subprocess.Popen
         argv += ["--broker-ca", str(links.broker_ca)]
     # Its output is not read (a pipe nobody reads would fill and stop it); a failed start says to
     # run the command by hand, where its one sentence shows.
-    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=_ends_with_this_process())
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _ends_with_this_process() -> Callable[[], None] | None:
+    """On Linux, what makes the control worker get SIGTERM (its warm shutdown) when the scan that
+    started it dies first, even killed with SIGKILL, which leaves no chance to stop it by PID.
+    Resolved before the fork, so the child only makes the one system call."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: the scan still stops it by PID when it can
+        return None
+    return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _check_started(control: subprocess.Popen) -> None:
