@@ -1,16 +1,19 @@
 """Windows OS identity, installed updates and pending reboot parsers (scanner/winprobes/system.py).
 
-No recorded output of these exact commands from a Windows Server host was found in a public
-source in this session, so there are no fixtures under tests/fixtures/winprobes/ yet. The inputs
-below are CONSTRUCTED, not recorded: they follow the shape Windows PowerShell 5.1's ConvertTo-Json
-gives (two spaces after the colon, dates as "\\/Date(ms)\\/", strings for BuildNumber and
-CurrentBuild, a single object when one item); replace them with recorded outputs when found.
+Recorded outputs (tests/fixtures/winprobes/<probe>/<case>.txt, each header naming its source):
+Win32_OperatingSystem and CurrentVersion registry JSON of Windows Server 2016, 2019 and 2025 and of
+a Windows 11 client, from Mondoo cnquery's test data. No recorded Get-HotFix JSON, pending-reboot
+registry JSON, nor any 2012 R2 or 2022 output of these commands was found in a public source this
+session: the inputs built in this file are CONSTRUCTED, not recorded. They follow the shape Windows
+PowerShell 5.1's ConvertTo-Json gives (two spaces after the colon, dates as "\\/Date(ms)\\/",
+strings for BuildNumber and CurrentBuild, a single object when one item).
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +26,14 @@ from scanner.winprobes.system import (
     parse_reboot_pending,
     parse_windows_os,
 )
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "winprobes"
+
+
+def recorded(probe: str, case: str) -> str:
+    header, sep, body = (FIXTURES / probe / f"{case}.txt").read_text(encoding="utf-8").partition("#---\n")
+    assert sep and "# source: https://" in header and f"# probe: {probe}" in header and "# windows:" in header
+    return body
 
 
 def epoch(*parts: int) -> int:
@@ -41,6 +52,31 @@ def registry(build: str, installation_type: str = "Server", ubr: int = 4010, **e
     values = {"ProductName": "Windows Server 2019 Standard", "CurrentBuild": build, "UBR": ubr,
               "ReleaseId": "1809", "EditionID": "ServerStandard", "InstallationType": installation_type} | extra
     return json.dumps(values, indent=4)
+
+
+@pytest.mark.parametrize("case,build,release,edition,installed,booted", [
+    ("ws2016_datacenter_ec2", 14393, "2016", "ServerDatacenter", 1787620870, 1787632853),
+    ("ws2025_datacenter_ec2", 26100, "2025", "ServerDatacenter", 1787626130, 1787635246),
+])
+def test_recorded_server_identity(case, build, release, edition, installed, booted):
+    fact = parse_windows_os(recorded("win_os_cim", case), recorded("win_os_registry", case))
+    assert (fact.status, fact.build, fact.release, fact.edition_id) == ("ok", build, release, edition)
+    assert (fact.server, fact.server_core, fact.domain_controller, fact.product_type) == (True, False, False, 3)
+    assert (fact.install_date, fact.last_boot, fact.version) == (installed, booted, f"10.0.{build}")
+    assert fact.caption is None and fact.product_name == f"Windows Server {release} Datacenter"
+    assert fact.ubr is None and fact.notes == ()
+
+
+def test_recorded_registry_alone():
+    ws2019 = parse_windows_os("", recorded("win_os_registry", "ws2019_datacenter_eval"))
+    # no ProductType nor InstallationType in this selection: the edition says server
+    assert (ws2019.build, ws2019.ubr, ws2019.display_version, ws2019.edition_id) == (17763, 720, "1809",
+                                                                                     "ServerDatacenterEval")
+    assert (ws2019.server, ws2019.release, ws2019.server_core) == (True, "2019", None)
+    client = parse_windows_os("", recorded("win_os_registry", "client_26100_arm64"))
+    assert (client.build, client.ubr, client.display_version, client.installation_type) == (26100, 2033, "24H2",
+                                                                                          "Client")
+    assert (client.server, client.release, client.server_core) == (False, None, None)
 
 
 @pytest.mark.parametrize("caption,build,release", [
@@ -94,6 +130,11 @@ def test_unknown_build_gives_no_release():
     assert fact.build == 25398 and fact.release is None and fact.notes
 
 
+def test_an_edition_that_names_no_server_says_nothing():
+    fact = parse_windows_os("", json.dumps({"CurrentBuild": "17763", "EditionID": "EnterpriseS"}))
+    assert (fact.build, fact.server, fact.release) == (17763, None, None)
+
+
 def test_one_source_is_enough():
     only_registry = parse_windows_os("", registry("14393", ProductName="Windows Server 2016 Datacenter"))
     assert (only_registry.release, only_registry.server, only_registry.domain_controller) == ("2016", True, None)
@@ -110,6 +151,9 @@ def test_one_source_is_enough():
     ("2020-01-01T07:00:00+07:00", epoch(2020, 1, 1)),
     ("2020-01-01T00:00:00Z", epoch(2020, 1, 1)),
     ("2020-01-01T00:00:00", epoch(2020, 1, 1)),
+    # Win32_OperatingSystem.InstallDate of a Windows Server 2016 Vagrant box, as wmic printed it
+    # (mondoohq/cnquery providers/os/detector/windows/wmi_test.go): 20:15:57 at UTC-7
+    ("20180313201557.000000-420", epoch(2018, 3, 14, 3, 15, 57)),
     ("/Date(-62135596800000)/", None),  # DateTime.MinValue: an unset date
     ("/Date(99999999999999999)/", None),
     ("1/1/2020", None),  # a culture-dependent display string: not guessed
@@ -178,7 +222,9 @@ def test_reboot_pending(text, pending, reasons, unknown):
 
 
 def full_inputs() -> list[tuple[str, str]]:
-    return [("os", cim("Microsoft Windows Server 2012 R2 Standard", "9600")), ("registry", registry("9600")),
+    return [("os", recorded("win_os_cim", "ws2016_datacenter_ec2")),
+            ("registry", recorded("win_os_registry", "ws2019_datacenter_eval")),
+            ("os", cim("Microsoft Windows Server 2012 R2 Standard", "9600")), ("registry", registry("9600")),
             ("hotfixes", HOTFIXES),
             ("reboot", '{"CbsRebootPending": true, "WuRebootRequired": false, "PendingFileRenameOperations": []}')]
 

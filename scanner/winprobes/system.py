@@ -127,6 +127,7 @@ def parse_windows_os(cim_text: str, registry_text: str) -> WindowsOs:
     caption = clean_text(cim.get("Caption"))
     product_name = clean_text(reg.get("ProductName"))
     installation_type = clean_text(reg.get("InstallationType"))
+    edition_id = clean_text(reg.get("EditionID"))
     product_type = _int(cim.get("ProductType"))
     if product_type not in (1, 2, 3):
         product_type = None
@@ -134,6 +135,10 @@ def parse_windows_os(cim_text: str, registry_text: str) -> WindowsOs:
         server: bool | None = product_type in (2, 3)
     elif installation_type is not None:
         server = installation_type.lower() != "client"
+    elif edition_id is not None:
+        # server editions are ServerStandard, ServerDatacenter, ServerDatacenterEval...; client
+        # ones Professional, Enterprise, ...: any other prefix says nothing either way
+        server = True if edition_id.lower().startswith("server") else None
     else:
         server = None
     core = None
@@ -144,7 +149,7 @@ def parse_windows_os(cim_text: str, registry_text: str) -> WindowsOs:
         status="ok", caption=caption, version=clean_text(cim.get("Version")), build=build,
         ubr=ubr if ubr is not None and ubr >= 0 else None,
         display_version=clean_text(reg.get("DisplayVersion")) or clean_text(reg.get("ReleaseId")),
-        product_name=product_name, edition_id=clean_text(reg.get("EditionID")),
+        product_name=product_name, edition_id=edition_id,
         installation_type=installation_type, product_type=product_type,
         install_date=parse_datetime(cim.get("InstallDate")), last_boot=parse_datetime(cim.get("LastBootUpTime")),
         server=server, release=_release(build, server, caption or product_name, notes),
