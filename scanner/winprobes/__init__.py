@@ -1,0 +1,1 @@
+"""Read-only probes of Windows hosts: PowerShell outputs (ConvertTo-Json) and their pure parsers."""

@@ -1,0 +1,283 @@
+"""Windows OS identity, installed updates and pending reboot parsers (scanner/winprobes/system.py).
+
+Recorded outputs (tests/fixtures/winprobes/<probe>/<case>.txt, each header naming its source):
+Win32_OperatingSystem and CurrentVersion registry JSON of Windows Server 2016, 2019 and 2025 and of
+a Windows 11 client, from Mondoo cnquery's test data. No recorded Get-HotFix JSON, pending-reboot
+registry JSON, nor any 2012 R2 or 2022 output of these commands was found in a public source this
+session: the inputs built in this file are CONSTRUCTED, not recorded. They follow the shape Windows
+PowerShell 5.1's ConvertTo-Json gives (two spaces after the colon, dates as "\\/Date(ms)\\/",
+strings for BuildNumber and CurrentBuild, a single object when one item).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from checks.patching import eol_data, find_release
+from scanner.facts.system import OsRelease
+from scanner.winprobes.system import (
+    SERVER_RELEASES,
+    parse_datetime,
+    parse_hotfixes,
+    parse_reboot_pending,
+    parse_windows_os,
+)
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "winprobes"
+
+
+def recorded(probe: str, case: str) -> str:
+    header, sep, body = (FIXTURES / probe / f"{case}.txt").read_text(encoding="utf-8").partition("#---\n")
+    assert sep and "# source: https://" in header and f"# probe: {probe}" in header and "# windows:" in header
+    return body
+
+
+def epoch(*parts: int) -> int:
+    return int(datetime(*parts, tzinfo=UTC).timestamp())
+
+
+def cim(caption: str, build: str, product_type: int = 3, boot: str = "\\/Date(1577836800000)\\/") -> str:
+    values = {"Caption": caption, "Version": f"10.0.{build}", "BuildNumber": build,
+              "InstallDate": "/Date(1546300800000)/", "LastBootUpTime": boot.replace("\\/", "/"),
+              "OSProductSuite": 272, "ProductType": product_type}
+    # PowerShell 5.1 escapes "/" in its dates and puts two spaces after each colon
+    return json.dumps(values, indent=4).replace("/Date(", "\\/Date(").replace(")/", ")\\/").replace('": ', '":  ')
+
+
+def registry(build: str, installation_type: str = "Server", ubr: int = 4010, **extra: str) -> str:
+    values = {"ProductName": "Windows Server 2019 Standard", "CurrentBuild": build, "UBR": ubr,
+              "ReleaseId": "1809", "EditionID": "ServerStandard", "InstallationType": installation_type} | extra
+    return json.dumps(values, indent=4)
+
+
+@pytest.mark.parametrize("case,build,release,edition,installed,booted", [
+    ("ws2016_datacenter_ec2", 14393, "2016", "ServerDatacenter", 1787620870, 1787632853),
+    ("ws2025_datacenter_ec2", 26100, "2025", "ServerDatacenter", 1787626130, 1787635246),
+])
+def test_recorded_server_identity(case, build, release, edition, installed, booted):
+    fact = parse_windows_os(recorded("win_os_cim", case), recorded("win_os_registry", case))
+    assert (fact.status, fact.build, fact.release, fact.edition_id) == ("ok", build, release, edition)
+    assert (fact.server, fact.server_core, fact.domain_controller, fact.product_type) == (True, False, False, 3)
+    assert (fact.install_date, fact.last_boot, fact.version) == (installed, booted, f"10.0.{build}")
+    assert fact.caption is None and fact.product_name == f"Windows Server {release} Datacenter"
+    assert fact.ubr is None and fact.notes == ()
+
+
+def test_recorded_registry_alone():
+    ws2019 = parse_windows_os("", recorded("win_os_registry", "ws2019_datacenter_eval"))
+    # no ProductType nor InstallationType in this selection: the edition says server
+    assert (ws2019.build, ws2019.ubr, ws2019.display_version, ws2019.edition_id) == (17763, 720, "1809",
+                                                                                     "ServerDatacenterEval")
+    assert (ws2019.server, ws2019.release, ws2019.server_core) == (True, "2019", None)
+    client = parse_windows_os("", recorded("win_os_registry", "client_26100_arm64"))
+    assert (client.build, client.ubr, client.display_version, client.installation_type) == (26100, 2033, "24H2",
+                                                                                          "Client")
+    assert (client.server, client.release, client.server_core) == (False, None, None)
+
+
+@pytest.mark.parametrize("caption,build,release", [
+    ("Microsoft Windows Server 2012 R2 Standard", "9600", "2012 R2"),
+    ("Microsoft Windows Server 2012 Datacenter", "9200", "2012"),
+    ("Microsoft Windows Server 2016 Standard", "14393", "2016"),
+    ("Microsoft Windows Server 2019 Standard", "17763", "2019"),
+    ("Microsoft Windows Server 2022 Datacenter", "20348", "2022"),
+    ("Microsoft Windows Server 2025 Datacenter", "26100", "2025"),
+    # Server Core on 2016/2019 says no year in its caption (dpaulson45/HealthChecker PR #389)
+    ("Microsoft Windows Server Standard", "17763", "2019"),
+])
+def test_release_from_the_build_and_its_eol_row(caption, build, release):
+    fact = parse_windows_os(cim(caption, build), registry(build))
+    assert (fact.status, fact.build, fact.release, fact.server) == ("ok", int(build), release, True)
+    row = find_release(eol_data().releases, OsRelease(id="windows-server", version_id=fact.release))
+    assert row is not None and row.release == release
+
+
+def test_os_fields_and_dates():
+    fact = parse_windows_os(cim("Microsoft Windows Server 2019 Standard", "17763"),
+                            registry("17763", DisplayVersion=""))
+    assert fact.caption == "Microsoft Windows Server 2019 Standard" and fact.version == "10.0.17763"
+    assert (fact.ubr, fact.edition_id, fact.display_version) == (4010, "ServerStandard", "1809")
+    assert fact.install_date == epoch(2019, 1, 1) and fact.last_boot == epoch(2020, 1, 1)
+    assert (fact.server_core, fact.domain_controller, fact.product_type) == (False, False, 3)
+
+
+def test_server_core_and_domain_controller():
+    fact = parse_windows_os(cim("Microsoft Windows Server 2022 Datacenter", "20348", product_type=2),
+                            registry("20348", installation_type="Server Core", DisplayVersion="21H2"))
+    assert (fact.server_core, fact.domain_controller, fact.display_version) == (True, True, "21H2")
+
+
+def test_client_build_gives_no_server_release():
+    """17763 is also Windows 10 1809: a workstation (ProductType 1) gets no Windows Server release."""
+    fact = parse_windows_os(cim("Microsoft Windows 10 Enterprise LTSC", "17763", product_type=1),
+                            registry("17763", installation_type="Client"))
+    assert (fact.server, fact.release, fact.server_core, fact.domain_controller) == (False, None, None, False)
+
+
+def test_conflicting_sources_give_no_release():
+    fact = parse_windows_os(cim("Microsoft Windows Server 2016 Standard", "17763"), registry("17763"))
+    assert fact.release is None and any("caption names 2016" in n for n in fact.notes)
+    split = parse_windows_os(cim("Microsoft Windows Server 2019 Standard", "17763"), registry("20348"))
+    assert (split.build, split.release) == (None, None) and split.notes
+
+
+def test_unknown_build_gives_no_release():
+    fact = parse_windows_os(cim("Microsoft Windows Server Datacenter", "25398"), registry("25398"))
+    assert fact.build == 25398 and fact.release is None and fact.notes
+
+
+def test_an_edition_that_names_no_server_says_nothing():
+    fact = parse_windows_os("", json.dumps({"CurrentBuild": "17763", "EditionID": "EnterpriseS"}))
+    assert (fact.build, fact.server, fact.release) == (17763, None, None)
+
+
+def test_one_source_is_enough():
+    only_registry = parse_windows_os("", registry("14393", ProductName="Windows Server 2016 Datacenter"))
+    assert (only_registry.release, only_registry.server, only_registry.domain_controller) == ("2016", True, None)
+    only_cim = parse_windows_os(cim("Microsoft Windows Server 2016 Datacenter", "14393"), "")
+    assert (only_cim.release, only_cim.server_core) == ("2016", None)
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("/Date(1577836800000)/", epoch(2020, 1, 1)),
+    ("/Date(1577836800000+0700)/", epoch(2020, 1, 1)),
+    ({"value": "/Date(1577836800000)/", "DateTime": "Wednesday, January 1, 2020 12:00:00 AM"}, epoch(2020, 1, 1)),
+    ("20200101070000.000000+420", epoch(2020, 1, 1)),
+    ("20191231220000.000000-120", epoch(2020, 1, 1)),
+    ("2020-01-01T07:00:00+07:00", epoch(2020, 1, 1)),
+    ("2020-01-01T00:00:00Z", epoch(2020, 1, 1)),
+    ("2020-01-01T00:00:00", epoch(2020, 1, 1)),
+    # Win32_OperatingSystem.InstallDate of a Windows Server 2016 Vagrant box, as wmic printed it
+    # (mondoohq/cnquery providers/os/detector/windows/wmi_test.go): 20:15:57 at UTC-7
+    ("20180313201557.000000-420", epoch(2018, 3, 14, 3, 15, 57)),
+    ("/Date(-62135596800000)/", None),  # DateTime.MinValue: an unset date
+    ("/Date(99999999999999999)/", None),
+    ("1/1/2020", None),  # a culture-dependent display string: not guessed
+    ("20200101000000.000000+9999", None),
+    (None, None), (1577836800, None), (True, None), ([], None),
+])
+def test_datetime_forms(value, expected):
+    assert parse_datetime(value) == expected
+
+
+HOTFIXES = """[
+    {
+        "HotFixID":  "KB4514366",
+        "Description":  "Update",
+        "InstalledOn":  "\\/Date(1568073600000)\\/",
+        "InstalledBy":  "NT AUTHORITY\\\\SYSTEM"
+    },
+    {
+        "HotFixID":  "KB4512578",
+        "Description":  "Security Update",
+        "InstalledOn":  "\\/Date(1567807200000)\\/",
+        "InstalledBy":  ""
+    },
+    {
+        "HotFixID":  "KB4470788",
+        "Description":  "Security Update",
+        "InstalledOn":  null,
+        "InstalledBy":  null
+    }
+]"""
+
+
+def test_hotfixes_last_install_and_undated():
+    fact = parse_hotfixes(HOTFIXES)
+    assert fact.status == "ok" and [h.id for h in fact.hotfixes] == ["KB4514366", "KB4512578", "KB4470788"]
+    assert fact.last_install == 1568073600 and fact.undated == 1
+    assert fact.hotfixes[0].installed_by == "NT AUTHORITY\\SYSTEM" and fact.hotfixes[1].installed_by is None
+
+
+def test_a_single_hotfix_is_an_object_not_a_list():
+    one = json.dumps(json.loads(HOTFIXES)[1])
+    fact = parse_hotfixes(one)
+    assert [h.id for h in fact.hotfixes] == ["KB4512578"] and fact.last_install == 1567807200
+
+
+def test_no_hotfix_output_is_empty_not_ok():
+    assert parse_hotfixes("").status == "empty" and parse_hotfixes("\ufeff\r\n").status == "empty"
+    assert parse_hotfixes("").last_install is None
+
+
+@pytest.mark.parametrize("text,pending,reasons,unknown", [
+    ('{"CbsRebootPending": false, "WuRebootRequired": false, "PendingFileRenameOperations": null}',
+     None, (), ("PendingFileRenameOperations",)),
+    ('{"CbsRebootPending": false, "WuRebootRequired": false, "PendingFileRenameOperations": []}', False, (), ()),
+    ('{"CbsRebootPending": true, "WuRebootRequired": false, "PendingFileRenameOperations": false}',
+     True, ("CbsRebootPending",), ()),
+    ('{"CbsRebootPending": false, "WuRebootRequired": true, "PendingFileRenameOperations": ["\\\\??\\\\C:\\\\x.tmp", ""]}',
+     True, ("WuRebootRequired", "PendingFileRenameOperations"), ()),
+    ('{"CbsRebootPending": "yes", "WuRebootRequired": false, "PendingFileRenameOperations": [""]}',
+     None, (), ("CbsRebootPending",)),
+    ('{"WuRebootRequired": true}', True, ("WuRebootRequired",), ("CbsRebootPending", "PendingFileRenameOperations")),
+])
+def test_reboot_pending(text, pending, reasons, unknown):
+    fact = parse_reboot_pending(text)
+    assert (fact.status, fact.pending, fact.reasons, fact.unknown) == ("ok", pending, reasons, unknown)
+
+
+def full_inputs() -> list[tuple[str, str]]:
+    return [("os", recorded("win_os_cim", "ws2016_datacenter_ec2")),
+            ("registry", recorded("win_os_registry", "ws2019_datacenter_eval")),
+            ("os", cim("Microsoft Windows Server 2012 R2 Standard", "9600")), ("registry", registry("9600")),
+            ("hotfixes", HOTFIXES),
+            ("reboot", '{"CbsRebootPending": true, "WuRebootRequired": false, "PendingFileRenameOperations": []}')]
+
+
+def parse_one(kind: str, text: str):
+    if kind == "os":
+        return parse_windows_os(text, "")
+    if kind == "registry":
+        return parse_windows_os("", text)
+    return parse_hotfixes(text) if kind == "hotfixes" else parse_reboot_pending(text)
+
+
+@pytest.mark.parametrize("kind,text", full_inputs())
+def test_truncated_output_never_raises_nor_gives_a_confident_value(kind, text):
+    """Every cut of an output is either the full value or unparsed/empty: a cut JSON never parses."""
+    full = parse_one(kind, text)
+    assert full.status == "ok"
+    for cut in range(len(text) - 1):
+        fact = parse_one(kind, text[:cut])
+        assert fact.status in ("empty", "unparsed"), (kind, cut)
+        assert getattr(fact, "release", None) is None and getattr(fact, "last_install", None) is None
+        assert getattr(fact, "pending", None) is None
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 100000 + "]" * 100000,  # nesting past the JSON parser's recursion limit
+    # valid JSON far larger than these commands print (5.7 MB): refused, not parsed
+    "[" + ",".join(['{"HotFixID": "KB1"}'] * 300000) + "]",
+    "Get-HotFix : Access is denied.\r\nAt line:1 char:1",
+    "42", "null", '"a string"', "[1, 2, 3]", '[{"HotFixID": null}]', "{\"HotFixID\": [\"KB1\"]}",
+    "NaN", '{"BuildNumber": {"$gt": 1}}',
+])
+def test_hostile_or_foreign_output_is_unparsed(text):
+    assert parse_hotfixes(text).status in ("unparsed", "empty") and parse_hotfixes(text).last_install is None
+    assert parse_reboot_pending(text).pending is None
+    fact = parse_windows_os(text, text)
+    assert fact.release is None and fact.build is None and fact.server is None
+
+
+def test_markup_and_control_characters_are_removed_and_capped():
+    evil = {"HotFixID": "KB1\u202e<script>alert(1)</script>\x1b[31m" + "A" * 5000, "Description": "\x00Update",
+            "InstalledOn": "/Date(1577836800000)/", "InstalledBy": 7}
+    fact = parse_hotfixes(json.dumps([evil, "junk", 3]))
+    hotfix = fact.hotfixes[0]
+    assert "\u202e" not in hotfix.id and "\x1b" not in hotfix.id and len(hotfix.id) == 64
+    assert hotfix.description == "Update" and hotfix.installed_by == "7" and fact.skipped == 2
+    os_fact = parse_windows_os(json.dumps({"Caption": "Microsoft Windows Server 2019\u200b Standard\r\n" * 100,
+                                           "BuildNumber": "17763", "ProductType": True}), "")
+    assert len(os_fact.caption) == 256 and "\r" not in os_fact.caption
+    assert os_fact.product_type is None and os_fact.server is None and os_fact.release is None
+
+
+def test_the_build_table_matches_the_eol_table():
+    """Every release the parser can derive has its row in checks/data/eol.yaml, and back."""
+    rows = {r.release for r in eol_data().releases if "windows-server" in r.ids}
+    assert rows == set(SERVER_RELEASES.values())
