@@ -14,8 +14,8 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("models and transport", ("scanner", "scanner.model", "scanner.i18n", "scanner.yamlsafe", "scanner.validation",
                               "scanner.inventory", "scanner.waivers", "scanner.survey", "scanner.thresholds",
                               "scanner.memory", "scanner.transport")),
-    ("facts and probes", ("scanner.facts", "scanner.hostprobes", "scanner.summary", "scanner.reachability",
-                          "scanner.scanfile", "scanner.diff")),
+    ("facts and probes", ("scanner.facts", "scanner.hostprobes", "scanner.winprobes", "scanner.summary",
+                          "scanner.reachability", "scanner.scanfile", "scanner.diff")),
     ("collectors", ("scanner.collectors", "scanner.connect")),
     ("checks", ("checks",)),
     ("reports", ("reports",)),
@@ -24,18 +24,21 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Within a floor, generic layers import no domain model: these arrows are refused as well.
 REFUSED = (
     ("scanner.facts", "scanner.hostprobes"),  # facts are what probes produce, not the other way
+    ("scanner.facts", "scanner.winprobes"),
     ("scanner.hostprobes.frames", "scanner.facts"),  # the frame reader serves every probe alike
     ("scanner.transport", "scanner.inventory"),  # a transport moves bytes; it knows no inventory
     ("scanner.collectors.base", "scanner.facts"),
     ("checks.registry", "checks."),  # the registry knows no area
     ("checks", "scanner.collectors"),  # checks judge facts, whoever gathered them
     ("checks", "scanner.hostprobes"),
+    ("checks", "scanner.winprobes"),
     ("checks", "scanner.transport"),
     # a report renders the scan file alone: old scans render as they were recorded
     ("reports", "checks"),
     ("reports", "scanner.collectors"),
     ("reports", "scanner.facts"),
     ("reports", "scanner.hostprobes"),
+    ("reports", "scanner.winprobes"),
 )
 PACKAGES = ("scanner", "checks", "reports")
 
