@@ -1,1 +1,1 @@
-"""Read-only probes of Windows hosts: PowerShell outputs (ConvertTo-Json) and their pure parsers."""
+"""Windows host probes: pure parsers of Windows command and PowerShell (ConvertTo-Json) outputs, one module per area."""
