@@ -7,15 +7,12 @@ gives a fact with status `unparsed` (or `empty`) and no value a check could take
 
 from __future__ import annotations
 
-import json
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scanner.facts.windows_system import Hotfix, WindowsHotfixes, WindowsOs, WindowsReboot
+from scanner.winprobes.psjson import clean_text, json_int, load_json, parse_datetime
 
-MAX_INPUT = 4 * 1024 * 1024  # characters; a larger output is not what these commands print
-MAX_TEXT = 256  # one string field of a fact, after control characters are removed
 MAX_HOTFIXES = 5000
 
 # Windows Server LTSC releases by build number (Win32_OperatingSystem.BuildNumber, CurrentBuild).
@@ -23,73 +20,7 @@ MAX_HOTFIXES = 5000
 # derived on a host that says it is a server.
 SERVER_RELEASES = {9200: "2012", 9600: "2012 R2", 14393: "2016", 17763: "2019", 20348: "2022", 26100: "2025"}
 
-# "/Date(1577836800000)/" and "/Date(1577836800000+0700)/": milliseconds since 1970 UTC (the
-# offset only says which zone the serialiser was in; the number is UTC already).
-_MS_DATE = re.compile(r"^/Date\((-?\d{1,15})(?:[+-]\d{4})?\)/$")
-# CIM datetime: yyyymmddHHMMSS.mmmmmm+UUU (UUU: minutes east of UTC).
-_CIM_DATE = re.compile(r"^(\d{14})\.\d{6}([+-])(\d{3})$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 _CAPTION_YEAR = re.compile(r"\b(2003|2008|2012|2016|2019|2022|2025)\b(\s+R2\b)?")
-
-
-def _load(text: str) -> tuple[Any, str]:
-    """The JSON value of an output, and a status: ok, empty, unparsed. A UTF-8 BOM and blank
-    lines around the value are tolerated; anything else is `unparsed`."""
-    if len(text) > MAX_INPUT:
-        return None, "unparsed"
-    text = text.lstrip("\ufeff").strip()
-    if not text:
-        return None, "empty"
-    try:
-        return json.loads(text), "ok"
-    except (ValueError, RecursionError):
-        return None, "unparsed"
-
-
-def clean_text(value: Any) -> str | None:
-    """A display-safe string: control and direction-changing characters removed, capped."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    text = _CONTROL.sub("", str(value)).strip()
-    return text[:MAX_TEXT] or None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,18}\s*", value):
-        return int(value)
-    return None
-
-
-def parse_datetime(value: Any) -> int | None:
-    """Epoch seconds of a date as ConvertTo-Json writes it: "/Date(ms)/" (Windows PowerShell
-    5.1), {"value": "/Date(ms)/", "DateTime": ...} (a DateTime with its display note), a CIM
-    datetime string, or ISO 8601 (PowerShell 7). None for anything else, and for a date outside
-    1990-2100 (an unset date, a clock far off)."""
-    if isinstance(value, dict):
-        value = value.get("value")
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    try:
-        if m := _MS_DATE.match(value):
-            seconds = int(m.group(1)) // 1000
-        elif m := _CIM_DATE.match(value):
-            offset = timedelta(minutes=int(m.group(3)) * (1 if m.group(2) == "+" else -1))
-            local = datetime.strptime(m.group(1), "%Y%m%d%H%M%S")
-            seconds = int((local - offset).replace(tzinfo=UTC).timestamp())
-        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})?", value):
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            # no zone (a DateTime of Kind Unspecified): read as UTC, at most hours off
-            seconds = int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
-        else:
-            return None
-    except (ValueError, OverflowError):
-        return None
-    return seconds if 631152000 <= seconds < 4102444800 else None  # 1990-01-01 .. 2100-01-01
 
 
 def _release(build: int | None, server: bool | None, caption: str | None, notes: list[str]) -> str | None:
@@ -112,15 +43,15 @@ def parse_windows_os(cim_text: str, registry_text: str) -> WindowsOs:
     (ProductName, CurrentBuild, UBR, DisplayVersion/ReleaseId, EditionID, InstallationType),
     each as ConvertTo-Json printed it. Either may be missing; when both give a build and they
     differ, there is no build (and so no release)."""
-    cim, cim_status = _load(cim_text)
-    reg, reg_status = _load(registry_text)
+    cim, cim_status = load_json(cim_text)
+    reg, reg_status = load_json(registry_text)
     cim = cim if isinstance(cim, dict) else {}
     reg = reg if isinstance(reg, dict) else {}
     if not cim and not reg:
         empty = cim_status == reg_status == "empty"
         return WindowsOs(status="empty" if empty else "unparsed")
     notes: list[str] = []
-    builds = {b for b in (_int(cim.get("BuildNumber")), _int(reg.get("CurrentBuild"))) if b is not None}
+    builds = {b for b in (json_int(cim.get("BuildNumber")), json_int(reg.get("CurrentBuild"))) if b is not None}
     build = builds.pop() if len(builds) == 1 else None
     if len(builds) > 0:  # two different builds were left after the pop
         notes.append("BuildNumber and CurrentBuild differ")
@@ -128,7 +59,7 @@ def parse_windows_os(cim_text: str, registry_text: str) -> WindowsOs:
     product_name = clean_text(reg.get("ProductName"))
     installation_type = clean_text(reg.get("InstallationType"))
     edition_id = clean_text(reg.get("EditionID"))
-    product_type = _int(cim.get("ProductType"))
+    product_type = json_int(cim.get("ProductType"))
     if product_type not in (1, 2, 3):
         product_type = None
     if product_type is not None:
@@ -144,7 +75,7 @@ def parse_windows_os(cim_text: str, registry_text: str) -> WindowsOs:
     core = None
     if server and installation_type is not None:
         core = installation_type.lower() == "server core"
-    ubr = _int(reg.get("UBR"))
+    ubr = json_int(reg.get("UBR"))
     return WindowsOs(
         status="ok", caption=caption, version=clean_text(cim.get("Version")), build=build,
         ubr=ubr if ubr is not None and ubr >= 0 else None,
@@ -160,7 +91,7 @@ def parse_windows_os(cim_text: str, registry_text: str) -> WindowsOs:
 def parse_hotfixes(text: str) -> WindowsHotfixes:
     """Get-HotFix | Select-Object HotFixID,Description,InstalledOn,InstalledBy | ConvertTo-Json:
     a list, or a single object when there is one hotfix, or nothing when there is none."""
-    data, status = _load(text)
+    data, status = load_json(text)
     if status != "ok":
         return WindowsHotfixes(status=status)
     if isinstance(data, dict):
@@ -208,7 +139,7 @@ def _marker(value: Any, key: str) -> bool | None:
 def parse_reboot_pending(text: str) -> WindowsReboot:
     """{"CbsRebootPending": bool, "WuRebootRequired": bool, "PendingFileRenameOperations": [..]}:
     pending when any marker is set, not pending only when every marker was read and is clear."""
-    data, status = _load(text)
+    data, status = load_json(text)
     if status != "ok":
         return WindowsReboot(status=status)
     if not isinstance(data, dict):
