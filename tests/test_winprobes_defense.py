@@ -1,7 +1,7 @@
 """Defender status and firewall profile parsers (scanner/winprobes/defense.py).
 
 Recorded outputs (tests/fixtures/winprobes/<probe>/<case>.txt, each header naming its source):
-Get-MpComputerStatus JSON of Windows Server 2016 and 2019 and Get-NetFirewallProfile JSON of Windows
+Get-MpComputerStatus JSON of Windows Server 2016, 2019 and 2025 and Get-NetFirewallProfile JSON of Windows
 Server 2019, from Mondoo cnquery's test data (whole objects, not the probe's Select-Object); two
 Get-MpComputerStatus error records from GitHub issues (service not running, Defender removed).
 The recordings set every firewall action to 0 and every Enabled to 1; the inputs built in this file
@@ -30,6 +30,7 @@ def recorded(probe: str, case: str) -> str:
 @pytest.mark.parametrize("case,updated,age_days,reported,version", [
     ("ws2016", 1786499208, 15, 13, "1.457.122.0"),  # 12.8 days older than ws2019's update
     ("ws2019", 1787604096, 3, 0, "1.457.328.0"),
+    ("ws2025", 1787609898, 2, 0, "1.457.329.0"),  # 2 days 23 hours: whole days only
 ])
 def test_recorded_defender_status(case, updated, age_days, reported, version):
     fact = parse_defender_status(recorded("win_defender", case), NOW)
@@ -58,7 +59,7 @@ def test_recorded_error_record_is_unavailable_not_disabled(case, reason, code):
      "function, script file, or operable program.\r\nAt line:1 char:1\r\n"
      "    + FullyQualifiedErrorId : CommandNotFoundException\r\n", "cmdlet_missing", None),
     # as quoted in HotCakeX/Harden-Windows-Security issue 261 (PowerShell 7's one-line form)
-    ("Get-MpComputerStatus: Invalid Class\n", "provider_missing", "0x80041010"),
+    ("Get-MpComputerStatus: Invalid Class\n", "provider_missing", None),
     ("Get-MpComputerStatus : Access denied\r\n    + FullyQualifiedErrorId : HRESULT 0x80041003,Get-MpComputerStatus",
      "error", "0x80041003"),
 ])

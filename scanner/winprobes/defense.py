@@ -51,9 +51,9 @@ def _defender_error(text: str) -> WindowsDefender | None:
         return None  # foreign text: no claim about Defender
     code = _HRESULT.search(text)
     error_code = code.group(1).lower() if code else None
-    if error_code is None and "invalid class" in head.splitlines()[0].lower():
-        error_code = "0x80041010"
     reason = _UNAVAILABLE_BY_CODE.get(error_code or "", "error")
+    if error_code is None and "invalid class" in head.splitlines()[0].lower():
+        reason = "provider_missing"  # the record names no code: none is made up for it
     return WindowsDefender(status="unavailable", unavailable=reason, error_code=error_code)
 
 
