@@ -2,7 +2,7 @@
 
 Recorded outputs (tests/fixtures/winprobes/<probe>/<case>.txt, each header naming its source):
 Get-MpComputerStatus JSON of Windows Server 2016, 2019 and 2025 and Get-NetFirewallProfile JSON of Windows
-Server 2019, from Mondoo cnquery's test data (whole objects, not the probe's Select-Object); two
+Server 2016, 2019 and 2025, from Mondoo cnquery's test data (whole objects, not the probe's Select-Object); two
 Get-MpComputerStatus error records from GitHub issues (service not running, Defender removed).
 The recordings set every firewall action to 0 and every Enabled to 1; the inputs built in this file
 (other enum numbers, the string forms, a missing cmdlet) are CONSTRUCTED, not recorded.
@@ -102,8 +102,9 @@ def test_flags_that_are_not_booleans_are_unknown():
     assert none_at_all.status == "unparsed" and none_at_all.signature_version is None
 
 
-def test_recorded_firewall_profiles_numeric_enums():
-    fact = parse_firewall_profiles(recorded("win_firewall_profiles", "ws2019"))
+@pytest.mark.parametrize("case", ["ws2016", "ws2019", "ws2025"])
+def test_recorded_firewall_profiles_numeric_enums(case):
+    fact = parse_firewall_profiles(recorded("win_firewall_profiles", case))
     assert (fact.status, fact.missing, fact.skipped) == ("ok", (), 0)
     assert [p.name for p in fact.profiles] == ["Domain", "Private", "Public"]
     for profile in fact.profiles:
