@@ -33,6 +33,17 @@ def load_json(text: str) -> tuple[Any, str]:
         return None, "unparsed"
 
 
+def load_items(text: str) -> tuple[list[Any], str]:
+    """The items of an output that lists objects: ConvertTo-Json writes a list, or a single object
+    when there is one item. Anything else JSON is `unparsed`."""
+    data, status = load_json(text)
+    if status == "ok" and isinstance(data, dict):
+        return [data], status
+    if status == "ok" and not isinstance(data, list):
+        return [], "unparsed"
+    return data if status == "ok" else [], status
+
+
 def clean_text(value: Any) -> str | None:
     """A display-safe string: control and direction-changing characters removed, capped."""
     if isinstance(value, bool) or not isinstance(value, str | int):

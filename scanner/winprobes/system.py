@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from scanner.facts.windows_system import Hotfix, WindowsHotfixes, WindowsOs, WindowsReboot
-from scanner.winprobes.psjson import clean_text, json_int, load_json, parse_datetime
+from scanner.winprobes.psjson import clean_text, json_int, load_items, load_json, parse_datetime
 
 MAX_HOTFIXES = 5000
 
@@ -91,13 +91,9 @@ def parse_windows_os(cim_text: str, registry_text: str) -> WindowsOs:
 def parse_hotfixes(text: str) -> WindowsHotfixes:
     """Get-HotFix | Select-Object HotFixID,Description,InstalledOn,InstalledBy | ConvertTo-Json:
     a list, or a single object when there is one hotfix, or nothing when there is none."""
-    data, status = load_json(text)
+    data, status = load_items(text)
     if status != "ok":
         return WindowsHotfixes(status=status)
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list):
-        return WindowsHotfixes(status="unparsed")
     found: list[Hotfix] = []
     skipped = 0
     for item in data[:MAX_HOTFIXES]:
