@@ -93,11 +93,12 @@ def parse_defender_status(text: str, now: int) -> WindowsDefender:
 #   Enabled, LogAllowed, LogBlocked (GpoBoolean): 0 False, 1 True, 2 NotConfigured
 #   DefaultInboundAction, DefaultOutboundAction (Action): 0 NotConfigured, 2 Allow, 4 Block
 # The names are those Set-NetFirewallProfile accepts (True/False/NotConfigured, Allow/Block/
-# NotConfigured: dsccommunity/NetworkingDsc wiki, FirewallProfile). The NUMBERS are as issue 16
-# states them: no Microsoft page giving the NetSecurity enum values was found this session (the
-# search met only NET_FW_ACTION of the COM firewall API, a different enum: 0 block, 1 allow, not
-# used here). The recorded Server 2016-2025 outputs agree (Enabled 1 on a firewall that is on,
-# DefaultInboundAction 0 on a host with no policy set). NotConfigured means the store the cmdlet
+# NotConfigured: dsccommunity/NetworkingDsc wiki, FirewallProfile). The NUMBERS are not yet
+# confirmed against a Microsoft page (the search met only NET_FW_ACTION of the COM firewall API, a
+# different enum: 0 block, 1 allow, not used here); they are what the recorded Server 2016-2025
+# outputs show (Enabled 1 on a firewall that is on, DefaultInboundAction 0 on a host with no policy
+# set) and what a public Pester test mocks (DefaultInboundAction 4 for block, DefaultOutboundAction 2
+# for allow). Confirm them on a real host before a check relies on 2 and 4. NotConfigured means the store the cmdlet
 # read sets no value, so the effective setting comes from elsewhere: it is no claim of on or off.
 _GPO_BOOLEAN = {0: False, 1: True, 2: None, "false": False, "true": True, "notconfigured": None}
 _ACTION: dict[int | str, FirewallAction] = {0: "not_configured", 2: "allow", 4: "block",
