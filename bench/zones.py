@@ -67,6 +67,12 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 # -- inventories (pure) ----------------------------------------------------------------------
 
+def shown_path(path: Path) -> str:
+    """The inventory as results.md names it: relative to the checkout, never this machine's path."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
+
+
 def vantage(data: dict) -> str:
     """The zone a one-zone scan of `data` looks from."""
     scan = data.get("scan") or {}
@@ -408,7 +414,7 @@ def bench_zones(source: Path, reps: int, concurrency: int | None, work: Path) ->
     one_process = {"one-zone": scan_argv(source, work / "one-zone.json")} | {
         f"network-only {z}": scan_argv(write_inventory(network_only(base, z), work / f"network-{z}.yaml", waivers),
                                        work / f"network-{z}.json", "--no-report") for z in zones[1:]}
-    result = ZonesResult(hosts=len(data["hosts"]), zones=zones, concurrency=concurrency, inventory=str(source))
+    result = ZonesResult(hosts=len(data["hosts"]), zones=zones, concurrency=concurrency, inventory=shown_path(source))
     tls = make_tls(work / "broker-tls")
     with Redis(tls=tls) as broker, Postgres() as store:
         rig = Rig(broker, store, tls.ca, store.create_database("readyscan_bench"), make_keys(work / "keys", zones))

@@ -60,14 +60,9 @@ def private_file(path: Path, text: str) -> Path:
 
 def site_keys(folder: Path) -> dict[str, Path]:
     """A CA, the control site and one site per zone, each trusting every other."""
-    from scanner.app.zones.security import create_ca, issue_site, trust
+    from scanner.app.zones.security import issue_sites
 
-    create_ca(folder / "ca")
-    sites = {name: issue_site(folder / "ca", name, folder / name) for name in ["control", *(v.zone for v in zones.VANTAGES)]}
-    for name, site in sites.items():
-        for other, theirs in sites.items():
-            if other != name:
-                trust(site, theirs.cert)
+    sites = issue_sites(folder, ["control", *(v.zone for v in zones.VANTAGES)])
     return {name: site.folder for name, site in sites.items()}
 
 

@@ -26,7 +26,7 @@ from scanner.app.store.api import Store  # noqa: E402
 from scanner.app.zones.app import zone_app  # noqa: E402
 from scanner.app.zones.control import assemble_facts  # noqa: E402
 from scanner.app.zones.plan import plan_zone_tasks  # noqa: E402
-from scanner.app.zones.security import create_ca, issue_site, trust  # noqa: E402
+from scanner.app.zones.security import issue_sites  # noqa: E402
 from scanner.app.zones.tasks import send_collect  # noqa: E402
 from scanner.collectors.base import ScanContext, ScanOptions  # noqa: E402
 from scanner.collectors.catalog import default_collectors  # noqa: E402
@@ -82,14 +82,7 @@ def _ok(collector: str, when):
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory):
     """The control site and one site per zone, each trusting the others (one CA issued them all)."""
-    root = tmp_path_factory.mktemp("zones-control-pki")
-    create_ca(root / "ca")
-    keys = {name: issue_site(root / "ca", name, root / name) for name in ("control", "mgmt", "edge")}
-    for name, site in keys.items():
-        for other, theirs in keys.items():
-            if other != name:
-                trust(site, theirs.cert)
-    return keys
+    return issue_sites(tmp_path_factory.mktemp("zones-control-pki"), ("control", "mgmt", "edge"))
 
 
 def worker(role: list[str], keys, broker: str, database: str = "") -> subprocess.Popen:

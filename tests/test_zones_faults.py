@@ -47,7 +47,7 @@ from scanner.app.zones.broker import (  # noqa: E402
 from scanner.app.zones.errors import ZoneSetupError  # noqa: E402
 from scanner.app.zones.scan import ZoneLinks, zoned_scan  # noqa: E402
 from scanner.app.zones.scope import ZoneTask, text  # noqa: E402
-from scanner.app.zones.security import create_ca, issue_site, trust  # noqa: E402
+from scanner.app.zones.security import issue_sites  # noqa: E402
 from scanner.app.zones.tasks import send_all, send_collect  # noqa: E402
 from scanner.app.zones.worker import check_broker  # noqa: E402
 from scanner.collectors.base import ScanContext, ScanOptions  # noqa: E402
@@ -69,14 +69,7 @@ HANG_GUARD = 180  # seconds: a hang guard, not a benchmark
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory):
     """The control site and one site per zone, each trusting the others (one CA issued them all)."""
-    root = tmp_path_factory.mktemp("zones-faults-pki")
-    create_ca(root / "ca")
-    keys = {name: issue_site(root / "ca", name, root / name) for name in ("control", "mgmt", "edge")}
-    for name, site in keys.items():
-        for other, theirs in keys.items():
-            if other != name:
-                trust(site, theirs.cert)
-    return keys
+    return issue_sites(tmp_path_factory.mktemp("zones-faults-pki"), ("control", "mgmt", "edge"))
 
 
 def own_redis(persist: bool = True) -> Iterator[Redis]:

@@ -148,6 +148,18 @@ def issue_site(ca_folder: Path, site: str, folder: Path, days: int = SITE_DAYS) 
     return keys
 
 
+def issue_sites(root: Path, names: list[str] | tuple[str, ...]) -> dict[str, SiteKeys]:
+    """A new CA in root/ca and a site per name in root/<name>, each trusting every other: the
+    set-up of docs/zones.md in one call (the lab's demo and the tests)."""
+    create_ca(root / "ca")
+    sites = {name: issue_site(root / "ca", name, root / name) for name in names}
+    for name, site in sites.items():
+        for other, theirs in sites.items():
+            if other != name:
+                trust(site, theirs.cert)
+    return sites
+
+
 def trust(keys: SiteKeys, cert_file: Path) -> Path:
     """Accept tasks signed by another site: its certificate, checked against the CA, joins trusted/."""
     ca_cert = x509.load_pem_x509_certificate(keys.ca.read_bytes())
