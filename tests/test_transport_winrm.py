@@ -63,9 +63,10 @@ def run(tgt: WinrmTarget, **kwargs):
         transport.close()
 
 
-def test_https_ntlm_returns_stdout_and_exit_code(https, tls):
+@pytest.mark.parametrize("auth", ["ntlm", "negotiate"])
+def test_https_returns_stdout_and_exit_code(https, tls, auth):
     https.script = Script(stdout="xin chào\r\nline 2\r\n".encode(), stderr=b"warn\r\n", exit_code=3, parts=3)
-    result = run(target(https, tls), stdin=b"Write-Output 1\n")
+    result = run(target(https, tls, auth=auth), stdin=b"Write-Output 1\n")
     assert (result.exit_status, result.stdout, result.stderr) == (3, "xin chào\r\nline 2\r\n", "warn\r\n", )
     assert not result.timed_out and not result.truncated
     assert https.seen.commands == [(ARGV[0], ARGV[1:])]
@@ -82,10 +83,11 @@ def test_stdin_is_delivered_byte_exact_across_envelopes(https, tls):
     assert https.seen.stdin_ended == {command_id}
 
 
-def test_http_seals_every_body_both_ways(http):
+@pytest.mark.parametrize("auth", ["ntlm", "negotiate"])
+def test_http_seals_every_body_both_ways(http, auth):
     http.script = Script(stdout=b"sealed output\r\n", exit_code=0)
     script = b"Get-LocalUser | ConvertTo-Json\n"
-    result = run(target(http), stdin=script)
+    result = run(target(http, auth=auth), stdin=script)
     assert (result.exit_status, result.stdout) == (0, "sealed output\r\n")
     # The server unsealed the command and the script...
     assert any(b"powershell.exe" in soap for soap in http.seen.soap)

@@ -230,6 +230,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
+        if status != 401 and getattr(self, "final_token", None):
+            self.send_header("WWW-Authenticate", f"Negotiate {base64.b64encode(self.final_token).decode()}")
+            self.final_token = None
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
@@ -241,6 +244,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         ctype = self.headers.get("Content-Type", "")
         owner.seen.wire.append((ctype, raw))
+        self.final_token = None
         if self.auth is None or not self.auth.complete:
             if not self._authenticate(owner):
                 return
@@ -269,8 +273,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._reply(401, headers={"WWW-Authenticate": "Negotiate"})
             return False
         if self.auth is None:
-            self.auth = spnego.server(protocol="negotiate", channel_bindings=owner._cbt,
-                                      options=spnego.NegotiateOptions.wrapping_winrm)
+            self.auth = spnego.server(protocol="negotiate", channel_bindings=owner._cbt)
         try:
             out = self.auth.step(base64.b64decode(token))
         except SpnegoError:
@@ -282,6 +285,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if not self.auth.complete:
             self._reply(401, headers={"WWW-Authenticate": f"Negotiate {base64.b64encode(out).decode()}"})
             return False
+        # SPNEGO ends with the acceptor's mechListMIC: it rides on the answer to this request.
+        self.final_token = out
         return True
 
     def _unseal(self, raw: bytes) -> bytes:

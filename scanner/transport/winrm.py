@@ -31,6 +31,7 @@ from pypsrp.shell import CommandState, Process, SignalCode, WinRS
 from pypsrp.wsman import WSMan
 from requests.adapters import HTTPAdapter
 from spnego.exceptions import SpnegoError
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from scanner.transport.base import DEFAULT_OUTPUT_CAP, CappedBuffer, CommandResult, TransportError
 
@@ -178,9 +179,10 @@ class WinrmTransport:
         t = self.target
         where = f"{t.label} ({doing})"
         if isinstance(exc, requests.exceptions.SSLError):
-            reason = str(exc.args[0].reason if exc.args and hasattr(exc.args[0], "reason") else exc)
-            if "CERTIFICATE_VERIFY_FAILED" in reason or "hostname" in reason.lower() \
-                    or "match" in reason.lower():
+            reason = _root_reason(exc)
+            # Chain and trust failures come from ssl; a name mismatch from urllib3, which checks
+            # the name itself when given assert_hostname.
+            if _caused_by(exc, ssl.SSLCertVerificationError) or _caused_by(exc, CertificateError):
                 trust = f"CA file {t.ca_file}" if t.ca_file else "the system trust store"
                 return TransportError(
                     "host_key_rejected",
@@ -327,11 +329,23 @@ def _first_line(value: object) -> str:
     return text.splitlines()[0] if text else ""
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen = [exc]
+    while (nxt := seen[-1].__cause__ or seen[-1].__context__) is not None and nxt not in seen:
+        seen.append(nxt)
+    return seen
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    # urllib3 keeps the ssl error as `reason` of its MaxRetryError, requests as its first arg.
+    return any(isinstance(e, kind) or isinstance(getattr(e, "reason", None), kind)
+               or any(isinstance(a, kind) or isinstance(getattr(a, "reason", None), kind) for a in e.args)
+               for e in _chain(exc))
+
+
 def _root_reason(exc: BaseException) -> str:
     """The innermost cause (e.g. 'Connection refused'), not requests' nested wrapper text."""
-    seen = exc
-    while seen.__context__ is not None or seen.__cause__ is not None:
-        seen = seen.__cause__ or seen.__context__
+    seen = _chain(exc)[-1]
     reason = getattr(seen, "reason", None) or seen
     return _first_line(reason) or type(seen).__name__
 
