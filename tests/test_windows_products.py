@@ -94,3 +94,12 @@ def test_known_says_whether_absence_is_evidence(kwargs, services_known, programs
     assert (state.services_known, state.programs_known, state.known) == (
         services_known, programs_known, services_known and programs_known)
     assert not state.installed
+
+
+def test_kaspersky_windows_server_service_and_sysmon_sensor():
+    host = fact(services=[("KAVFS", "running", 2200), ("Sysmon64", "running", 2500)],
+                programs=[("Kaspersky Security 11 for Windows Server", "11.0.1.897")])
+    states = by_id(windows_product_states(products_data().products, host))
+    assert states["kaspersky-windows"].running and len(states["kaspersky-windows"].programs) == 1
+    assert states["sysmon"].running and states["sysmon"].product.roles == ["hids"]
+    assert not states["defender-windows"].installed  # Defender removed or not listed: not made up

@@ -173,3 +173,23 @@ def test_caps_on_counts():
     programs = json.dumps([{"DisplayName": f"P{i}"} for i in range(MAX_PROGRAMS + 1)])
     status, kept, _, _, capped = parse_programs(programs)
     assert (status, len(kept), capped) == ("ok", MAX_PROGRAMS, True)
+
+
+def test_recorded_single_win32_service_object():
+    status, services, skipped, capped = parse_services(load(PROBE, "services_inspec_dhcp"))
+    assert (status, skipped, capped) == ("ok", 0, False)
+    (dhcp,) = services
+    assert (dhcp.name, dhcp.state, dhcp.start_mode, dhcp.pid, dhcp.executable) == ("Dhcp", "running", "auto", None,
+                                                                                   None)
+
+
+def test_hostile_uninstall_values_are_cleaned_and_capped():
+    status, programs, unnamed, skipped, _ = parse_programs(load(PROBE, "programs_hostile_constructed"))
+    assert (status, unnamed, skipped) == ("ok", 1, 0)  # a blank DisplayName is no name
+    markup, kaspersky, long_name = programs
+    assert markup.name == "<img src=x onerror=alert(1)>Bkav Pro"  # text kept; reports escape it
+    assert (markup.version, markup.publisher, markup.install_date) == ("[2J7.0", "BkavCorp", None)
+    assert markup.install_location == "C:\\Program Files\\Bkav\\"
+    assert kaspersky.name == "Kaspersky Endpoint Security for WindowsInjected: line"
+    assert kaspersky.install_date == date(2024, 1, 15)
+    assert len(long_name.name) == 256
