@@ -103,3 +103,14 @@ def test_kaspersky_windows_server_service_and_sysmon_sensor():
     assert states["kaspersky-windows"].running and len(states["kaspersky-windows"].programs) == 1
     assert states["sysmon"].running and states["sysmon"].product.roles == ["hids"]
     assert not states["defender-windows"].installed  # Defender removed or not listed: not made up
+
+
+@pytest.mark.parametrize("service,product", [("Elastic Agent", "elastic-agent"), ("elastic-agent", "elastic-agent"),
+                                             ("splunkforwarder", "splunkforwarder"), ("CSFalconService", "crowdstrike"),
+                                             ("winlogbeat", "winlogbeat"), ("OssecSvc", "wazuh-agent")])
+def test_agent_service_names_of_the_table(service, product):
+    """Names as the sources of the table give them (Get-Service fallback facts: no pid)."""
+    host = fact(services=[(service, "running", None)], services_source="get_service")
+    states = by_id(windows_product_states(products_data().products, host))
+    assert states[product].running
+    assert [s for s in states.values() if s.installed] == [states[product]]

@@ -2,8 +2,9 @@
 
 Recorded outputs (tests/fixtures/winprobes/win_services/<section>_<case>.txt, each header naming its
 source): an Uninstall-keys JSON and a Get-Service JSON (Server 2019) from Mondoo cnquery's test
-data. No published Win32_Service JSON of a Windows Server with this probe's columns was found: the
-Win32_Service inputs built in this file are CONSTRUCTED, not recorded, and say so.
+data, one Win32_Service object quoted by InSpec. No published Win32_Service list of a Windows Server
+with this probe's columns was found: the Win32_Service lists built in this file are CONSTRUCTED, not
+recorded, and say so; so is the hostile Uninstall fixture.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ from tests.fixtures.winprobes import load
 PROBE = "win_services"
 
 
-def output(services: str | SectionOutput = "", programs: str | SectionOutput = "") -> ProbeOutput:
+def output(services: str | SectionOutput = "", programs: str | SectionOutput = "",
+           service_status: str | SectionOutput = "") -> ProbeOutput:
     def section(value):
         return value if isinstance(value, SectionOutput) else SectionOutput(text=value)
-    return ProbeOutput(sections={"services": section(services), "programs": section(programs)})
+    return ProbeOutput(sections={"services": section(services), "programs": section(programs),
+                                 "service_status": section(service_status)})
 
 
 def svc(name="WinDefend", state="Running", mode="Auto", pid=3140, path='"C:\\ProgramData\\x\\MsMpEng.exe"',
@@ -44,9 +47,12 @@ def svc(name="WinDefend", state="Running", mode="Auto", pid=3140, path='"C:\\Pro
 def test_probe_reads_services_and_uninstall_keys_never_win32_product():
     (probe,) = PROBES
     assert probe.name == PROBE == WindowsServices.PART and probe.parse is parse_win_services
-    services, programs = probe.sections
-    assert (services.name, services.kind, programs.name, programs.kind) == ("services", "json", "programs", "json")
+    programs, status, services = probe.sections  # the WMI query last: a hang there costs only itself
+    assert [s.name for s in probe.sections] == ["programs", "service_status", "services"]
+    assert all(s.kind == "json" for s in probe.sections)
     assert "Win32_Service" in services.command and "PathName" in services.command
+    assert "-OperationTimeoutSec" in services.command
+    assert status.command.startswith("Get-Service |") and "StartType" in status.command
     assert "CurrentVersion\\Uninstall\\*" in programs.command and "WOW6432Node" in programs.command
     assert "-ErrorAction SilentlyContinue" in programs.command
     assert not any("win32_product" in s.command.lower() for s in probe.sections)
@@ -80,11 +86,48 @@ def test_recorded_uninstall_keys():
     assert all(p.install_date is None for p in programs)  # the recording has no InstallDate column
 
 
-def test_recorded_get_service_shape_gives_names_without_a_made_up_state():
-    status, services, skipped, capped = parse_services(load(PROBE, "services_cnquery_getservice_ws2019"))
+def test_recorded_get_service_numbers():
+    status, services, skipped, capped = parse_services(load(PROBE, "service_status_cnquery_ws2019"), controller=True)
     assert (status, skipped, capped, len(services)) == ("ok", 0, False, 7)
-    assert {s.name for s in services} >= {"PlugPlay", "PolicyAgent", "wuauserv"}
-    assert all(s.state == "unknown" and s.start_mode == "unknown" and s.executable is None for s in services)
+    by_name = {s.name: s for s in services}
+    # as cnquery's own test reads the same recording
+    assert (by_name["PlugPlay"].state, by_name["PlugPlay"].start_mode) == ("running", "manual")
+    assert (by_name["PolicyAgent"].state, by_name["PolicyAgent"].start_mode) == ("stopped", "manual")
+    assert (by_name["PhoneSvc"].state, by_name["PhoneSvc"].start_mode) == ("stopped", "disabled")
+    assert (by_name["CryptSvc"].state, by_name["CryptSvc"].start_mode) == ("running", "auto")
+    assert all(s.pid is None and s.executable is None for s in services)
+
+
+def test_get_service_output_read_as_win32_service_makes_no_state_up():
+    status, services, _, _ = parse_services(load(PROBE, "service_status_cnquery_ws2019"))
+    assert status == "ok" and all(s.state == "unknown" and s.start_mode == "unknown" for s in services)
+
+
+@pytest.mark.parametrize("status,start_type,state,mode", [
+    ("Running", "Automatic", "running", "auto"), ("StopPending", "Disabled", "stop_pending", "disabled"),
+    (2, 0, "start_pending", "boot"), (7, 1, "paused", "system"), (9, 5, "unknown", "unknown"),
+    (True, None, "unknown", "unknown"), ("4", "2", "unknown", "unknown"),  # a number in a string is no enum form
+])
+def test_get_service_enum_forms(status, start_type, state, mode):
+    text = json.dumps([{"Name": "S", "Status": status, "StartType": start_type}])
+    (service,) = parse_services(text, controller=True)[1]
+    assert (service.state, service.start_mode) == (state, mode)
+
+
+def test_get_service_is_the_fallback_when_win32_service_gives_no_list():
+    status_text = load(PROBE, "service_status_cnquery_ws2019")
+    hung = SectionOutput(error="Get-CimInstance : The WS-Management service cannot complete the operation within "
+                               "the time specified in OperationTimeout.\r\n")
+    fact = parse_win_services(output(services=hung, service_status=status_text))
+    assert (fact.status, fact.services_source, fact.cim_status, len(fact.services)) == ("ok", "get_service", "error", 7)
+    assert fact.services_error.startswith("Get-CimInstance : The WS-Management service")
+    missing = parse_win_services(ProbeOutput(sections={"service_status": SectionOutput(text=status_text)}))
+    assert (missing.services_source, missing.cim_status, missing.status) == ("get_service", "empty", "ok")
+    both = parse_win_services(output(services=json.dumps([svc()]), service_status=status_text))
+    assert (both.services_source, [s.name for s in both.services]) == ("cim", ["WinDefend"])
+    neither = parse_win_services(output(services="garbage", service_status=SectionOutput(text="[", truncated=True)))
+    assert (neither.status, neither.services_source, neither.cim_status, neither.services) == (
+        "unparsed", None, "unparsed", ())
 
 
 def test_constructed_win32_service_output():
@@ -143,7 +186,7 @@ def test_error_record_and_cut_sections_give_no_items():
 
 def test_every_truncation_of_the_recordings_is_never_ok_with_other_data():
     programs_text = load(PROBE, "programs_cnquery")
-    services_text = load(PROBE, "services_cnquery_getservice_ws2019")
+    services_text = load(PROBE, "service_status_cnquery_ws2019")
     full_programs, full_services = parse_programs(programs_text), parse_services(services_text)
     for text, parse, full in ((programs_text, parse_programs, full_programs),
                               (services_text, parse_services, full_services)):

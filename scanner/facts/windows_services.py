@@ -43,11 +43,15 @@ class WindowsServices(HostFact):
     """Win32_Service and the HKLM Uninstall keys (64- and 32-bit views)."""
 
     PART: ClassVar[str] = "win_services"
-    status: ListStatus = "unparsed"  # of the services section
+    status: ListStatus = "unparsed"  # of the list `services` came from
+    # cim: Win32_Service (state, start mode, pid, executable); get_service: Get-Service, used when
+    # Win32_Service gave no list (state and start mode only); None: neither gave one
+    services_source: Literal["cim", "get_service"] | None = None
+    cim_status: ListStatus = "unparsed"  # of the Win32_Service section, whichever list was kept
     services: tuple[WindowsService, ...] = ()
     services_skipped: int = 0  # items that were not a service object with a name
     services_capped: bool = False  # more services than MAX_SERVICES: the list is incomplete
-    services_error: str | None = None  # first line of PowerShell's error record (status "error")
+    services_error: str | None = None  # first line of the Win32_Service section's error record, if any
     programs_status: ListStatus = "unparsed"
     programs: tuple[InstalledProgram, ...] = ()
     programs_unnamed: int = 0  # Uninstall keys without a DisplayName (hidden from Programs and Features)
