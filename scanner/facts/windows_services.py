@@ -40,7 +40,8 @@ class InstalledProgram(Frozen):
 
 
 class WindowsServices(HostFact):
-    """Win32_Service and the HKLM Uninstall keys (64- and 32-bit views)."""
+    """Win32_Service (or Get-Service when it gives no list) and the HKLM Uninstall keys (64- and
+    32-bit views)."""
 
     PART: ClassVar[str] = "win_services"
     status: ListStatus = "unparsed"  # of the list `services` came from

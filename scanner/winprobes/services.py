@@ -236,7 +236,8 @@ def parse_win_services(output: ProbeOutput) -> WindowsServices:
 
 
 PROBES = (
-    # Sections run in this order: the WMI query last, so a hang there costs only itself.
+    # The order the sections must run in (the script builder keeps it): the WMI query last, so a
+    # hang there costs only itself.
     WinProbe(name="win_services",
              sections=(Section("programs", PROGRAMS_COMMAND, "json", depth=2),
                        Section("service_status", SERVICE_STATUS_COMMAND, "json", depth=2),
