@@ -43,6 +43,11 @@ class Product(Frozen):
     paths: list[str] = []
     signatures: list[str] = []
     shipper: str | None = None
+    # Windows: service names (Win32_Service Name, case-insensitive, exact), DisplayName globs of the
+    # Uninstall keys (case-insensitive), and the services meaning "protecting" (None: any listed)
+    windows_services: list[str] = []
+    windows_programs: list[str] = []
+    windows_active: list[str] | None = None
     source: str
     note: str | None = None
     declared_in_inventory: bool = False  # a rule from the inventory's `products:`, not from the data file
