@@ -307,12 +307,11 @@ class Registry:
                        seen_from: Mapping[str, Mapping[str, Observation]] | None = None) -> list[Result]:
         """The check's results on the host; a per-vantage check with `seen_from` (zone -> the
         network facts seen from there) is judged once per zone, each result naming its zone. On a
-        platform it does not judge (an sshd_config check on Windows) it is not applicable."""
-        platform = ctx.inventory.platform_of(ctx.host)
-        chosen = check.for_platform(platform)
+        platform it does not judge (an sshd_config check on Windows) it has no result: the
+        platform's own checks answer its survey items there."""
+        chosen = check.for_platform(ctx.inventory.platform_of(ctx.host))
         if chosen is None:
-            return [self._result(check, ctx.host.name, Verdict(Status.NOT_APPLICABLE, "_other_platform",
-                                                               {"platform": platform.capitalize()}))]
+            return []
         check = chosen
         if check.per_vantage and seen_from:
             return [r for zone, network in seen_from.items()

@@ -13,7 +13,7 @@ from checks.exposure import judge_listeners, listener_all_interfaces
 from checks.firewall import default_deny
 from checks.logging import Store, daemon, judge_retention, required_days, retention
 from checks.malware import installed, running, signatures_fresh
-from checks.monitoring import products_data
+from checks.monitoring import hids_agent, product_table, products_data, siem_agent
 from checks.patching import (
     judge_eol,
     last_update_age,
@@ -26,16 +26,20 @@ from checks.patching import (
 from checks.registry import HostContext, Verdict, check, failed, on_platform, passed, verdict
 from checks.settings import load_data
 from checks.system import identity
+from checks.windows_products import WindowsProductState, windows_product_states
 from scanner.facts.ports import HostPortScan
 from scanner.facts.system import OsRelease
 from scanner.facts.windows_accounts import NO_LIMIT, AuditPolicy, NetAccountsPolicy
 from scanner.facts.windows_defense import WindowsDefender, WindowsFirewallProfiles
 from scanner.facts.windows_logs import WindowsEventLog, WindowsEventLogs, WindowsListeners
+from scanner.facts.windows_services import WindowsServices
 from scanner.facts.windows_system import WindowsHotfixes, WindowsOs, WindowsReboot
 from scanner.model import Frozen, Severity, Status
 
 DAY = 86400
 DEFENDER = "Microsoft Defender Antivirus"
+DEFENDER_ROW = "defender-windows"  # its row in checks/data/products.yaml
+ROLES_MALWARE = ("antimalware",)
 # A circular log this full has started overwriting: the age of its oldest record is what it keeps.
 FULL_RATIO = 0.9
 
@@ -214,64 +218,126 @@ def default_deny_windows(ctx: HostContext) -> list[Verdict]:
     return out
 
 
-# -- anti-malware --------------------------------------------------------------------------------
+# -- anti-malware and agents ---------------------------------------------------------------------
 
-def _defender(ctx: HostContext) -> tuple[WindowsDefender, Verdict | None]:
+def _products(ctx: HostContext, roles: tuple[str, ...]) -> tuple[list[WindowsProductState], bool]:
+    """The table's products of `roles` the host's services and programs show, and whether both
+    lists were read whole (else a product not seen may still be there)."""
+    services = ctx.facts_or_none(WindowsServices)
+    if services is None:
+        return [], False
+    table = [p for p in product_table(ctx.inventory).products if set(p.roles) & set(roles)]
+    states = windows_product_states(table, services)
+    return states, all(s.known for s in states) if states else False
+
+
+def _defender(ctx: HostContext) -> tuple[WindowsDefender | None, dict]:
+    """Defender's status when it answered, and its evidence either way (it is one product among
+    the others: when it does not answer, a third-party one may protect the host)."""
     d = ctx.facts(WindowsDefender)
-    if d.status == "unavailable":
-        # Defender did not answer (removed, its service stopped because another product took
-        # over, the cmdlet missing): that is not "no anti-malware".
-        return d, verdict(Status.UNKNOWN, "_windows_defender_unavailable", reason=d.unavailable or "error",
-                          evidence={"how": "Get-MpComputerStatus", "reason": d.unavailable, "code": d.error_code})
-    if d.status != "ok":
-        return d, _unread(d.status)
-    return d, None
+    evidence = {"how": "Get-MpComputerStatus", **d.model_dump(mode="json")}
+    return (d if d.status == "ok" else None), evidence
 
 
-def _defender_evidence(d: WindowsDefender) -> dict:
-    return {"how": "Get-MpComputerStatus", **d.model_dump(mode="json", exclude={"status"})}
+def _defender_active(d: WindowsDefender) -> bool:
+    return bool(d.am_service_enabled and d.antivirus_enabled and d.real_time_protection_enabled)
 
 
-@on_platform(installed, reads=(WindowsDefender,))
+def _others(states: list[WindowsProductState]) -> list[WindowsProductState]:
+    # Defender is read through its own cmdlet; its table row (service WinDefend) would count it twice.
+    return [s for s in states if s.product.id != DEFENDER_ROW]
+
+
+@on_platform(installed, reads=(WindowsDefender,), may_read=(WindowsServices,))
 def installed_windows(ctx: HostContext) -> Verdict:
-    d, unread = _defender(ctx)
-    if unread:
-        return unread
-    return passed("installed", products=DEFENDER, evidence=_defender_evidence(d))
+    d, defender = _defender(ctx)
+    states, known = _products(ctx, ROLES_MALWARE)
+    found = [s.product.name for s in _others(states) if s.installed] + ([DEFENDER] if d else [])
+    evidence = {"defender": defender, "products": [s.evidence() for s in _others(states) if s.installed],
+                "lists_read_whole": known}
+    if found:
+        return passed("installed", products=", ".join(found), evidence=evidence)
+    if known and ctx.facts(WindowsDefender).status == "unavailable":
+        return failed("none", evidence=evidence)
+    return verdict(Status.UNKNOWN, "_windows_defender_unavailable",
+                   reason=ctx.facts(WindowsDefender).unavailable or ctx.facts(WindowsDefender).status,
+                   evidence=evidence)
 
 
-@on_platform(running, reads=(WindowsDefender,))
+@on_platform(running, reads=(WindowsDefender,), may_read=(WindowsServices,))
 def running_windows(ctx: HostContext) -> Verdict:
-    d, unread = _defender(ctx)
-    if unread:
-        return unread
-    evidence = _defender_evidence(d)
-    flags = (d.am_service_enabled, d.antivirus_enabled, d.real_time_protection_enabled)
-    if all(flags):
-        return passed("running", products=DEFENDER, evidence=evidence)
-    if False in flags:
+    d, defender = _defender(ctx)
+    states, known = _products(ctx, ROLES_MALWARE)
+    others = [s for s in _others(states) if s.installed]
+    active = [s.product.name for s in others if s.running] + ([DEFENDER] if d and _defender_active(d) else [])
+    evidence = {"defender": defender, "products": [s.evidence() for s in others], "lists_read_whole": known}
+    if active:
+        return passed("running", products=", ".join(active), evidence=evidence)
+    if d is not None and False in (d.am_service_enabled, d.antivirus_enabled, d.real_time_protection_enabled):
+        flags = (("AMServiceEnabled", d.am_service_enabled), ("AntivirusEnabled", d.antivirus_enabled),
+                 ("RealTimeProtectionEnabled", d.real_time_protection_enabled))
         return failed("windows_protection_off", evidence=evidence, product=DEFENDER,
-                      off=", ".join(n for n, v in zip(("AMServiceEnabled", "AntivirusEnabled",
-                                                       "RealTimeProtectionEnabled"), flags, strict=True)
-                                    if v is False))
+                      off=", ".join(name for name, value in flags if value is False))
+    if others and known:
+        return failed("not_running", products=", ".join(s.product.name for s in others), evidence=evidence)
+    if not others and d is None:
+        return verdict(Status.NOT_APPLICABLE, "none_installed") if known else verdict(
+            Status.UNKNOWN, "_windows_defender_unavailable", reason=ctx.facts(WindowsDefender).unavailable or "error",
+            evidence=evidence)
     return _unread("flags")
 
 
-@on_platform(signatures_fresh, reads=(WindowsDefender,))
-def signatures_fresh_windows(ctx: HostContext) -> Verdict:
-    d, unread = _defender(ctx)
-    if unread:
-        return unread
+@on_platform(signatures_fresh, reads=(WindowsDefender,), may_read=(WindowsServices,))
+def signatures_fresh_windows(ctx: HostContext) -> list[Verdict]:
+    d, defender = _defender(ctx)
+    states, _ = _products(ctx, ROLES_MALWARE)
     limit = products_data().thresholds.signature_max_age_days
-    age = d.signature_age_days
-    evidence = _defender_evidence(d) | {"max_age_days": limit.value, "threshold_source": limit.source}
-    if age is None:
-        return verdict(Status.UNKNOWN, "not_readable", target="defender", product=DEFENDER, evidence=evidence)
-    if age > limit.value:
-        return failed("windows_stale", target="defender", product=DEFENDER, days=age, limit=limit.value,
-                      evidence=evidence)
-    return passed("windows_fresh", target="defender", product=DEFENDER, days=age, limit=limit.value,
-                  evidence=evidence)
+    out = []
+    if d is not None:
+        age = d.signature_age_days
+        evidence = defender | {"max_age_days": limit.value, "threshold_source": limit.source}
+        if age is None:
+            out.append(verdict(Status.UNKNOWN, "not_readable", target="defender", product=DEFENDER, evidence=evidence))
+        elif age > limit.value:
+            out.append(failed("windows_stale", target="defender", product=DEFENDER, days=age, limit=limit.value,
+                              evidence=evidence))
+        else:
+            out.append(passed("windows_fresh", target="defender", product=DEFENDER, days=age, limit=limit.value,
+                              evidence=evidence))
+    for state in _others(states):
+        if state.installed:
+            # Each vendor keeps its signature dates its own way; none is read yet.
+            out.append(verdict(Status.UNKNOWN, "not_readable", target=state.product.id, product=state.product.name,
+                               evidence=state.evidence()))
+    return out or [verdict(Status.NOT_APPLICABLE, "none_installed")]
+
+
+def _agents(ctx: HostContext, roles: tuple[str, ...]) -> Verdict:
+    states, known = _products(ctx, roles)
+    services = ctx.facts(WindowsServices)
+    if services.status not in ("ok", "empty") and not states:
+        return _unread(services.status)
+    running_ = [s for s in states if s.running]
+    evidence = {"how": "Win32_Service and the Uninstall registry keys", "lists_read_whole": known,
+                "products": [s.evidence() for s in states if s.installed]}
+    if running_:
+        return passed("running", products=", ".join(s.product.name for s in running_), evidence=evidence)
+    stopped = [s for s in states if s.installed]
+    if stopped:
+        return failed("installed_not_running", products=", ".join(s.product.name for s in stopped), evidence=evidence)
+    if not known:
+        return _unread("services")
+    return failed("none", evidence=evidence)
+
+
+@on_platform(hids_agent, reads=(WindowsServices,))
+def hids_agent_windows(ctx: HostContext) -> Verdict:
+    return _agents(ctx, ("hids", "edr"))
+
+
+@on_platform(siem_agent, reads=(WindowsServices,))
+def siem_agent_windows(ctx: HostContext) -> Verdict:
+    return _agents(ctx, ("siem", "log_shipper"))
 
 
 # -- logging -------------------------------------------------------------------------------------

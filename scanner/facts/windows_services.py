@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar, Literal
 
-from scanner.facts.host import HostFact
+from scanner.facts.host import WindowsFact
 from scanner.model import Frozen
 
 # ok / empty / unparsed as in scanner.facts.windows_system; error: PowerShell answered the section
@@ -39,7 +39,7 @@ class InstalledProgram(Frozen):
     install_location: str | None = None
 
 
-class WindowsServices(HostFact):
+class WindowsServices(WindowsFact):
     """Win32_Service (or Get-Service when it gives no list) and the HKLM Uninstall keys (64- and
     32-bit views)."""
 
