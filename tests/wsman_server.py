@@ -21,6 +21,7 @@ import struct
 import threading
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,9 @@ class Script:
     stderr: bytes = b""
     exit_code: int = 0
     mode: str = "done"        # done | hang (never finishes) | flood (output without end)
+    # done: stdout made from the command's stdin, once it has all come (a recorded host answering
+    # the script it was sent: tests/winreplay.py)
+    respond: Callable[[bytes], bytes] | None = None
     parts: int = 2            # done: stdout spread over this many Receive answers
     flood_chunk: int = 64 * 1024
 
@@ -177,8 +181,12 @@ class WsmanServer:
             return self._render("fault_timed_out", status=500, **ids)
         if script.mode == "flood":
             return self._render("receive_running", streams=stream("stdout", b"A" * script.flood_chunk), **ids)
-        size = -(-len(script.stdout) // script.parts) if script.stdout else 0
-        part = script.stdout[n * size:(n + 1) * size] if size else b""
+        if "stdout" not in state:
+            state["stdout"] = (script.respond(bytes(self.seen.stdin[command_id])) if script.respond
+                               else script.stdout)
+        stdout = state["stdout"]
+        size = -(-len(stdout) // script.parts) if stdout else 0
+        part = stdout[n * size:(n + 1) * size] if size else b""
         if n < script.parts - 1:
             return self._render("receive_running", streams=stream("stdout", part), **ids)
         streams = (stream("stdout", part) + TEMPLATES["stream_end"].format(name="stdout", command_id=command_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from secrets import token_hex
 
 from rich.console import Console
 from rich.table import Table
@@ -11,9 +12,12 @@ from rich.text import Text
 
 from scanner.app.engine import resolve_addresses
 from scanner.connect import sudo_password, transport_for
+from scanner.facts.host import WindowsSession
 from scanner.i18n import default_catalog
 from scanner.inventory import Host, LoadedInventory
 from scanner.transport.base import TransportError, with_become
+from scanner.winprobes.catalog import default_windows_probes
+from scanner.winprobes.script import bootstrap_argv, build_script, split_output
 
 # Tools the host probes read through, and the checks that come out `unknown` when every tool of
 # a group is missing (a host needs only one package manager, one firewall front end).
@@ -80,6 +84,49 @@ def checks_left_unknown(missing_tools: list[str], privileged: bool | None) -> li
     return sorted(set(globs))
 
 
+def windows_unknown_checks(session: WindowsSession) -> list[str]:
+    """Which checks a scan of a Windows host will answer `unknown` for, given the PowerShell
+    session preflight found (pure): all its host checks when PowerShell is constrained (no probe
+    runs), else those reading a probe that needs an administrator, when the account is not one."""
+    from checks import default_registry  # the checks say which probes they read
+
+    probes = default_windows_probes()
+    if session.language not in (None, "FullLanguage"):
+        needed = probes.names()
+    elif session.admin is False:
+        needed = frozenset(p.name for p in probes if p.admin)
+    else:
+        return []
+    found = []
+    for check in default_registry():
+        variant = check.for_platform("windows")
+        if variant is not None and variant.parts("host") & needed:
+            found.append(check.id)
+    return sorted(found)
+
+
+def _check_windows(transport, inv, host: Host, row: PreflightRow) -> None:
+    """The script's first line alone (no probe): PowerShell runs, who runs it, in which mode."""
+    nonce = token_hex(8)
+    result = transport.run(bootstrap_argv(), timeout=inv.scan.timeouts.command, stdin=build_script([], nonce).encode())
+    row.reachable = row.authenticated = True
+    session = split_output(result.stdout, nonce).host
+    if session is None:
+        row.note = "PowerShell did not run the script: " + (result.stderr.strip()[:200] or "no output")
+        row.unknown_checks = ["*"]
+        return
+    row.privileged = session.admin
+    notes = [f"PowerShell {session.ps_version or '?'}, {session.language or '?'}, execution policy "
+             f"{session.execution_policy or '?'}"]
+    if session.language not in (None, "FullLanguage"):
+        notes.append("constrained language mode (AppLocker or WDAC): no probe can run; allow the scan account "
+                     "FullLanguage or exempt it")
+    elif session.admin is False:
+        notes.append("not an administrator: the Security log and the audit policy will say unknown")
+    row.note = "; ".join(notes)
+    row.unknown_checks = windows_unknown_checks(session)
+
+
 def check_host(loaded: LoadedInventory, host: Host, address: str, accept_new_host_keys: bool,
                secrets: dict[str, str] | None = None) -> PreflightRow:
     inv = loaded.inventory
@@ -91,6 +138,9 @@ def check_host(loaded: LoadedInventory, host: Host, address: str, accept_new_hos
     try:
         transport = transport_for(loaded, host, address, accept_new_host_keys=accept_new_host_keys,
                                   secrets=secrets)
+        if inv.platform_of(host) == "windows":
+            _check_windows(transport, inv, host, row)
+            return row
         result = transport.run(["sh", "-c", TOOLS_SCRIPT], timeout=inv.scan.timeouts.command)
         row.reachable = row.authenticated = True
         lines = result.stdout.splitlines()
@@ -114,7 +164,7 @@ def check_host(loaded: LoadedInventory, host: Host, address: str, accept_new_hos
     finally:
         if transport is not None:
             transport.close()
-    if row.authenticated:
+    if row.authenticated and inv.platform_of(host) != "windows":
         row.unknown_checks = checks_left_unknown(row.missing_tools, row.privileged)
     return row
 
