@@ -17,7 +17,7 @@ from typing import Any
 from scanner.facts.windows_localaccounts import GroupMember, LocalUser, WindowsLocalAccounts
 from scanner.winprobes import ProbeOutput, Section, WinProbe
 from scanner.winprobes.psjson import clean_text, json_int, load_items, load_json, parse_datetime
-from scanner.winprobes.registry import error_kind
+from scanner.winprobes.registry import error_kind, section_text
 
 ADMINISTRATORS_SID = "S-1-5-32-544"
 MAX_USERS = 5000
@@ -122,18 +122,18 @@ def _domain_controller(text: str) -> bool | None:
 
 
 def parse_local_accounts(output: ProbeOutput) -> WindowsLocalAccounts:
-    status, users, skipped, reason = _users(output.text("users"), _from_localuser)
+    status, users, skipped, reason = _users(section_text(output, "users"), _from_localuser)
     source = "get_localuser"
     if status != "ok":
-        cim = _users(output.text("cim_users"), _from_cim)
+        cim = _users(section_text(output, "cim_users"), _from_cim)
         if cim[0] == "ok" or status == "empty":
             status, users, skipped, source = cim[0], cim[1], cim[2], "win32_useraccount"
     by_kind = {u.builtin: u for u in users if u.builtin}
     # the members of an empty group print nothing: "ok" with no member only when the section ran clean
-    admins_status, members, admins_reason = _members(output.text("admins"))
+    admins_status, members, admins_reason = _members(section_text(output, "admins"))
     admins_source = "get_localgroupmember"
     if admins_status not in ("ok",):
-        fallback = _members(output.text("cim_admins"))
+        fallback = _members(section_text(output, "cim_admins"))
         if fallback[0] == "ok":
             admins_status, members, admins_source = "ok", fallback[1], "win32_groupuser"
     if admins_status == "empty" and "admins" in output.sections and output.sections["admins"].error is None \
@@ -141,7 +141,7 @@ def parse_local_accounts(output: ProbeOutput) -> WindowsLocalAccounts:
         admins_status = "ok"  # the section ran and listed no member
     return WindowsLocalAccounts(
         status=status, users_source=source if status == "ok" else None,  # type: ignore[arg-type]
-        users_reason=reason, domain_controller=_domain_controller(output.text("role")), users=users,
+        users_reason=reason, domain_controller=_domain_controller(section_text(output, "role")), users=users,
         skipped=skipped, administrator=by_kind.get("administrator"), guest=by_kind.get("guest"),
         administrators_status=admins_status,  # type: ignore[arg-type]
         administrators_source=admins_source if admins_status == "ok" else None,  # type: ignore[arg-type]

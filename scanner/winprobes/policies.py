@@ -42,6 +42,7 @@ from scanner.winprobes.registry import (
     read_section_key,
     read_service,
     registry_section,
+    section_text,
     service_command,
     whole_text,
 )
@@ -141,7 +142,7 @@ def parse_collector(value: Any) -> Collector | None:
 
 def parse_event_forwarding(output: ProbeOutput) -> WindowsEventForwarding:
     key = read_section_key(output, "subscription_manager")
-    service = read_service(output.text("winrm_service"), "WinRM") if "winrm_service" in output.sections \
+    service = read_service(section_text(output, "winrm_service"), "WinRM") if "winrm_service" in output.sections \
         else None
     service_fields = {"winrm_service": service.status if service else "empty",
                       "winrm_state": service.state if service else None,
@@ -180,7 +181,7 @@ def _peers(value: str | None) -> tuple[NtpPeer, ...]:
 
 def parse_time(output: ProbeOutput) -> WindowsTime:
     params = read_section_key(output, "parameters")
-    service = read_service(output.text("service"), "W32Time") if "service" in output.sections else None
+    service = read_service(section_text(output, "service"), "W32Time") if "service" in output.sections else None
     service_fields = {"service": service.status if service else "empty",
                       "service_state": service.state if service else None,
                       "service_start_type": service.start_type if service else None}

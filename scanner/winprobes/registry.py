@@ -35,8 +35,17 @@ ReadStatus = Literal["ok", "absent", "empty", "unparsed", "access_denied", "cmdl
 _PS_PROPERTIES = ("PSPath", "PSParentPath", "PSChildName", "PSDrive", "PSProvider")
 
 
+# What marks PowerShell's error record: "Verb-Noun : message" (Windows PowerShell 5.1; "Verb-Noun: message" in
+# PowerShell 7) and the CategoryInfo / FullyQualifiedErrorId lines.
+_RECORD = re.compile(r"^[A-Z][a-z]+-[A-Za-z]+ ?: |FullyQualifiedErrorId|CategoryInfo", re.MULTILINE)
+# What a section cut by the probe's output cap reads as: an unfinished JSON object, so every parser says
+# `unparsed` instead of reading the part that came.
+CUT = "{"
+
+
 def error_kind(text: str) -> ErrorKind | None:
-    """The kind of an error record, or None when the text is JSON (even cut off) or nothing."""
+    """The kind of an error record, or None when the text is JSON (even cut off), nothing, or text that is no
+    error record (markup, junk: the parsers call it unparsed)."""
     head = text.lstrip("\ufeff").lstrip()
     if head[:1] in ("{", "[", "") or len(text) > MAX_INPUT:
         return None
@@ -45,7 +54,13 @@ def error_kind(text: str) -> ErrorKind | None:
         return "cmdlet_missing"
     if _DENIED.search(sample):
         return "access_denied"
-    return "error"
+    return "error" if _RECORD.search(sample) else None
+
+
+def section_text(output: ProbeOutput, name: str) -> str:
+    """A section's text (or its error record), or CUT when the output cap cut it."""
+    got = output.sections.get(name)
+    return CUT if got is not None and got.truncated and got.error is None else output.text(name)
 
 
 def section_error(output: ProbeOutput, name: str) -> ErrorKind | None:
@@ -106,7 +121,7 @@ def read_key(text: str) -> KeyRead:
 
 
 def read_section_key(output: ProbeOutput, name: str) -> KeyRead:
-    return read_key(output.text(name)) if name in output.sections else KeyRead("empty")
+    return read_key(section_text(output, name)) if name in output.sections else KeyRead("empty")
 
 
 MAX_WHOLE = 2048

@@ -36,7 +36,7 @@ from scanner.facts.windows_remote import (
 )
 from scanner.winprobes import ProbeOutput, Section, WinProbe
 from scanner.winprobes.psjson import clean_text, json_int, load_json
-from scanner.winprobes.registry import KeyRead, error_kind, read_section_key, registry_section
+from scanner.winprobes.registry import KeyRead, error_kind, read_section_key, registry_section, section_text
 
 TERMINAL_SERVER = r"HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server"
 RDP_TCP = TERMINAL_SERVER + r"\WinStations\RDP-Tcp"
@@ -117,7 +117,7 @@ def parse_smb_text(text: str) -> WindowsSmb:
 
 
 def parse_smb(output: ProbeOutput) -> WindowsSmb:
-    return parse_smb_text(output.text("server"))
+    return parse_smb_text(section_text(output, "server"))
 
 
 # --- WinRM listeners ---------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ def parse_winrm_listeners_text(text: str) -> WindowsWinrmListeners:
 
 
 def parse_winrm_listeners(output: ProbeOutput) -> WindowsWinrmListeners:
-    return parse_winrm_listeners_text(output.text("listeners"))
+    return parse_winrm_listeners_text(section_text(output, "listeners"))
 
 
 PROBES: tuple[WinProbe, ...] = (

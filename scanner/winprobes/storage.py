@@ -9,7 +9,7 @@ from scanner.facts.capacity import Filesystem
 from scanner.facts.windows_storage import WindowsDisks
 from scanner.winprobes import ProbeOutput, Section, WinProbe
 from scanner.winprobes.psjson import clean_text, json_int, load_items
-from scanner.winprobes.registry import error_kind
+from scanner.winprobes.registry import error_kind, section_text
 
 MAX_DISKS = 128
 _DRIVE = re.compile(r"[A-Za-z]:")
@@ -56,7 +56,7 @@ def parse_disks_text(text: str) -> WindowsDisks:
 
 
 def parse_disks(output: ProbeOutput) -> WindowsDisks:
-    return parse_disks_text(output.text("logical_disks"))
+    return parse_disks_text(section_text(output, "logical_disks"))
 
 
 PROBES: tuple[WinProbe, ...] = (
