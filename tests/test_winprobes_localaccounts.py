@@ -13,6 +13,7 @@ import json
 
 import pytest
 
+from scanner.winprobes import ProbeOutput, SectionOutput
 from scanner.winprobes.localaccounts import PROBES, parse_local_accounts
 from tests.winprobe_outputs import (
     FIFTY_MB,
@@ -51,7 +52,9 @@ def test_fixtures_and_probe():
     assert cases("win_local_accounts", "users") == ["cnquery_getlocaluser"]
     assert cases("win_local_accounts", "admins") == ["atapauditor_unresolvable_member"]
     assert_read_only(PROBES)
-    assert "-SID S-1-5-32-544" in PROBES[0].sections[3].command  # by SID, never by the translated name
+    commands = {section.name: section.command for section in PROBES[0].sections}
+    assert "-SID S-1-5-32-544" in commands["admins"]  # by SID, never by the translated name
+    assert "'-50[01]$'" in commands["builtin"] and "SID LIKE '%-500'" in commands["cim_builtin"]
 
 
 def test_recorded_users_flag_builtins_by_sid_not_name():
@@ -95,6 +98,22 @@ def test_server_2012_r2_without_the_localaccounts_module():
                                                                                                     False)
     assert (fact.guest.name, fact.guest.enabled) == ("Invité", False)
     assert fact.administrators_source == "win32_groupuser"
+
+
+def test_builtins_on_a_domain_controller_whose_whole_list_was_cut():
+    # constructed: a domain controller lists every domain account (PSP-Inventory issue 26), so the whole list
+    # can pass the output cap; the two-account read still names the built-ins
+    two = json.dumps([u for u in json.loads(USERS) if u["SID"]["Value"].endswith(("-500", "-501"))])
+    out = output(role=json.dumps({"ProductType": 2}), builtin=two, admins=ADMINS)
+    out = ProbeOutput(sections=dict(out.sections) | {"users": SectionOutput(text=USERS[:900], truncated=True)})
+    fact = parse_local_accounts(out)
+    assert (fact.domain_controller, fact.status, fact.users, fact.users_source) == (True, "unparsed", (), None)
+    assert (fact.administrator.name, fact.guest.name, fact.builtin_source) == ("chris", "Guest", "get_localuser")
+    cim = parse_local_accounts(output(users=missing("Get-LocalUser"), cim_users="[", builtin=missing("Get-LocalUser"),
+                                      cim_builtin=json.dumps([json.loads(CIM_USERS)[1]])))
+    assert (cim.administrator, cim.guest.name, cim.builtin_source) == (None, "Invité", "win32_useraccount")
+    whole = parse_local_accounts(output(users=USERS, builtin="[]"))
+    assert whole.builtin_source == "get_localuser" and whole.administrator.name == "chris"
 
 
 def test_domain_controller_is_recorded():

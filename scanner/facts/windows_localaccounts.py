@@ -49,6 +49,9 @@ class WindowsLocalAccounts(HostFact):
     skipped: int = 0  # user entries without a valid SID
     administrator: LocalUser | None = None  # the built-in Administrator (RID 500), enabled or not
     guest: LocalUser | None = None  # the built-in Guest (RID 501)
+    # where the two built-ins were read: the whole list, or (when it was not read, e.g. cut on a domain
+    # controller's thousands of accounts) the sections that read only RID 500 and 501
+    builtin_source: UserSource | None = None
     administrators_status: ProbeStatus = "unparsed"
     administrators_source: MemberSource | None = None
     # why Get-LocalGroupMember gave no list: "unresolvable_member" is its known failure on a member SID it

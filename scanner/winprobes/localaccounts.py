@@ -7,6 +7,11 @@ Get-LocalGroupMember throws "Failed to compare two elements in the array." when 
 resolved (an orphaned domain SID: PowerShell/PowerShell issues 2996 and 21617, MicrosoftDocs/PowerShell-
 Docs issue 7236); the members are then read from the Win32_GroupUser association, which lists only the
 members Windows can resolve: the fact says which source it used.
+
+On a domain controller both user reads list every domain account (PSP-Inventory issue 26 reports it for
+local-user enumeration), which may pass the probe's output cap; two small sections read only RID 500 and 501,
+so the built-in Administrator and Guest are still known when the whole list is not. The role comes from
+Win32_OperatingSystem.ProductType (2: domain controller), as scanner/winprobes/system.py reads it.
 """
 
 from __future__ import annotations
@@ -121,14 +126,25 @@ def _domain_controller(text: str) -> bool | None:
     return {1: False, 2: True, 3: False}.get(product) if product is not None else None  # type: ignore[arg-type]
 
 
+def _user_list(output: ProbeOutput, cmdlet_section: str, cim_section: str):
+    """(status, users, skipped, reason, source): Get-LocalUser's list, else Win32_UserAccount's."""
+    status, users, skipped, reason = _users(section_text(output, cmdlet_section), _from_localuser)
+    if status == "ok":
+        return status, users, skipped, reason, "get_localuser"
+    cim = _users(section_text(output, cim_section), _from_cim)
+    if cim[0] == "ok" or status == "empty":
+        return cim[0], cim[1], cim[2], reason, "win32_useraccount" if cim[0] == "ok" else None
+    return status, users, skipped, reason, None
+
+
 def parse_local_accounts(output: ProbeOutput) -> WindowsLocalAccounts:
-    status, users, skipped, reason = _users(section_text(output, "users"), _from_localuser)
-    source = "get_localuser"
+    status, users, skipped, reason, source = _user_list(output, "users", "cim_users")
+    # The built-ins come from the whole list, or else from the two-account read, which a domain controller's
+    # thousands of (domain) accounts cannot push past the output cap.
+    builtin_source, listed = source, users
     if status != "ok":
-        cim = _users(section_text(output, "cim_users"), _from_cim)
-        if cim[0] == "ok" or status == "empty":
-            status, users, skipped, source = cim[0], cim[1], cim[2], "win32_useraccount"
-    by_kind = {u.builtin: u for u in users if u.builtin}
+        _, listed, _, _, builtin_source = _user_list(output, "builtin", "cim_builtin")
+    by_kind = {u.builtin: u for u in listed if u.builtin}
     # the members of an empty group print nothing: "ok" with no member only when the section ran clean
     admins_status, members, admins_reason = _members(section_text(output, "admins"))
     admins_source = "get_localgroupmember"
@@ -140,9 +156,10 @@ def parse_local_accounts(output: ProbeOutput) -> WindowsLocalAccounts:
             and not output.sections["admins"].truncated:
         admins_status = "ok"  # the section ran and listed no member
     return WindowsLocalAccounts(
-        status=status, users_source=source if status == "ok" else None,  # type: ignore[arg-type]
+        status=status, users_source=source,  # type: ignore[arg-type]
         users_reason=reason, domain_controller=_domain_controller(section_text(output, "role")), users=users,
         skipped=skipped, administrator=by_kind.get("administrator"), guest=by_kind.get("guest"),
+        builtin_source=builtin_source if by_kind else None,  # type: ignore[arg-type]
         administrators_status=admins_status,  # type: ignore[arg-type]
         administrators_source=admins_source if admins_status == "ok" else None,  # type: ignore[arg-type]
         administrators_reason=admins_reason, administrators=members)
@@ -150,14 +167,20 @@ def parse_local_accounts(output: ProbeOutput) -> WindowsLocalAccounts:
 
 _SID_VALUE = "@{n='SID';e={$_.SID.Value}}"
 _AS_TEXT = "@{{n='{0}';e={{[string]$_.{0}}}}}"
+_LOCALUSER_FIELDS = ("Name,Enabled,PasswordRequired,PasswordExpires,PasswordLastSet,LastLogon,Description,"
+                     f"{_SID_VALUE},{_AS_TEXT.format('PrincipalSource')}")
+_CIM_USER_FIELDS = "Name,SID,Disabled,PasswordRequired,PasswordExpires,Lockout"
+_CIM_USERS = "Get-CimInstance -ClassName Win32_UserAccount -Filter \"LocalAccount=True{}\" | Select-Object "
 
 PROBES: tuple[WinProbe, ...] = (
     WinProbe("win_local_accounts", sections=(
         Section("role", "Get-CimInstance -ClassName Win32_OperatingSystem | Select-Object ProductType"),
-        Section("users", "Get-LocalUser | Select-Object Name,Enabled,PasswordRequired,PasswordExpires,"
-                         f"PasswordLastSet,LastLogon,Description,{_SID_VALUE},{_AS_TEXT.format('PrincipalSource')}"),
-        Section("cim_users", "Get-CimInstance -ClassName Win32_UserAccount -Filter \"LocalAccount=True\" | "
-                             "Select-Object Name,SID,Disabled,PasswordRequired,PasswordExpires,Lockout"),
+        Section("users", f"Get-LocalUser | Select-Object {_LOCALUSER_FIELDS}"),
+        Section("cim_users", _CIM_USERS.format("") + _CIM_USER_FIELDS),
+        # RID 500 and 501 only: small on any host, a domain controller included
+        Section("builtin", "Get-LocalUser | Where-Object { $_.SID.Value -match '-50[01]$' } | "
+                           f"Select-Object {_LOCALUSER_FIELDS}"),
+        Section("cim_builtin", _CIM_USERS.format(" AND (SID LIKE '%-500' OR SID LIKE '%-501')") + _CIM_USER_FIELDS),
         Section("admins", f"Get-LocalGroupMember -SID {ADMINISTRATORS_SID} | Select-Object Name,{_SID_VALUE},"
                           f"{_AS_TEXT.format('ObjectClass')},{_AS_TEXT.format('PrincipalSource')}"),
         Section("cim_admins", f"Get-CimInstance -ClassName Win32_Group -Filter \"SID='{ADMINISTRATORS_SID}'\" | "
