@@ -198,6 +198,11 @@ def test_https_listener_and_no_listener():
     first, second = parse_winrm_listeners(output(listeners=text)).listeners
     assert (first.transport, first.port, first.certificate, first.listening_on) == ("https", 5986, True, ("10.0.0.5",))
     assert (second.certificate, second.enabled) == (None, None)
+    # an XML element written whole (how a nil element may come out) decides nothing
+    node = {"Transport": "HTTPS", "Port": "5986", "Hostname": {"nil": "true", "Name": "Hostname"},
+            "CertificateThumbprint": {"nil": "true"}}
+    (odd,) = parse_winrm_listeners(output(listeners=json.dumps({"Listeners": node}))).listeners
+    assert (odd.hostname, odd.certificate) == (None, None)
     none = parse_winrm_listeners(output(listeners=json.dumps({"Listeners": []})))
     assert (none.status, none.listeners) == ("ok", ())  # no listener is a finding, not a failure to read
     assert parse_winrm_listeners(output(listeners="")).status == "empty"

@@ -199,16 +199,21 @@ PROBES: tuple[WinProbe, ...] = (
         registry_section("policy", RDP_POLICY, ("fDenyTSConnections", "UserAuthentication", "SecurityLayer",
                                                 "MinEncryptionLevel")),
     ), parse=parse_rdp),
-    # Get-SmbServerConfiguration reads MSFT_SmbServerConfiguration (root/Microsoft/Windows/SMB), which
-    # refuses a caller without an administrator's token.
+    # Get-SmbServerConfiguration reads MSFT_SmbServerConfiguration (root/Microsoft/Windows/SMB); marked admin
+    # because that provider is expected to refuse a caller without an administrator's token (not confirmed on a
+    # host: no published record of it was found). Whether the SMB1 *feature* is installed is not read:
+    # Get-WindowsFeature loads Server Manager and Get-WindowsOptionalFeature goes through DISM (slow, admin);
+    # EnableSMB1Protocol is what the server accepts, which is the question a check asks.
     WinProbe("win_smb", sections=(
         Section("server", "Get-SmbServerConfiguration | Select-Object " + ",".join(SMB_FIELDS)),
     ), parse=parse_smb, admin=True),
-    # The WS-Management configuration (winrm/config/listener) is readable only by administrators; the
-    # WinRM service must be running for Get-WSManInstance to answer even locally.
+    # The WS-Management configuration (winrm/config/listener) is expected to be readable only by administrators
+    # (the WSMan: drive the same); the WinRM service must be running for Get-WSManInstance to answer even
+    # locally. Get-WSManInstance is used rather than Get-ChildItem WSMan:\\localhost\\Listener because it returns
+    # one object per listener with its properties, no provider tree to walk.
     WinProbe("win_winrm_listeners", sections=(
         Section("listeners", "[pscustomobject]@{ Listeners = @(Get-WSManInstance -ResourceURI "
                              "winrm/config/listener -Enumerate | Select-Object Address,Transport,Port,Hostname,"
-                             "Enabled,URLPrefix,CertificateThumbprint,ListeningOn) }"),
+                             "Enabled,URLPrefix,CertificateThumbprint,ListeningOn) }", depth=4),
     ), parse=parse_winrm_listeners, admin=True),
 )
