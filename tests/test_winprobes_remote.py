@@ -3,7 +3,7 @@
 Recorded outputs (tests/fixtures/winprobes/<probe>_<section>/, each header naming its source and whether it is
 verbatim or rebuilt): the Terminal Services policy key of a CIS test machine (wazuh-qa issue 3044), the RDP
 port of a Windows Server docs pull request, Get-SmbServerConfiguration from Microsoft's 2012 R2 and 2022 reference
-pages, and a listener from the Get-WSManInstance reference page. Inputs written in this file are CONSTRUCTED to
+pages and from a public issue (a host with SMB1 off), and a listener from the Get-WSManInstance reference page. Inputs written in this file are CONSTRUCTED to
 exercise one rule each.
 """
 
@@ -139,7 +139,8 @@ def test_rdp_truncations_never_give_a_wrong_value():
 
 # --- SMB ------------------------------------------------------------------------------------------
 
-SMB = {"ws2012r2_mspsdocs": (True, True, False, False, False, True),
+SMB = {"netexec_issue182": (False, True, False, False, False, True),
+       "ws2012r2_mspsdocs": (True, True, False, False, False, True),
        "ws2022_mspsdocs": (True, True, False, False, False, True)}
 SMB_FIELDS = ("smb1_enabled", "smb2_enabled", "require_signing", "enable_signing", "encrypt_data", "reject_unencrypted")
 
