@@ -154,6 +154,12 @@ def test_user_truncations_never_give_a_wrong_value():
         assert fact.domain_controller in (None, full.domain_controller), (name, cut)
 
 
+def test_cut_error_records_never_give_members():
+    for cut in range(len(UNRESOLVED)):
+        fact = parse_local_accounts(output(users=USERS, admins=("error", UNRESOLVED[:cut])))
+        assert fact.administrators == () and fact.administrators_status != "ok", cut
+
+
 @pytest.mark.parametrize("text", [*hostile_texts(), "x" * FIFTY_MB])
 def test_hostile_output_gives_no_account(text):
     fact = parse_local_accounts(output(role=text, users=text, cim_users=text, admins=text, cim_admins=text))

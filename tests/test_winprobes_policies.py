@@ -229,8 +229,9 @@ def test_time_types_and_peer_lists():
     assert (unread.status, unread.type, unread.service) == ("access_denied", None, "access_denied")
 
 
-def test_time_truncations_never_give_a_wrong_value():
-    sections = {"parameters": recorded("win_time", "parameters", "documented_standalone_default"),
+@pytest.mark.parametrize("case", sorted(TIME))
+def test_time_truncations_never_give_a_wrong_value(case):
+    sections = {"parameters": recorded("win_time", "parameters", case),
                 "service": json.dumps({"Name": "W32Time", "Status": 4, "StartType": 3})}
     full = parse_time(output(**sections))
     for name, cut, out in cuts(sections):

@@ -128,8 +128,9 @@ def rdp_values(fact) -> dict:
     return fact.model_dump(include={"rdp_enabled", "nla_required", "security_layer", "min_encryption_level", "port"})
 
 
-def test_rdp_truncations_never_give_a_wrong_value():
-    sections = {"terminal_server": LOCAL_SERVER, "rdp_tcp": LOCAL_TCP,
+@pytest.mark.parametrize("tcp", [LOCAL_TCP, recorded("win_rdp", "rdp_tcp", "windowsserverdocs_pr4799_port")])
+def test_rdp_truncations_never_give_a_wrong_value(tcp):
+    sections = {"terminal_server": LOCAL_SERVER, "rdp_tcp": tcp,
                 "policy": recorded("win_rdp", "policy", "wazuh_cis_win10")}
     full = rdp_values(parse_rdp(output(**sections)))
     for name, cut, out in cuts(sections):
