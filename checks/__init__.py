@@ -17,10 +17,12 @@ from checks import (
     sshd,
     system,
     tls,
+    windows,
 )
 from checks.registry import Registry
 
-AREAS = (accounts, declared, exposure, firewall, http, logging, malware, monitoring, patching, ports, ssh_config, sshd, system, tls)
+AREAS = (accounts, declared, exposure, firewall, http, logging, malware, monitoring, patching, ports, ssh_config, sshd, system, tls,
+         windows)
 
 
 def default_registry() -> Registry:

@@ -68,7 +68,11 @@ def software(ctx: HostContext) -> Verdict:
 @check("exposure.listener_all_interfaces", items=["XI.3.1", "XI.2.1.1"], severity=Severity.MEDIUM,
        reads=(Listeners, HostPortScan), per_vantage=True)
 def listener_all_interfaces(ctx: HostContext) -> list[Verdict]:
-    listeners = ctx.facts(Listeners)
+    return judge_listeners(ctx, ctx.facts(Listeners))
+
+
+def judge_listeners(ctx: HostContext, listeners: Listeners) -> list[Verdict]:
+    """The host's own listeners against the declared services and the port scan (any platform)."""
     scan = ctx.facts(HostPortScan)
     declared = {(s.port, s.proto): s for s in ctx.host.services}
     wildcard = [x for x in listeners.items if x.all_interfaces]

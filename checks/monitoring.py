@@ -43,6 +43,11 @@ class Product(Frozen):
     paths: list[str] = []
     signatures: list[str] = []
     shipper: str | None = None
+    # Windows: service names (Win32_Service Name, case-insensitive, exact), DisplayName globs of the
+    # Uninstall keys (case-insensitive), and the services meaning "protecting" (None: any listed)
+    windows_services: list[str] = []
+    windows_programs: list[str] = []
+    windows_active: list[str] | None = None
     source: str
     note: str | None = None
     declared_in_inventory: bool = False  # a rule from the inventory's `products:`, not from the data file
@@ -50,6 +55,11 @@ class Product(Frozen):
     @property
     def detectable(self) -> bool:
         return bool(self.processes or self.exe_prefixes or self.packages or self.paths)
+
+    @property
+    def windows_only(self) -> bool:
+        """A row of Windows columns alone: a Linux host is not looked at for it."""
+        return not self.detectable and bool(self.windows_services or self.windows_programs)
 
 
 class ServerSoftware(Frozen):
@@ -168,7 +178,7 @@ def process_view(ctx: HostContext) -> dict:
 
 def undetectable(roles: tuple[str, ...], ctx: HostContext | None = None) -> list[str]:
     table = product_table(ctx.inventory if ctx is not None else None)
-    return [p.name for p in table.with_role(*roles) if not p.detectable]
+    return [p.name for p in table.with_role(*roles) if not p.detectable and not p.windows_only]
 
 
 def none_found_evidence(ctx: HostContext, roles: tuple[str, ...]) -> dict:

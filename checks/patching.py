@@ -142,13 +142,17 @@ def policy() -> PatchingPolicy:
 @check("patch.os_eol", items=["XI.2.1.2"], severity=Severity.CRITICAL, reads=(OsRelease,))
 def os_eol(ctx: HostContext) -> Verdict:
     os = ctx.facts(OsRelease)
-    label = os.pretty_name or f"{os.id or '?'} {os.version_id or ''}".strip()
+    return judge_eol(ctx, os, os.pretty_name or f"{os.id or '?'} {os.version_id or ''}".strip())
+
+
+def judge_eol(ctx: HostContext, os: OsRelease, label: str, seen: dict | None = None) -> Verdict:
+    """The support verdict of the release `os` names (`seen`: how the host told it, as evidence)."""
     row = find_release(eol_data().releases, os)
     if row is None:
         return verdict(Status.UNKNOWN, "not_in_table", os=label,
-                       evidence={"id": os.id, "version_id": os.version_id, "pretty_name": os.pretty_name})
+                       evidence={"id": os.id, "version_id": os.version_id, "pretty_name": os.pretty_name, **(seen or {})})
     today = ctx.now.date()
-    evidence = {"os": label, "release": row.name, "standard_end": str(row.standard_end),
+    evidence = {**(seen or {}), "os": label, "release": row.name, "standard_end": str(row.standard_end),
                 "extended_end": str(row.extended_end) if row.extended_end else None,
                 "extended_name": row.extended_name, "extended_kind": row.extended_kind,
                 "source": row.source, "checked": str(row.checked)}

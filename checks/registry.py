@@ -125,6 +125,23 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """How a check judges on another platform: its own function and facts, same id and meaning."""
+
+    fn: CheckFn
+    reads: tuple[FactModel, ...] = ()
+    may_read: tuple[FactModel, ...] = ()
+
+
+def platform_of(models: Iterable[FactModel]) -> str | None:
+    """The platform whose host probes gather these facts (None: no host probe's, any platform)."""
+    found = {getattr(m, "PLATFORM", None) for m in models if getattr(m, "COLLECTOR", None) == "host"} - {None}
+    if len(found) > 1:
+        raise ValueError(f"facts of several platforms in one check: {sorted(found)}")
+    return found.pop() if found else None
+
+
+@dataclass(frozen=True)
 class Check:
     id: str
     survey_items: tuple[str, ...]
@@ -136,6 +153,29 @@ class Check:
     # Judged once per zone of a scan from several zones (what it judges depends on where the scan
     # starts: the port and zone checks); once otherwise.
     per_vantage: bool = False
+    # The platform the host facts it reads come from (None: it reads none, it judges any host), and
+    # the same check on other platforms: ("windows", Variant) pairs.
+    platform: str | None = None
+    variants: tuple[tuple[str, Variant], ...] = ()
+
+    def for_platform(self, platform: str) -> Check | None:
+        """The check as it judges a host of `platform`; None: it has nothing to say there."""
+        if self.platform in (None, platform):
+            return dataclasses.replace(self, variants=()) if self.variants else self
+        for name, variant in self.variants:
+            if name == platform:
+                return dataclasses.replace(self, fn=variant.fn, reads=variant.reads, may_read=variant.may_read,
+                                           platform=platform, variants=())
+        return None
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        """The platforms it judges (empty: any)."""
+        return () if self.platform is None else (self.platform, *(name for name, _ in self.variants))
+
+    @property
+    def _every_model(self) -> tuple[FactModel, ...]:
+        return (*self.reads, *self.may_read, *(m for _, v in self.variants for m in (*v.reads, *v.may_read)))
 
     @property
     def area(self) -> str:
@@ -157,18 +197,18 @@ class Check:
 
     @property
     def collectors(self) -> tuple[str, ...]:
-        return (*self.requires, *self.uses)
+        """Every collector it may read, on any platform (the engine runs each on the hosts it applies to)."""
+        return _unique((*self.requires, *self.uses, *(collector_of(m) for m in self._every_model)))
 
     @property
     def gathers(self) -> tuple[str, ...]:
         """What running the check gathers, as `collector` or `collector/probe` ("host/sshd_config")."""
         return _unique(f"{collector_of(m)}/{part_of(m)}" if part_of(m) else collector_of(m)
-                       for m in (*self.reads, *self.may_read))
+                       for m in self._every_model)
 
     def parts(self, collector: str) -> frozenset[str]:
-        """The parts (host probes) of `collector` the check reads; empty: it reads none by part."""
-        return frozenset(part_of(m) for m in (*self.reads, *self.may_read)
-                         if collector_of(m) == collector and part_of(m))
+        """The parts (host probes) of `collector` the check reads on any platform; empty: none by part."""
+        return frozenset(part_of(m) for m in self._every_model if collector_of(m) == collector and part_of(m))
 
 
 def check(check_id: str, *, items: Iterable[str], severity: Severity | str, reads: Iterable[FactModel] = (),
@@ -178,8 +218,27 @@ def check(check_id: str, *, items: Iterable[str], severity: Severity | str, read
     testable by name); `judge`, when given, turns it into what the engine calls with a context
     (e.g. one verdict per endpoint). Registry.add_area collects the marked functions."""
     def mark(fn: Callable) -> Callable:
+        reads_, may_read_ = tuple(reads), tuple(may_read)
         fn.__check__ = Check(check_id, tuple(items), Severity(severity), scope,  # type: ignore[attr-defined]
-                             judge(fn) if judge else fn, tuple(reads), tuple(may_read), per_vantage)
+                             judge(fn) if judge else fn, reads_, may_read_, per_vantage,
+                             platform=platform_of((*reads_, *may_read_)))
+        return fn
+    return mark
+
+
+def on_platform(base: Callable, *, reads: Iterable[FactModel], may_read: Iterable[FactModel] = (),
+                judge: Callable[[Callable], CheckFn] | None = None) -> Callable[[Callable], Callable]:
+    """Mark a function as check `base` judging hosts of another platform (the platform of the
+    facts it reads): same id, survey items, severity and texts, so reports, the survey and diff
+    need no platform of their own."""
+    def mark(fn: Callable) -> Callable:
+        reads_, may_read_ = tuple(reads), tuple(may_read)
+        platform = platform_of((*reads_, *may_read_))
+        found: Check = base.__check__  # type: ignore[attr-defined]
+        if platform is None or platform in found.platforms:
+            raise ValueError(f"check {found.id}: a variant must read host facts of a platform it lacks")
+        base.__check__ = dataclasses.replace(  # type: ignore[attr-defined]
+            found, variants=(*found.variants, (platform, Variant(judge(fn) if judge else fn, reads_, may_read_))))
         return fn
     return mark
 
@@ -247,7 +306,13 @@ class Registry:
     def run_host_check(self, check: Check, ctx: HostContext,
                        seen_from: Mapping[str, Mapping[str, Observation]] | None = None) -> list[Result]:
         """The check's results on the host; a per-vantage check with `seen_from` (zone -> the
-        network facts seen from there) is judged once per zone, each result naming its zone."""
+        network facts seen from there) is judged once per zone, each result naming its zone. On a
+        platform it does not judge (an sshd_config check on Windows) it has no result: the
+        platform's own checks answer its survey items there."""
+        chosen = check.for_platform(ctx.inventory.platform_of(ctx.host))
+        if chosen is None:
+            return []
+        check = chosen
         if check.per_vantage and seen_from:
             return [r for zone, network in seen_from.items()
                     for r in self._run_host(check, ctx.seen_from(zone, network), zone)]

@@ -104,7 +104,13 @@ class Texts:
         values = {k: v for k, v in {**r.evidence, **(r.message.params if r.message else {}), **(context or {})}.items()
                   if v not in (None, "", [], {})}
         values |= {k: v for k, v in (("host", r.host), ("target", r.target)) if v}
-        for key in self.catalog.variants(prefix):
+        # A platform's own variants (`<check>.fix.windows.*`) first: the common ones name Linux
+        # files and commands.
+        platform = (context or {}).get("platform")
+        keys = [*(self.catalog.variants(f"{prefix}.{platform}") if platform else ()), *self.catalog.variants(prefix)]
+        if platform == "windows":
+            keys = [k for k in keys if k.startswith(f"{prefix}.windows.")]
+        for key in keys:
             if placeholders(self.catalog.template(key, self.lang)) <= set(values):
                 return self.catalog.text(key, self.lang, **values)
         return ""

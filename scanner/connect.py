@@ -16,7 +16,7 @@ def take_secrets(loaded: LoadedInventory) -> dict[str, str]:
     names = set()
     for host in loaded.inventory.hosts:
         ssh = loaded.inventory.ssh_of(host)
-        names |= {ssh.key_passphrase_env, ssh.sudo_password_env} - {None}
+        names |= {ssh.key_passphrase_env, ssh.sudo_password_env, loaded.inventory.winrm_of(host).password_env} - {None}
     return {name: os.environ.pop(name) for name in sorted(names) if name in os.environ}
 
 
@@ -41,10 +41,28 @@ def transport_for(loaded: LoadedInventory, host: Host, address: str, *,
         return None
     if kind == "local":
         return LocalTransport()
+    if kind == "winrm":
+        return _winrm_transport(loaded, host, address, secrets)
     ssh = loaded.inventory.ssh_of(host)
     target = SshTarget(
         address=address, port=ssh.port or 22, user=ssh.user, key_file=loaded.resolve(ssh.key),
         key_passphrase=_secret(ssh.key_passphrase_env, "SSH key passphrase", secrets),
         known_hosts=loaded.resolve(ssh.known_hosts), proxy_jump=ssh.proxy_jump,
-        connect_timeout=ssh.connect_timeout or loaded.inventory.scan.timeouts.connect)
+        connect_timeout=ssh.connect_timeout or loaded.inventory.scan.timeouts.connect,
+        windows=loaded.inventory.platform_of(host) == "windows")
     return SshTransport(target, accept_new_host_keys=accept_new_host_keys)
+
+
+def _winrm_transport(loaded: LoadedInventory, host: Host, address: str,
+                     secrets: dict[str, str] | None) -> Transport:
+    from scanner.transport.winrm import WinrmTarget, WinrmTransport  # pypsrp: only for Windows hosts
+
+    winrm = loaded.inventory.winrm_of(host)
+    target = WinrmTarget(
+        address=address, port=winrm.effective_port, scheme=winrm.effective_scheme, auth=winrm.auth or "negotiate",
+        user=winrm.user or "", password=_secret(winrm.password_env, "WinRM password", secrets) or "",
+        ca_file=str(loaded.resolve(winrm.ca_file)) if winrm.ca_file else None,
+        server_name=winrm.server_name or host.fqdn,
+        connect_timeout=winrm.connect_timeout or loaded.inventory.scan.timeouts.connect,
+        operation_timeout=winrm.command_timeout or loaded.inventory.scan.timeouts.command)
+    return WinrmTransport(target)

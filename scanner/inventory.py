@@ -291,7 +291,46 @@ class SshSettings(Strict):
         return SshSettings(**merged)
 
 
-Transport = Literal["ssh", "local", "none"]
+Transport = Literal["ssh", "winrm", "local", "none"]
+Platform = Literal["linux", "windows"]
+
+
+class WinrmSettings(Strict):
+    """How readyscan reaches a Windows host over WinRM (pypsrp, WinRS). HTTPS validates the
+    certificate against `ca_file` or the system store; HTTP is allowed only because its messages
+    are sealed by NTLM or Kerberos. Basic and CredSSP are never offered (CredSSP hands the user's
+    password to the target)."""
+
+    user: str | None = Field(default=None, min_length=1, max_length=256)  # NAME, DOMAIN\\NAME or NAME@REALM
+    password_env: str | None = Field(default=None, pattern=ENV_NAME_RE)
+    scheme: Literal["https", "http"] | None = None  # default https
+    port: int | None = Field(default=None, ge=1, le=65535)  # default 5986 (https) or 5985 (http)
+    auth: Literal["ntlm", "kerberos", "negotiate"] | None = None  # default negotiate
+    ca_file: str | None = None  # PEM bundle the host's certificate must chain to; default: system store
+    server_name: str | None = None  # the name checked against the certificate; default: the host's fqdn
+    connect_timeout: float | None = Field(default=None, gt=0, le=600)
+    command_timeout: float | None = Field(default=None, gt=0, le=3600)
+
+    @field_validator("server_name")
+    @classmethod
+    def _server_name(cls, value: str | None) -> str | None:
+        if value is not None and not HOSTNAME_RE.match(value):
+            raise ValueError("must be a DNS name")
+        return value
+
+    def over(self, base: WinrmSettings) -> WinrmSettings:
+        """These settings with unset keys taken from `base`."""
+        merged = base.model_dump()
+        merged.update({k: v for k, v in self.model_dump().items() if v is not None})
+        return WinrmSettings(**merged)
+
+    @property
+    def effective_scheme(self) -> str:
+        return self.scheme or "https"
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (5986 if self.effective_scheme == "https" else 5985)
 ServiceKind = Literal[
     "https", "http", "ssh", "smtp", "smtps", "imap", "imaps", "pop3", "pop3s", "ftp", "ftps",
     "ldap", "ldaps", "db", "dns", "ntp", "snmp", "rdp", "telnet", "other",
@@ -350,8 +389,10 @@ class Host(Strict):
     zone: str = Field(min_length=1, max_length=63)
     role: str | None = None
     os: str | None = None
+    platform: Platform | None = None  # the probes its login runs; default: defaults.platform
     transport: Transport | None = None
     ssh: SshSettings | None = None
+    winrm: WinrmSettings | None = None
     # The zone whose scanner logs in to the host (its host probes run from there, once). Default:
     # the host's own zone when a scanner stands there, else the only zone with scanners.
     managed_from: str | None = Field(default=None, min_length=1, max_length=63)
@@ -376,8 +417,10 @@ class Host(Strict):
 
 
 class Defaults(Strict):
+    platform: Platform = "linux"
     transport: Transport = "ssh"
     ssh: SshSettings = Field(default_factory=SshSettings)
+    winrm: WinrmSettings = Field(default_factory=WinrmSettings)
 
 
 class Timeouts(Strict):
@@ -439,6 +482,12 @@ class Inventory(Strict):
 
     def ssh_of(self, host: Host) -> SshSettings:
         return (host.ssh or SshSettings()).over(self.defaults.ssh)
+
+    def platform_of(self, host: Host) -> Platform:
+        return host.platform or self.defaults.platform
+
+    def winrm_of(self, host: Host) -> WinrmSettings:
+        return (host.winrm or WinrmSettings()).over(self.defaults.winrm)
 
     @property
     def scanner_zones(self) -> list[str]:
@@ -563,9 +612,21 @@ def _cross_checks(inv: Inventory) -> list[tuple[tuple[Any, ...], str]]:
                     unknown_zone(("hosts", i, "services", j, "exposure", k), zone)
     problems += _scanner_checks(inv)
     for i, host in enumerate(inv.hosts):
-        if inv.transport_of(host) == "ssh" and not inv.ssh_of(host).user:
-            where = ("hosts", i, "transport") if host.transport else ("hosts", i)
+        transport, platform = inv.transport_of(host), inv.platform_of(host)
+        where = ("hosts", i, "transport") if host.transport else ("hosts", i)
+        if transport == "ssh" and not inv.ssh_of(host).user:
             problems.append((where, "transport ssh needs a user: set ssh.user here or defaults.ssh.user"))
+        if transport == "winrm":
+            if platform != "windows":
+                problems.append((where, "transport winrm is for Windows hosts: set platform: windows"))
+            winrm = inv.winrm_of(host)
+            if not winrm.user or not winrm.password_env:
+                problems.append((where, "transport winrm needs winrm.user and winrm.password_env (here or under "
+                                        "defaults.winrm)"))
+        if platform == "windows" and transport == "local":
+            problems.append((where, "transport local runs on this machine, which is not Windows"))
+        if platform == "windows" and transport == "ssh" and inv.ssh_of(host).become == "sudo":
+            problems.append((where, "become: sudo does not exist on Windows: log in as an administrator instead"))
         seen: dict[tuple[int, str], int] = {}
         for j, svc in enumerate(host.services):
             first = seen.setdefault((svc.port, svc.proto), j)

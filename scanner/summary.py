@@ -22,6 +22,8 @@ from scanner.facts.reading import MissingFacts, read_fact
 from scanner.facts.sshserver import SshServers
 from scanner.facts.system import OsRelease
 from scanner.facts.tls import TlsFacts
+from scanner.facts.windows_logs import WindowsListeners
+from scanner.facts.windows_system import WindowsOs
 from scanner.inventory import Inventory
 from scanner.model import Frozen, Observation, Result
 from scanner.reachability import NOT_ZONED, AccessRowFacts, Reachability, access_rows, reachability
@@ -36,7 +38,8 @@ F = TypeVar("F", bound=BaseModel)
 # of its family only (`os_debian`), so a fix variant that uses `{os_debian}` applies to those hosts.
 OS_FAMILIES = {"debian": ("debian", "ubuntu", "raspbian", "linuxmint"),
                "rhel": ("rhel", "centos", "fedora", "rocky", "almalinux", "ol", "amzn"),
-               "suse": ("suse", "sles", "opensuse", "opensuse-leap")}
+               "suse": ("suse", "sles", "opensuse", "opensuse-leap"),
+               "windows": ("windows-server", "windows")}
 
 
 class HostCapacity(Frozen):
@@ -50,6 +53,7 @@ class HostCapacity(Frozen):
 
 
 class HostSummary(Frozen):
+    platform: str | None = None  # linux or windows, as the inventory says (None: a file from before)
     os: str | None = None  # the release's own name ("Debian GNU/Linux 12 (bookworm)")
     os_id: str | None = None
     os_id_like: tuple[str, ...] = ()
@@ -63,11 +67,13 @@ class HostSummary(Frozen):
 
     def context(self) -> dict[str, str]:
         """The values a fix or an evidence sentence may name about the host's OS: `os` and
-        `os_<family>` (only the host's own family)."""
+        `os_<family>` (only the host's own family), and `platform` (the catalog's texts for a
+        platform, `…evidence.windows.*`, come before the common ones)."""
+        base = {"platform": self.platform} if self.platform else {}
         if not self.os:
-            return {}
+            return base
         ids = {self.os_id or "", *self.os_id_like}
-        out = {"os": self.os}
+        out = base | {"os": self.os}
         family = next((f for f, members in OS_FAMILIES.items() if ids & set(members)), None)
         if family:
             out[f"os_{family}"] = self.os
@@ -121,6 +127,8 @@ def _ssh_versions(observations: Mapping[str, Observation]) -> dict[str, str]:
 
 def _listening(observations: Mapping[str, Observation], software: list[tuple[str, str]]) -> dict[str, str]:
     listeners = host_facts(observations, Listeners)
+    if listeners is None and (windows := host_facts(observations, WindowsListeners)) is not None:
+        listeners = windows.as_listeners()
     out: dict[str, str] = {}
     for x in listeners.items if listeners else ():
         if not x.process or str(x.port) in out:
@@ -143,9 +151,27 @@ def _software(results: Iterable[Result]) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def _host(observations: Mapping[str, Observation], software: list[tuple[str, str]]) -> HostSummary:
+def windows_name(os: WindowsOs) -> str:
+    """"Microsoft Windows Server 2019 Standard (build 17763.6893)": the name the host gives, and its
+    build, which says the update level."""
+    build = f"{os.build}.{os.ubr}" if os.build and os.ubr is not None else str(os.build or "")
+    name = os.caption or os.product_name or (f"Windows Server {os.release}" if os.release else "Windows")
+    return f"{name} (build {build})" if build else name
+
+
+def _platform(inventory: Inventory | None, host: str) -> str | None:
+    found = next((h for h in inventory.hosts if h.name == host), None) if inventory is not None else None
+    return inventory.platform_of(found) if found is not None else None
+
+
+def _host(observations: Mapping[str, Observation], software: list[tuple[str, str]],
+          platform: str | None = None) -> HostSummary:
     osr = host_facts(observations, OsRelease)
     name = (osr.pretty_name or " ".join(v for v in (osr.id, osr.version_id) if v))[:FACT_TEXT_CAP] if osr else ""
+    win = host_facts(observations, WindowsOs) if osr is None else None
+    if win is not None and win.status == "ok":
+        name = windows_name(win)[:FACT_TEXT_CAP]
+        osr = OsRelease(id="windows-server" if win.server else "windows", version_id=win.release)
     ports = host_facts(observations, HostPortScan)
     versions = {f"{p.port}/{p.proto}": " ".join(v for v in (p.product, p.version) if v)[:FACT_TEXT_CAP] or p.service
                 for p in ports.open_ports()} if ports else {}
@@ -157,7 +183,7 @@ def _host(observations: Mapping[str, Observation], software: list[tuple[str, str
             filesystems=len(storage), total=sum(f.total_kb for f in storage) * 1024,
             used=sum(f.used_kb for f in storage) * 1024, cpus=hardware.cpu_count if hardware else None,
             memory=hardware.mem_total_kb * 1024 if hardware and hardware.mem_total_kb else None)
-    return HostSummary(os=name or None, os_id=osr.id if osr else None, os_id_like=osr.id_like if osr else (),
+    return HostSummary(platform=platform, os=name or None, os_id=osr.id if osr else None, os_id_like=osr.id_like if osr else (),
                        versions=versions, ssh_versions=_ssh_versions(observations),
                        listening=_listening(observations, software), capacity=capacity)
 
@@ -222,7 +248,7 @@ def summarize(observations: Mapping[str, Mapping[str, Observation]], results: It
     return ScanSummary(
         answers={a.item.id: a.answer for a in answers}, readiness=readiness(answers, results, complete),
         row_answers=_row_answers(results, access_rows(reach, inventory)),
-        hosts={host: _host(obs, software.get(host, [])) for host, obs in observations.items()},
+        hosts={host: _host(obs, software.get(host, []), _platform(inventory, host)) for host, obs in observations.items()},
         ends=tuple(sorted(set(ends), key=lambda e: (e.day, e.kind, e.host, e.target, e.what))),
         basis=Basis(text=dict(thresholds.basis), population_db_min_level=thresholds.population_db_min_level),
         reachability=reach)

@@ -19,8 +19,9 @@ from lab.daemons import (  # noqa: F401  (the tests import the servers from here
 )
 
 
-def make_tls(folder: Path) -> Tls:
-    """A CA and a server certificate for 127.0.0.1 (subjectAltName IP), written in `folder`."""
+def make_tls(folder: Path, dns_names: tuple[str, ...] = ()) -> Tls:
+    """A CA and a server certificate for 127.0.0.1 (subjectAltName IP, plus any `dns_names`),
+    written in `folder`."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -39,7 +40,8 @@ def make_tls(folder: Path) -> Tls:
     cert = (x509.CertificateBuilder().subject_name(name(LOOPBACK)).issuer_name(ca.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK))]),
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK)),
+                                                        *(x509.DNSName(n) for n in dns_names)]),
                            critical=False)
             .sign(ca_key, hashes.SHA256()))
     folder.mkdir(parents=True, exist_ok=True)

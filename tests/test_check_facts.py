@@ -21,6 +21,7 @@ from scanner.hostprobes.catalog import default_probes
 from scanner.inventory import load_inventory
 from scanner.model import Severity, Status
 from scanner.thresholds import load_thresholds
+from scanner.winprobes.catalog import default_windows_probes
 from tests.labscan import INVENTORY, recorded_lab_scan
 from tests.paths import ROOT
 
@@ -31,7 +32,7 @@ def registry() -> Registry:
 
 
 def test_declared_facts_name_real_collectors_and_probes(registry):
-    probes = {p.name for p in default_probes()}
+    probes = {p.name for p in default_probes()} | default_windows_probes().names()
     collectors = default_collectors()
     for c in registry:
         assert set(c.collectors) <= set(collectors), c.id

@@ -114,12 +114,17 @@ def test_registry_never_passes_without_facts(registry):
             continue
         from scanner.model import Observation, utcnow
         obs = Observation(collector="host", outcome=outcome, detail="x", started=utcnow(), ended=utcnow())
-        ctx = HostContext(host=host, inventory=loaded.inventory, observations={"host": obs},
-                          settings=load_thresholds(), now=utcnow())
-        for check in registry:
-            if "host" in check.requires:
-                results = registry.run_host_check(check, ctx)
-                assert all(r.status in (Status.ERROR, Status.UNKNOWN) for r in results), (check.id, outcome)
+        # the same host declared a Windows one: its checks' Windows variants say the same
+        for platform in ("linux", "windows"):
+            h = host.model_copy(update={"platform": platform})
+            inv = loaded.inventory.model_copy(update={"hosts": [h]})
+            ctx = HostContext(host=h, inventory=inv, observations={"host": obs},
+                              settings=load_thresholds(), now=utcnow())
+            for check in registry:
+                variant = check.for_platform(platform)
+                if variant is not None and "host" in variant.requires:
+                    results = registry.run_host_check(check, ctx)
+                    assert all(r.status in (Status.ERROR, Status.UNKNOWN) for r in results), (check.id, outcome)
 
 
 def test_probe_frames_cannot_be_forged_and_rc_is_kept():

@@ -141,13 +141,16 @@ def settled(result: Result) -> bool:
         result.status == Status.FAIL and result.waiver is not None)
 
 
-def _unsettled(checks: list[Check], record: HostRecord) -> list[Check]:
+def _unsettled(checks: list[Check], record: HostRecord, platform: str | None = None) -> list[Check]:
     """The host checks to judge again on a host: one of their results there did not pass, or they
-    have none (added since the last scan)."""
+    have none (added since the last scan); with `platform`, as they judge a host of it."""
     judged: dict[str, bool] = {}
     for result in record.results:
         judged[result.check_id] = judged.get(result.check_id, True) and settled(result)
-    return [c for c in checks if c.scope == "host" and not judged.get(c.id, False)]
+    found = [c for c in checks if c.scope == "host" and not judged.get(c.id, False)]
+    if platform is None:
+        return found
+    return [v for c in found if (v := c.for_platform(platform)) is not None]
 
 
 class Engine:
@@ -303,7 +306,7 @@ class Engine:
                 for collector in self.plan(checks):
                     plan.setdefault(collector.name, set()).add(host.name)
                 continue
-            for name in self.registry.collectors_for(_unsettled(checks, record)):
+            for name in self.registry.collectors_for(_unsettled(checks, record, inv.platform_of(host))):
                 plan.setdefault(name, set()).add(host.name)
             for collector in self.plan(checks):  # a check added since: its facts were never gathered
                 if collector.name not in record.observations:
@@ -325,7 +328,7 @@ class Engine:
                 obs = record.observations.get(name) if record else None
                 if obs is None or obs.outcome != Outcome.OK:
                     continue
-                parts = self.registry.parts_for(_unsettled(checks, record), name)
+                parts = self.registry.parts_for(_unsettled(checks, record, inv.platform_of(inv.host(host_name))), name)
                 if parts:
                     out[(name, host_name)] = PartialGather(parts, obs)
         return out

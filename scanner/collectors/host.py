@@ -11,6 +11,7 @@ import shlex
 from concurrent.futures import ThreadPoolExecutor
 
 from scanner.collectors.base import PartialGather, ScanContext, Sink, observation
+from scanner.collectors.windows_host import gather_windows
 from scanner.connect import sudo_password, transport_for
 from scanner.facts.host import HostObservation, ProbeRecord
 from scanner.hostprobes import Probe, ProbeSet
@@ -18,6 +19,8 @@ from scanner.hostprobes.catalog import default_probes
 from scanner.inventory import Host
 from scanner.model import Observation, Outcome, utcnow
 from scanner.transport.base import Transport, TransportError, with_become
+from scanner.winprobes import WinProbeSet
+from scanner.winprobes.catalog import default_windows_probes
 
 KEPT_OUTPUT = 64 * 1024  # raw output kept as evidence per probe
 
@@ -65,8 +68,9 @@ class HostCollector:
     gathers_parts = True  # one probe is one part: only the probes the selected checks read run
     logs_in = True  # runs where the host is administered from (a scan from several zones: once)
 
-    def __init__(self, probes: ProbeSet | None = None):
+    def __init__(self, probes: ProbeSet | None = None, windows_probes: WinProbeSet | None = None):
         self.probes = probes or default_probes()
+        self.windows_probes = windows_probes or default_windows_probes()
 
     def applies_to(self, ctx: ScanContext, host: Host) -> bool:
         return ctx.inventory.transport_of(host) != "none"
@@ -102,6 +106,18 @@ class HostCollector:
             if transport is not None:
                 transport.close()
 
+    def gather_windows(self, ctx: ScanContext, host: Host, transport: Transport,
+                       only: frozenset[str] | None = None) -> HostObservation:
+        inv = ctx.inventory
+        chosen = [p for p in self.windows_probes if only is None or p.name in only]
+        timeout = (inv.winrm_of(host).command_timeout if inv.transport_of(host) == "winrm"
+                   else inv.ssh_of(host).command_timeout) or inv.scan.timeouts.command
+        # The probes run one after the other, each stopped at its own limit: the script's deadline
+        # is their sum and a margin for PowerShell's start, within what the inventory allows a host.
+        budget = min(inv.scan.timeouts.host, max(timeout, sum(p.timeout for p in chosen) + 30))
+        return gather_windows(transport, self.windows_probes, budget=budget,
+                              now=int(utcnow().timestamp()), only=only)
+
     @staticmethod
     def completed(fresh: Observation, partial: PartialGather) -> Observation:
         """An observation of only `partial.parts`, completed with every other probe's facts from
@@ -116,8 +132,10 @@ class HostCollector:
     def gather(self, ctx: ScanContext, host: Host, transport: Transport,
                only: frozenset[str] | None = None) -> HostObservation:
         """Run the probes (those named in `only`, when given) and parse their output."""
-        probes = [p for p in self.probes if only is None or p.name in only]
         inv = ctx.inventory
+        if inv.platform_of(host) == "windows":
+            return self.gather_windows(ctx, host, transport, only)
+        probes = [p for p in self.probes if only is None or p.name in only]
         timeout = inv.ssh_of(host).command_timeout or inv.scan.timeouts.command
         # One script's deadline: room for its slowest probe twice over, never less than the
         # command timeout, and never more than the inventory allows one host (scan.timeouts.host):

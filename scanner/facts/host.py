@@ -16,6 +16,13 @@ class HostFact(Frozen):
 
     COLLECTOR: ClassVar[str] = "host"
     PART: ClassVar[str] = ""
+    PLATFORM: ClassVar[str] = "linux"  # the hosts whose probes gather it
+
+
+class WindowsFact(HostFact):
+    """A fact of a Windows host's PowerShell probes (scanner/winprobes)."""
+
+    PLATFORM: ClassVar[str] = "windows"
 
 
 class ProbeRecord(Frozen):
@@ -33,6 +40,16 @@ class PartMissing(Exception):
     """A probe's facts are not in the observation; the message says why."""
 
 
+class WindowsSession(Frozen):
+    """Who ran a Windows host's script, in which PowerShell (its first line)."""
+
+    language: str | None = None  # FullLanguage, ConstrainedLanguage, ...
+    admin: bool | None = None  # an administrator's token
+    now: int | None = None  # the host's clock, epoch seconds
+    ps_version: str | None = None
+    execution_policy: str | None = None
+
+
 class HostObservation(Frozen):
     """The envelope of the host collector's data (`Observation.data` of collector "host")."""
 
@@ -46,6 +63,7 @@ class HostObservation(Frozen):
     commands: tuple[ProbeRecord, ...] = ()
     parsed: dict[str, dict[str, Any]] = Field(default_factory=dict)  # probe name -> its fact model, as JSON
     parse_errors: dict[str, str] = Field(default_factory=dict)  # probe name -> why it has no facts
+    windows: WindowsSession | None = None  # a Windows host: the PowerShell session the probes ran in
     # --rescan-failed: the probes whose facts were carried over from the previous scan
     kept_from_previous: tuple[str, ...] = ()
 

@@ -7,8 +7,9 @@ the text catalogs) and leaves every value None, so that nothing unread can be ju
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
+from scanner.facts.host import WindowsFact
 from scanner.model import Frozen
 
 # net.exe prints a word instead of a number for a "no limit" value: "Never" (force logoff, lockout
@@ -20,8 +21,10 @@ ParseState = Literal["ok", "empty", "unparsed"]
 NetAccountsReason = Literal["empty", "too_long", "too_few_lines", "no_separator", "bad_value"]
 
 
-class NetAccountsPolicy(Frozen):
+class NetAccountsPolicy(WindowsFact):
     """The local (or, on a domain controller, the domain) password and lockout policy."""
+
+    PART: ClassVar[str] = "win_net_accounts"
 
     state: ParseState
     reason: NetAccountsReason | None = None
@@ -55,8 +58,10 @@ class AuditSubcategory(Frozen):
     setting_from: Literal["value_column", "english_text"] | None = None
 
 
-class AuditPolicy(Frozen):
+class AuditPolicy(WindowsFact):
     """The system audit policy by subcategory GUID (names are translated, GUIDs are not)."""
+
+    PART: ClassVar[str] = "win_auditpol"
 
     state: AuditState
     reason: AuditReason | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from scanner.facts.host import HostFact
+from scanner.facts.host import WindowsFact
 from scanner.model import Frozen
 
 # ok / empty / unparsed as in scanner.facts.windows_system; unavailable: the cmdlet answered with an
@@ -19,7 +19,7 @@ FirewallAction = Literal["allow", "block", "not_configured"]
 ProfileName = Literal["Domain", "Private", "Public"]
 
 
-class WindowsDefender(HostFact):
+class WindowsDefender(WindowsFact):
     """Get-MpComputerStatus: whether the antimalware service, antivirus and real-time protection run,
     and how old the antivirus signatures are."""
 
@@ -48,7 +48,7 @@ class FirewallProfile(Frozen):
     log_file: str | None = None
 
 
-class WindowsFirewallProfiles(HostFact):
+class WindowsFirewallProfiles(WindowsFact):
     """Get-NetFirewallProfile: the Domain, Private and Public profiles of Windows Firewall."""
 
     PART: ClassVar[str] = "win_firewall_profiles"

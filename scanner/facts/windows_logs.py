@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from scanner.facts.capacity import Listener, Listeners
-from scanner.facts.host import HostFact
+from scanner.facts.host import WindowsFact
 from scanner.facts.windows_system import ParseStatus
 from scanner.model import Frozen
 
@@ -32,7 +32,7 @@ class WindowsEventLog(Frozen):
     oldest_reason: str | None = None  # why there is no oldest record (none, refused, bad date)
 
 
-class WindowsEventLogs(HostFact):
+class WindowsEventLogs(WindowsFact):
     """`Get-WinEvent -ListLog` for the logs asked for, with the time of each one's oldest record."""
 
     PART: ClassVar[str] = "win_eventlogs"
@@ -45,7 +45,7 @@ class WindowsEventLogs(HostFact):
         return next((entry for entry in self.logs if entry.name.lower() == name.lower()), None)
 
 
-class WindowsListeners(HostFact):
+class WindowsListeners(WindowsFact):
     """`Get-NetTCPConnection -State Listen` with `Get-Process` names; the items are the Linux
     collector's `Listener`, so the exposure reconciliation reads both the same way."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from scanner.facts.host import HostFact
+from scanner.facts.host import WindowsFact
 from scanner.model import Frozen
 
 # ok: the output parsed; empty: nothing came back (no claim either way); unparsed: the output was
@@ -13,7 +13,7 @@ from scanner.model import Frozen
 ParseStatus = Literal["ok", "empty", "unparsed"]
 
 
-class WindowsOs(HostFact):
+class WindowsOs(WindowsFact):
     """Win32_OperatingSystem and the CurrentVersion registry key, reconciled."""
 
     PART: ClassVar[str] = "win_os"
@@ -43,7 +43,7 @@ class Hotfix(Frozen):
     installed_by: str | None = None
 
 
-class WindowsHotfixes(HostFact):
+class WindowsHotfixes(WindowsFact):
     """Get-HotFix (Win32_QuickFixEngineering): what Windows says is installed, no search made."""
 
     PART: ClassVar[str] = "win_hotfixes"
@@ -54,7 +54,7 @@ class WindowsHotfixes(HostFact):
     skipped: int = 0  # entries that were not hotfix objects
 
 
-class WindowsReboot(HostFact):
+class WindowsReboot(WindowsFact):
     """The registry markers Windows sets when an update or a file replacement waits for a reboot."""
 
     PART: ClassVar[str] = "win_reboot"

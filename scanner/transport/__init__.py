@@ -1,1 +1,1 @@
-"""Transports: how a host runs the read-only probe script (local, SSH)."""
+"""Transports: how a host runs the read-only probe script (local, SSH, WinRM)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,20 @@ class Transport(Protocol):
 def quote_argv(argv: Sequence[str]) -> str:
     """The one place where an argv becomes a remote shell string (SSH exec takes a string)."""
     return " ".join(shlex.quote(a) for a in argv)
+
+
+# The only characters a token of a command for a Windows host may hold: cmd.exe and PowerShell,
+# the shells of Windows' OpenSSH and WinRS, read none of them specially, so no quoting is needed
+# (the Windows collector sends fixed tokens and a base64 bootstrap; its script goes on stdin).
+_WINDOWS_TOKEN = re.compile(r"^[A-Za-z0-9+/=._:-]+$")
+
+
+def windows_command(argv: Sequence[str]) -> str:
+    """An argv as a Windows command line; refuses any token a Windows shell would interpret."""
+    bad = [a for a in argv if not _WINDOWS_TOKEN.match(a)]
+    if bad or not argv:
+        raise ValueError(f"not a safe Windows command token: {bad[0][:40]!r}" if bad else "empty command")
+    return " ".join(argv)
 
 
 class CappedBuffer:

@@ -18,7 +18,14 @@ from pathlib import Path
 
 import paramiko
 
-from scanner.transport.base import DEFAULT_OUTPUT_CAP, CappedBuffer, CommandResult, TransportError, quote_argv
+from scanner.transport.base import (
+    DEFAULT_OUTPUT_CAP,
+    CappedBuffer,
+    CommandResult,
+    TransportError,
+    quote_argv,
+    windows_command,
+)
 
 _known_hosts_lock = threading.Lock()
 # paramiko logs every failed handshake with a traceback; each failure reaches the user once, as
@@ -37,6 +44,7 @@ class SshTarget:
     proxy_jump: str | None = None
     connect_timeout: float = 10.0
     use_ssh_config: bool = True
+    windows: bool = False  # a Windows OpenSSH server: its shell is cmd.exe or PowerShell, not sh
 
     @property
     def known_hosts_key(self) -> str:
@@ -201,7 +209,7 @@ class SshTransport:
     def run(self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None,
             output_cap: int = DEFAULT_OUTPUT_CAP) -> CommandResult:
         started = time.monotonic()
-        command = quote_argv(["env", "LC_ALL=C", "LANG=C", *argv])
+        command = windows_command(argv) if self.target.windows else quote_argv(["env", "LC_ALL=C", "LANG=C", *argv])
         chan = self._open_session(min(timeout, 30))
         out, err = CappedBuffer(output_cap), CappedBuffer(output_cap)
         timed_out = False

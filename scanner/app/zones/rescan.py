@@ -99,7 +99,9 @@ def _needs(ctx: ScanContext, collectors: Mapping[str, Collector], checks: list[C
                         needs[(host.name, name, zone)] = EVERYTHING
         if record is None:
             continue
-        for check, zones in _unsettled(checks, record, inv, host):
+        for found, zones in _unsettled(checks, record, inv, host):
+            if (check := found.for_platform(inv.platform_of(host))) is None:
+                continue
             for name in check.collectors:
                 collector = collectors[name]
                 if not collector.applies_to(ctx, host):
