@@ -136,7 +136,7 @@ def test_recorded_subscription_manager():
     assert collector.model_dump(exclude={"raw"}) == {
         "scheme": "http", "host": "atpsensor9.contoso.com", "port": 5985,
         "path": "/wsman/SubscriptionManager/WEC", "refresh_seconds": 10, "issuer_ca": False}
-    assert (fact.winrm_service, fact.winrm_state, fact.winrm_start_type) == ("ok", "running", "automatic")
+    assert (fact.winrm_service, fact.winrm_state, fact.winrm_start_type) == ("ok", "running", "auto")
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -199,7 +199,7 @@ def test_forwarding_truncations_never_give_a_wrong_value():
     for name, cut, out in cuts(sections):
         fact = parse_event_forwarding(out)
         assert fact.collectors in ((), full.collectors) and fact.configured in (None, True), (name, cut)
-        assert fact.winrm_state in (None, "running") and fact.winrm_start_type in (None, "automatic"), (name, cut)
+        assert fact.winrm_state in (None, "running") and fact.winrm_start_type in (None, "auto"), (name, cut)
 
 
 # --- Windows Time -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from scanner.facts.host import HostFact
+from scanner.facts.host import WindowsFact
 from scanner.facts.windows_remote import ProbeStatus
 from scanner.model import Frozen
 
@@ -39,7 +39,7 @@ class GroupMember(Frozen):
     source: str | None = None  # PrincipalSource (Local, ActiveDirectory, AzureAD, MicrosoftAccount)
 
 
-class WindowsLocalAccounts(HostFact):
+class WindowsLocalAccounts(WindowsFact):
     PART: ClassVar[str] = "win_local_accounts"
     status: ProbeStatus = "unparsed"  # of the user list
     users_source: UserSource | None = None

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from scanner.facts.host import HostFact
+from scanner.facts.host import WindowsFact
 from scanner.facts.windows_remote import ProbeStatus
+from scanner.facts.windows_services import ServiceState, StartMode
 from scanner.model import Frozen
 
 # AUOptions 1..5 (see scanner/winprobes/policies.py for the source)
@@ -17,7 +18,7 @@ AuOption = Literal["disabled", "notify_before_download", "auto_download_notify_i
                    "auto_download_scheduled_install", "local_admin_chooses"]
 
 
-class WindowsUpdatePolicy(HostFact):
+class WindowsUpdatePolicy(WindowsFact):
     """HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\WindowsUpdate and its AU subkey."""
 
     PART: ClassVar[str] = "win_update_policy"
@@ -45,7 +46,7 @@ class NtpPeer(Frozen):
 TimeSync = Literal["ntp", "domain", "none", "all"]
 
 
-class WindowsTime(HostFact):
+class WindowsTime(WindowsFact):
     """W32Time: HKLM:\\SYSTEM\\CurrentControlSet\\Services\\W32Time\\Parameters and the service state."""
 
     PART: ClassVar[str] = "win_time"
@@ -55,5 +56,5 @@ class WindowsTime(HostFact):
     sync_from: TimeSync | None = None  # the meaning of Type; None for a type Windows does not document
     ntp_servers: tuple[NtpPeer, ...] = ()
     service: str = "empty"  # how the service was read (ok, absent, access_denied, ...)
-    service_state: str | None = None  # running, stopped, ...
-    service_start_type: str | None = None  # automatic, manual, disabled, ...
+    service_state: ServiceState | None = None  # as win_services words it: running, stopped, ...
+    service_start_type: StartMode | None = None  # auto, manual, disabled, ...

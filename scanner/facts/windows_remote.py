@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from scanner.facts.host import HostFact
+from scanner.facts.host import WindowsFact
+from scanner.facts.windows_services import ServiceState, StartMode
 from scanner.model import Frozen
 
 # ok: parsed; empty: nothing came back; unparsed: not the output expected (cut off, hostile);
@@ -33,7 +34,7 @@ SecurityLayer = Literal["rdp", "negotiate", "tls"]
 EncryptionLevel = Literal["low", "client_compatible", "high", "fips"]
 
 
-class WindowsRdp(HostFact):
+class WindowsRdp(WindowsFact):
     """Remote Desktop: Terminal Server, WinStations\\RDP-Tcp and the Terminal Services policy key."""
 
     PART: ClassVar[str] = "win_rdp"
@@ -50,7 +51,7 @@ class WindowsRdp(HostFact):
     port: int | None = None  # PortNumber of RDP-Tcp (local only: no policy sets it)
 
 
-class WindowsSmb(HostFact):
+class WindowsSmb(WindowsFact):
     """Get-SmbServerConfiguration (Windows Server 2012 and later)."""
 
     PART: ClassVar[str] = "win_smb"
@@ -74,7 +75,7 @@ class WinrmListener(Frozen):
     listening_on: tuple[str, ...] = ()
 
 
-class WindowsWinrmListeners(HostFact):
+class WindowsWinrmListeners(WindowsFact):
     """Get-WSManInstance -ResourceURI winrm/config/listener -Enumerate."""
 
     PART: ClassVar[str] = "win_winrm_listeners"
@@ -96,7 +97,7 @@ class Collector(Frozen):
     issuer_ca: bool = False  # an IssuerCA thumbprint is given (certificate authentication)
 
 
-class WindowsEventForwarding(HostFact):
+class WindowsEventForwarding(WindowsFact):
     """The source side of Windows Event Forwarding: the SubscriptionManager policy and the WinRM service."""
 
     PART: ClassVar[str] = "win_event_forwarding"
@@ -106,5 +107,5 @@ class WindowsEventForwarding(HostFact):
     collectors: tuple[Collector, ...] = ()
     unreadable: int = 0  # values of the key that were not a target this parser reads
     winrm_service: str = "empty"  # how the service was read
-    winrm_state: str | None = None  # running, stopped, ... (ServiceControllerStatus)
-    winrm_start_type: str | None = None  # automatic, manual, disabled, ...
+    winrm_state: ServiceState | None = None  # as win_services words it: running, stopped, ...
+    winrm_start_type: StartMode | None = None  # auto, manual, disabled, ...

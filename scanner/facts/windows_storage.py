@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 from scanner.facts.capacity import Disks, Filesystem
-from scanner.facts.host import HostFact
+from scanner.facts.host import WindowsFact
 from scanner.facts.windows_remote import ProbeStatus
 
 
-class WindowsDisks(HostFact):
+class WindowsDisks(WindowsFact):
     """Each fixed volume as a `Filesystem` (device "C:", mount "C:\\\\"), so capacity checks read both the
     same way through `as_disks()`."""
 

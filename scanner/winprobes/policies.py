@@ -146,7 +146,7 @@ def parse_event_forwarding(output: ProbeOutput) -> WindowsEventForwarding:
         else None
     service_fields = {"winrm_service": service.status if service else "empty",
                       "winrm_state": service.state if service else None,
-                      "winrm_start_type": service.start_type if service else None}
+                      "winrm_start_type": service.start_mode if service else None}
     if key.status not in _READ:
         status = _status([key.status])
         return WindowsEventForwarding(status=status, policy=key.status, **service_fields)  # type: ignore[arg-type]
@@ -184,7 +184,7 @@ def parse_time(output: ProbeOutput) -> WindowsTime:
     service = read_service(section_text(output, "service"), "W32Time") if "service" in output.sections else None
     service_fields = {"service": service.status if service else "empty",
                       "service_state": service.state if service else None,
-                      "service_start_type": service.start_type if service else None}
+                      "service_start_type": service.start_mode if service else None}
     if params.status not in _READ:
         return WindowsTime(status=_status([params.status]), parameters=params.status,  # type: ignore[arg-type]
                            **service_fields)

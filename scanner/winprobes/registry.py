@@ -17,9 +17,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from scanner.facts.windows_services import ServiceState, StartMode
 from scanner.winprobes import ProbeOutput, Section
-from scanner.winprobes.defense import _enum_key as enum_key  # belongs in psjson, which this change may not edit
 from scanner.winprobes.psjson import _CONTROL, MAX_INPUT, json_int, load_json
+from scanner.winprobes.services import parse_services
 
 # How a section that did not give its JSON failed, read from PowerShell's error record.
 ErrorKind = Literal["access_denied", "cmdlet_missing", "error"]
@@ -138,22 +139,6 @@ def whole_text(value: Any, cap: int = MAX_WHOLE) -> str | None:
 
 # --- services -----------------------------------------------------------------------------------
 
-ServiceState = Literal["stopped", "start_pending", "stop_pending", "running", "continue_pending",
-                       "pause_pending", "paused"]
-StartType = Literal["boot", "system", "automatic", "manual", "disabled"]
-# System.ServiceProcess.ServiceControllerStatus (Stopped 1 .. Paused 7) and ServiceStartMode (Boot 0 ..
-# Disabled 4), read at https://learn.microsoft.com/dotnet/api/system.serviceprocess.servicecontrollerstatus
-# and .../system.serviceprocess.servicestartmode. Windows PowerShell 5.1's ConvertTo-Json writes the
-# numbers; PowerShell 7 (-EnumsAsStrings) or a cast writes the names: both are read.
-_STATES: dict[int | str, ServiceState] = {
-    1: "stopped", 2: "start_pending", 3: "stop_pending", 4: "running", 5: "continue_pending",
-    6: "pause_pending", 7: "paused", "stopped": "stopped", "startpending": "start_pending",
-    "stoppending": "stop_pending", "running": "running", "continuepending": "continue_pending",
-    "pausepending": "pause_pending", "paused": "paused"}
-_STARTS: dict[int | str, StartType] = {
-    0: "boot", 1: "system", 2: "automatic", 3: "manual", 4: "disabled", "boot": "boot", "system": "system",
-    "automatic": "automatic", "manual": "manual", "disabled": "disabled"}
-
 
 def service_command(name: str) -> str:
     assert re.fullmatch(r"[A-Za-z0-9]+", name)
@@ -163,23 +148,20 @@ def service_command(name: str) -> str:
 @dataclass(frozen=True)
 class ServiceRead:
     status: ReadStatus
-    state: ServiceState | None = None
-    start_type: StartType | None = None
+    state: ServiceState | None = None  # the win_services vocabulary (scanner/facts/windows_services.py)
+    start_mode: StartMode | None = None
 
 
 def read_service(text: str, name: str) -> ServiceRead:
-    """Get-Service <name> | Select-Object Name,Status,StartType as JSON. A service that does not exist
-    gives an error record (ServiceCommandException, NoServiceFoundForGivenName): `absent`."""
+    """Get-Service <name> | Select-Object Name,Status,StartType as JSON, read as the win_services probe reads
+    Get-Service. A service that does not exist gives an error record (NoServiceFoundForGivenName): `absent`."""
     if (kind := error_kind(text)) is not None:
-        absent = "NoServiceFoundForGivenName" in text[:8192]
-        return ServiceRead("absent" if absent else kind)
-    data, status = load_json(text)
+        return ServiceRead("absent" if "NoServiceFoundForGivenName" in text[:8192] else kind)
+    status, services, _, _ = parse_services(text, controller=True)
     if status != "ok":
         return ServiceRead(status)  # type: ignore[arg-type]
-    if isinstance(data, list) and len(data) == 1:
-        data = data[0]
-    if not isinstance(data, dict) or str(data.get("Name", "")).lower() != name.lower():
-        return ServiceRead("unparsed")
-    state, start = enum_key(data.get("Status")), enum_key(data.get("StartType"))
-    return ServiceRead("ok", _STATES.get(state) if state is not None else None,
-                       _STARTS.get(start) if start is not None else None)
+    if len(services) != 1 or services[0].name.lower() != name.lower():
+        return ServiceRead("unparsed")  # another service, or more than the one asked for
+    service = services[0]
+    return ServiceRead("ok", None if service.state == "unknown" else service.state,
+                       None if service.start_mode == "unknown" else service.start_mode)
