@@ -75,3 +75,13 @@ def test_a_section_the_cap_cut_is_never_read_even_when_it_parses():
     disks = parse_disks(ProbeOutput(sections={"logical_disks": cut(json.dumps({"DeviceID": "C:", "Size": 2,
                                                                                  "FreeSpace": 1}))}))
     assert disks.items == ()
+
+
+def test_the_new_probes_build_into_a_host_script():
+    # the script builder's own rules: lower-case names, ASCII, no line that would end its here-string
+    from scanner.winprobes import localaccounts, policies, remote, storage
+    from scanner.winprobes.script import build_script
+    probes = [*remote.PROBES, *localaccounts.PROBES, *policies.PROBES, *storage.PROBES]
+    script = build_script(probes, "0123456789abcdef")
+    assert all(f"name = '{p.name}'" in script for p in probes)
+    assert len({p.name for p in probes}) == 8
