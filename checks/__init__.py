@@ -18,11 +18,12 @@ from checks import (
     system,
     tls,
     windows,
+    windows_access,
 )
 from checks.registry import Registry
 
 AREAS = (accounts, declared, exposure, firewall, http, logging, malware, monitoring, patching, ports, ssh_config, sshd, system, tls,
-         windows)
+         windows, windows_access)
 
 
 def default_registry() -> Registry:

@@ -5,7 +5,7 @@ with what the port scan saw (XI.3.1, XI.2.1.1)."""
 from __future__ import annotations
 
 from checks.monitoring import installed_packages, products_data
-from checks.registry import HostContext, MissingFacts, Verdict, check, failed, passed, verdict
+from checks.registry import HostContext, Verdict, check, failed, passed, verdict
 from scanner.facts.agents import Processes
 from scanner.facts.capacity import Disks, Hardware, Listeners
 from scanner.facts.packages import Packages
@@ -18,7 +18,11 @@ GIB = 1024 * 1024
 
 @check("capacity.disk_usage", items=["VIII"], severity=Severity.INFO, reads=(Disks,), may_read=(Hardware,))
 def disk_usage(ctx: HostContext) -> list[Verdict]:
-    disks = ctx.facts(Disks)
+    return judge_disks(ctx.facts(Disks), ctx.facts_or_none(Hardware))
+
+
+def judge_disks(disks: Disks, hw: Hardware | None = None) -> list[Verdict]:
+    """Section VIII's storage figures and the filesystems past the limit (any platform)."""
     storage = disks.storage
     if not storage:
         return [verdict(Status.UNKNOWN, "no_df", evidence={"df_missing": disks.df_missing,
@@ -29,12 +33,9 @@ def disk_usage(ctx: HostContext) -> list[Verdict]:
                                  "total_gib": round(f.total_kb / GIB, 1), "used_gib": round(f.used_kb / GIB, 1),
                                  "used_percent": f.used_percent} for f in storage],
                 "total_gib": round(total / GIB, 1), "used_gib": round(used / GIB, 1)}
-    try:
-        hw = ctx.facts(Hardware)
+    if hw is not None:
         evidence.update({"cpu_count": hw.cpu_count, "cpu_model": hw.cpu_model,
                          "memory_gib": round(hw.mem_total_kb / GIB, 1) if hw.mem_total_kb else None})
-    except MissingFacts:
-        pass
     limit = products_data().thresholds.disk_usage_max_percent
     out = [verdict(Status.INFO, "summary", total=evidence["total_gib"], used=evidence["used_gib"],
                    count=len(storage), evidence=evidence)]

@@ -32,6 +32,7 @@ from scanner.facts.system import OsRelease
 from scanner.facts.windows_accounts import NO_LIMIT, AuditPolicy, NetAccountsPolicy
 from scanner.facts.windows_defense import WindowsDefender, WindowsFirewallProfiles
 from scanner.facts.windows_logs import WindowsEventLog, WindowsEventLogs, WindowsListeners
+from scanner.facts.windows_policy import WindowsUpdatePolicy
 from scanner.facts.windows_services import WindowsServices
 from scanner.facts.windows_system import WindowsHotfixes, WindowsOs, WindowsReboot
 from scanner.model import Frozen, Severity, Status
@@ -100,14 +101,16 @@ def last_update_age_windows(ctx: HostContext) -> Verdict:
 
 def _not_searched(ctx: HostContext) -> Verdict:
     # The Windows Update Agent API refuses remote sessions on current Windows, and the scan
-    # contacts neither Windows Update nor WSUS: which updates are missing is not known here.
+    # contacts neither Windows Update nor WSUS: which updates are missing is for WSUS to say.
     h = ctx.facts(WindowsHotfixes)
+    policy = ctx.facts_or_none(WindowsUpdatePolicy)
     return verdict(Status.UNKNOWN, "windows_not_searched",
-                   evidence={"hotfixes": len(h.hotfixes), "last_install": h.last_install, "how": "Get-HotFix"})
+                   evidence={"hotfixes": len(h.hotfixes), "last_install": h.last_install, "how": "Get-HotFix",
+                             "wsus": policy.wu_server if policy is not None and policy.wsus else None})
 
 
-on_platform(security_updates, reads=(WindowsHotfixes,))(_not_searched)
-on_platform(pending_updates, reads=(WindowsHotfixes,))(_not_searched)
+on_platform(security_updates, reads=(WindowsHotfixes,), may_read=(WindowsUpdatePolicy,))(_not_searched)
+on_platform(pending_updates, reads=(WindowsHotfixes,), may_read=(WindowsUpdatePolicy,))(_not_searched)
 
 
 # -- identity ------------------------------------------------------------------------------------
@@ -380,9 +383,7 @@ def daemon_windows(ctx: HostContext) -> Verdict:
     off = [x.name for x in readable if x.enabled is False]
     if off:
         return failed("windows_logs_disabled", logs=", ".join(off), evidence=evidence)
-    if any(x.status == "missing" for x in logs.logs):
-        return failed("windows_logs_disabled", logs=", ".join(x.name for x in logs.logs if x.status == "missing"),
-                      evidence=evidence)
+    # A log absent from the listing with no error said is not shown to be off: undecided.
     if len(readable) < len(logs.logs) or any(x.enabled is None for x in readable):
         return verdict(Status.UNKNOWN, "windows_logs_unread",
                        logs=", ".join(x.name for x in logs.logs if x.status != "ok" or x.enabled is None),

@@ -97,6 +97,12 @@ def test_a_windows_host_scans_into_the_same_scan_file_report_survey_and_diff(win
     assert _status(results, "windows.audit_policy") == {"fail"}  # Security System Extension: No Auditing
     assert {r["target"] for r in results["firewall.default_deny"]} == {"Domain", "Private", "Public"}
     assert _status(results, "patch.security_updates") == {"unknown"}  # never searched, and says so
+    assert _status(results, "windows.smb1_disabled") == {"pass"}
+    assert results["windows.update_policy"][0]["message"]["key"] == "wsus"
+    builtin = {r["target"]: r["status"] for r in results["windows.builtin_accounts"]}
+    assert builtin == {"guest": "pass", "administrator": "fail"}  # found by RID, whatever its name
+    # what no recording gave is unknown, never passed: the reboot markers, the RDP keys
+    assert _status(results, "patch.reboot_required") == {"unknown"} and _status(results, "windows.rdp_nla") == {"unknown"}
     assert "XI.3.3.1" in results["windows.audit_policy"][0]["survey_items"]
     # the Linux host of the same inventory is judged as always, side by side
     assert "patch.os_eol" in _results(first, "here")

@@ -25,6 +25,8 @@ PROBES = list(default_windows_probes())
 READ_ONLY_CMDLETS = {
     "Get-CimInstance", "Get-ItemProperty", "Get-HotFix", "Get-MpComputerStatus", "Get-NetFirewallProfile",
     "Get-WinEvent", "Get-NetTCPConnection", "Get-Process", "Get-Service", "Get-ExecutionPolicy",
+    "Get-Item", "Get-LocalUser", "Get-LocalGroupMember", "Get-CimAssociatedInstance", "Get-SmbServerConfiguration",
+    "Get-WSManInstance",
     "Select-Object", "Where-Object", "ForEach-Object", "Sort-Object", "Test-Path", "ConvertTo-Json", "Out-String",
 }
 # Verbs that change something (a target's state, a file, a service), and what runs strings as code.
@@ -137,7 +139,7 @@ def test_cut_timed_out_and_unfinished_probes_are_told_apart():
         f"{tag} BEGIN win_os", f"{tag} S cim json", '{"Caption":"Windows', f"{tag} CUT", f"{tag} END win_os done 40",
         f"{tag} BEGIN win_hotfixes", f"{tag} END win_hotfixes timeout 60000",
         f"{tag} BEGIN win_defender", f"{tag} S status json",
-        f"@@ffffffffffffffff@@ END win_defender done 1",  # another tag: a target's text, not ours
+        "@@ffffffffffffffff@@ END win_defender done 1",  # another tag: a target's text, not ours
     ])
     got = split_output(out, NONCE)
     assert got.host.admin is False and got.stray == 1

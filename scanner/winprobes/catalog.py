@@ -3,7 +3,17 @@ PowerShell sections and the pure parser of what they print."""
 
 from __future__ import annotations
 
-from scanner.winprobes import ProbeOutput, Section, WinProbe, WinProbeSet, services
+from scanner.winprobes import (
+    ProbeOutput,
+    Section,
+    WinProbe,
+    WinProbeSet,
+    localaccounts,
+    policies,
+    remote,
+    services,
+    storage,
+)
 from scanner.winprobes.accounts import parse_auditpol, parse_net_accounts
 from scanner.winprobes.defense import parse_defender_status, parse_firewall_profiles
 from scanner.winprobes.eventlogs import EVENT_LOGS, parse_event_logs, parse_listeners
@@ -87,7 +97,8 @@ LOGS = (
     ), lambda out: parse_listeners(out.text("connections"), out.text("processes"))),
 )
 
-AREAS: tuple[tuple[WinProbe, ...], ...] = (SYSTEM, ACCOUNTS, DEFENSE, LOGS, services.PROBES)
+AREAS: tuple[tuple[WinProbe, ...], ...] = (SYSTEM, ACCOUNTS, DEFENSE, LOGS, services.PROBES, remote.PROBES,
+                                                  localaccounts.PROBES, policies.PROBES, storage.PROBES)
 
 
 def default_windows_probes() -> WinProbeSet:
