@@ -172,7 +172,7 @@ def test_validate_command_exit_code_and_output(tmp_path):
     assert f"{broken}:10: bogus: unknown key" in proc.stderr
     ok = subprocess.run([sys.executable, "-m", "scanner", "validate", "inventories/example.yaml", "--lang", "en"],
                         capture_output=True, text=True, cwd=ROOT)
-    assert ok.returncode == 0 and "valid (12 hosts, 4 systems)" in ok.stdout
+    assert ok.returncode == 0 and "valid (15 hosts, 5 systems)" in ok.stdout
 
 
 # -- vantages: where readyscan workers stand (issue 15, item 1) -----------------------------------
@@ -242,3 +242,56 @@ def test_a_scan_from_several_zones_needs_the_control_sites_keys(tmp_path, capsys
     err = capsys.readouterr().err
     assert "scanners in several zones" in " ".join(err.split()) and "--keys" in err
     assert not (tmp_path / "scan.json").exists()  # nothing was scanned
+
+
+def test_windows_hosts_are_told_what_their_transport_needs_with_file_line_and_field():
+    text = """\
+    organization: {name: Sở A}
+    hosts:
+      - name: linux-01
+        address: 127.0.0.1
+        zone: app
+        transport: winrm
+        winrm: {user: scanner, password_env: PW}
+      - name: win-01
+        address: 127.0.0.1
+        zone: app
+        platform: windows
+        transport: winrm
+      - name: win-02
+        address: 127.0.0.1
+        zone: app
+        platform: windows
+        transport: local
+    """
+    found = issues_of(text)
+    messages = {(line, path): message for line, path, message in found}
+    assert any(p == "hosts[0].transport" and "set platform: windows" in m for (_, p), m in messages.items())
+    assert any(p == "hosts[1].transport" and "winrm.user and winrm.password_env" in m for (_, p), m in messages.items())
+    assert any(p == "hosts[2].transport" and "not Windows" in m for (_, p), m in messages.items())
+    assert all(line for line, _, _ in found)  # every problem names its line
+    fields = issues_of("""\
+    organization: {name: Sở A}
+    hosts:
+      - name: win-03
+        address: 127.0.0.1
+        zone: app
+        platform: windows
+        winrm: {user: scanner, password_env: PW, auth: credssp, server_name: "bad name"}
+    """)
+    assert {(line, path) for line, path, _ in fields} == {(7, "hosts[0].winrm.auth"), (7, "hosts[0].winrm.server_name")}
+
+
+def test_a_windows_host_inherits_the_winrm_defaults_key_by_key():
+    inv = parse_inventory(textwrap.dedent("""\
+    organization: {name: Sở A}
+    defaults:
+      winrm: {user: 'MAU\\scanner', password_env: PW, ca_file: ca.pem}
+    hosts:
+      - {name: dc-01, address: 10.0.0.1, zone: app, platform: windows, transport: winrm, winrm: {port: 15986}}
+    """), "inv.yaml")
+    host = inv.hosts[0]
+    winrm = inv.winrm_of(host)
+    assert (winrm.user, winrm.password_env, winrm.ca_file, winrm.effective_port, winrm.effective_scheme) == \
+        ("MAU\\scanner", "PW", "ca.pem", 15986, "https")
+    assert inv.platform_of(host) == "windows" and inv.platform_of(inv.hosts[0].model_copy(update={"platform": None})) == "linux"
