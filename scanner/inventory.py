@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -272,7 +272,17 @@ class Device(Strict):
         return value
 
 
-class SshSettings(Strict):
+class Layered(Strict):
+    """Settings a host gives key by key over the inventory's defaults."""
+
+    def over(self, base: Self) -> Self:
+        """These settings with unset keys taken from `base`."""
+        merged = base.model_dump()
+        merged.update({k: v for k, v in self.model_dump().items() if v is not None})
+        return type(self)(**merged)
+
+
+class SshSettings(Layered):
     user: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._][A-Za-z0-9._-]{0,31}$")
     port: int | None = Field(default=None, ge=1, le=65535)
     key: str | None = None
@@ -284,18 +294,13 @@ class SshSettings(Strict):
     connect_timeout: float | None = Field(default=None, gt=0, le=600)
     command_timeout: float | None = Field(default=None, gt=0, le=3600)
 
-    def over(self, base: SshSettings) -> SshSettings:
-        """These settings with unset keys taken from `base`."""
-        merged = base.model_dump()
-        merged.update({k: v for k, v in self.model_dump().items() if v is not None})
-        return SshSettings(**merged)
 
 
 Transport = Literal["ssh", "winrm", "local", "none"]
 Platform = Literal["linux", "windows"]
 
 
-class WinrmSettings(Strict):
+class WinrmSettings(Layered):
     """How readyscan reaches a Windows host over WinRM (pypsrp, WinRS). HTTPS validates the
     certificate against `ca_file` or the system store; HTTP is allowed only because its messages
     are sealed by NTLM or Kerberos. Basic and CredSSP are never offered (CredSSP hands the user's
@@ -318,11 +323,6 @@ class WinrmSettings(Strict):
             raise ValueError("must be a DNS name")
         return value
 
-    def over(self, base: WinrmSettings) -> WinrmSettings:
-        """These settings with unset keys taken from `base`."""
-        merged = base.model_dump()
-        merged.update({k: v for k, v in self.model_dump().items() if v is not None})
-        return WinrmSettings(**merged)
 
     @property
     def effective_scheme(self) -> str:
