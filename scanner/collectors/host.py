@@ -72,6 +72,12 @@ class HostCollector:
         self.probes = probes or default_probes()
         self.windows_probes = windows_probes or default_windows_probes()
 
+    def parts_of_host(self, inventory, host: Host, parts: frozenset[str]) -> frozenset[str]:
+        """Of `parts`, the probes that run on the host's platform."""
+        if inventory.platform_of(host) == "windows":
+            return parts & self.windows_probes.names()
+        return parts & {p.name for p in self.probes}
+
     def applies_to(self, ctx: ScanContext, host: Host) -> bool:
         return ctx.inventory.transport_of(host) != "none"
 

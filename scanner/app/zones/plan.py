@@ -61,10 +61,17 @@ def plan_zone_tasks(ctx: ScanContext, collectors: Mapping[str, Collector], neede
             if host.name not in ctx.addresses or not collector.applies_to(ctx, host):
                 continue
             for zone in serving_zones(inv, collector, host):
-                plan[zone].append(zone_task(ctx, host, name, zone, parts_of(collector, name, parts), scan_id))
+                plan[zone].append(zone_task(ctx, host, name, zone, parts_of(collector, name, parts, ctx, host),
+                                            scan_id))
     return plan
 
 
-def parts_of(collector: Collector, name: str, parts: Mapping[str, frozenset[str]]) -> frozenset[str] | None:
-    """The parts a collector that gathers by parts runs (None: all of them, or it has none)."""
-    return parts.get(name) if getattr(collector, "gathers_parts", False) else None
+def parts_of(collector: Collector, name: str, parts: Mapping[str, frozenset[str]], ctx: ScanContext,
+             host: Host) -> frozenset[str] | None:
+    """The parts a collector that gathers by parts runs on `host` (None: all of them, or it has
+    none): only its platform's, so a task names the probes that will run."""
+    if not getattr(collector, "gathers_parts", False):
+        return None
+    found = parts.get(name)
+    own = getattr(collector, "parts_of_host", None)
+    return own(ctx.inventory, host, found) if found is not None and own is not None else found

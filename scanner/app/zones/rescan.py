@@ -67,7 +67,7 @@ def plan_zone_rescan(ctx: ScanContext, collectors: Mapping[str, Collector], chec
     for need in sorted(needs):
         host_name, name, zone = need
         collector = collectors[name]
-        gather = parts_of(collector, name, parts)
+        gather = parts_of(collector, name, parts, ctx, inv.host(host_name))
         before = _previous(previous.hosts.get(host_name), name, zone, logins)
         causes = needs[need]
         if gather is not None and causes is not EVERYTHING and before is not None and before.outcome == Outcome.OK:
