@@ -2,8 +2,8 @@
 
 Recorded outputs (tests/fixtures/winprobes/<probe>/<case>.txt, each header naming its source):
 Win32_OperatingSystem and CurrentVersion registry JSON of Windows Server 2016, 2019, 2022 and 2025 and of
-a Windows 11 client, from Mondoo cnquery's test data (the 2022 Win32_OperatingSystem one REBUILT in the
-probe's shape from a recorded wmic CSV row, its header says how). No recorded Get-HotFix JSON, pending-reboot
+a Windows 11 client, from Mondoo cnquery's test data (the 2019 and 2022 Win32_OperatingSystem ones REBUILT in
+the probe's shape from recorded wmic CSV rows, their headers say how). No recorded Get-HotFix JSON, pending-reboot
 registry JSON, nor any 2012 R2 output of these commands was found in a public source: the inputs built in
 this file are CONSTRUCTED, not recorded. They follow the shape Windows
 PowerShell 5.1's ConvertTo-Json gives (two spaces after the colon, dates as "\\/Date(ms)\\/",
@@ -82,12 +82,24 @@ def test_recorded_2022_identity_with_wmic_dates():
     assert fact.notes == ()
 
 
+def test_recorded_2019_wmic_row_alone():
+    """The 2019 wmic row, rebuilt in the probe's shape: UTC-7 DMTF dates, no registry (recorded apart)."""
+    fact = parse_windows_os(recorded("win_os_cim", "ws2019_datacenter_eval_vagrant"), "")
+    assert (fact.status, fact.build, fact.release, fact.server, fact.product_type) == ("ok", 17763, "2019", True, 3)
+    assert fact.caption == "Microsoft Windows Server 2019 Datacenter Evaluation" and fact.server_core is None
+    assert (fact.install_date, fact.last_boot) == (epoch(2019, 9, 6, 13, 55, 15), epoch(2019, 9, 8, 8, 17, 49))
+
+
 def test_recorded_registry_alone():
     ws2019 = parse_windows_os("", recorded("win_os_registry", "ws2019_datacenter_eval"))
     # no ProductType nor InstallationType in this selection: the edition says server
     assert (ws2019.build, ws2019.ubr, ws2019.display_version, ws2019.edition_id) == (17763, 720, "1809",
                                                                                      "ServerDatacenterEval")
     assert (ws2019.server, ws2019.release, ws2019.server_core) == (True, "2019", None)
+    vagrant = parse_windows_os("", recorded("win_os_registry", "ws2019_datacenter_vagrant"))
+    # DisplayVersion null and no ReleaseId: no display version, not the string "None"
+    assert (vagrant.build, vagrant.ubr, vagrant.display_version, vagrant.release) == (17763, 6414, None, "2019")
+    assert (vagrant.server, vagrant.server_core, vagrant.edition_id) == (True, False, "ServerDatacenter")
     ws2022 = parse_windows_os("", recorded("win_os_registry", "ws2022_datacenter_ec2"))
     # InstallationType alone says server (cnquery's selection has no ReleaseId: DisplayVersion is read)
     assert (ws2022.build, ws2022.release, ws2022.server, ws2022.server_core) == (20348, "2022", True, False)
