@@ -3,9 +3,9 @@
 Recorded outputs (tests/fixtures/winprobes/<probe>/<case>.txt, each header naming its source):
 Win32_OperatingSystem and CurrentVersion registry JSON of Windows Server 2016, 2019, 2022 and 2025 and of
 a Windows 11 client, from Mondoo cnquery's test data (the 2019 and 2022 Win32_OperatingSystem ones REBUILT in
-the probe's shape from recorded wmic CSV rows, their headers say how). No recorded Get-HotFix JSON, pending-reboot
-registry JSON, nor any 2012 R2 output of these commands was found in a public source: the inputs built in
-this file are CONSTRUCTED, not recorded. They follow the shape Windows
+the probe's shape from recorded wmic CSV rows, their headers say how), and Get-HotFix JSON of Windows Server
+2019 from the same test data. No recorded pending-reboot registry JSON, nor any 2012 R2 output of these
+commands was found in a public source: the inputs built in this file are CONSTRUCTED, not recorded. They follow the shape Windows
 PowerShell 5.1's ConvertTo-Json gives (two spaces after the colon, dates as "\\/Date(ms)\\/",
 strings for BuildNumber and CurrentBuild, a single object when one item).
 """
@@ -217,6 +217,16 @@ HOTFIXES = """[
 ]"""
 
 
+def test_recorded_hotfixes_with_date_objects():
+    """Windows Server 2019 (cnquery): InstalledOn as {value, DateTime} objects, extra Status and Caption."""
+    fact = parse_hotfixes(recorded("win_hotfixes", "cnquery_ws2019"))
+    assert (fact.status, fact.undated, fact.skipped, fact.last_install) == ("ok", 0, 0, epoch(2020, 9, 9))
+    assert [(h.id, h.description) for h in fact.hotfixes] == [
+        ("KB4486553", "Update"), ("KB4462930", "Update"), ("KB4470788", "Security Update"),
+        ("KB4480056", "Update"), ("KB4487038", "Security Update"), ("KB4482887", "Update")]
+    assert {(h.installed_on, h.installed_by) for h in fact.hotfixes} == {(epoch(2020, 9, 9), "NT AUTHORITY\\SYSTEM")}
+
+
 def test_hotfixes_last_install_and_undated():
     fact = parse_hotfixes(HOTFIXES)
     assert fact.status == "ok" and [h.id for h in fact.hotfixes] == ["KB4514366", "KB4512578", "KB4470788"]
@@ -258,7 +268,7 @@ def full_inputs() -> list[tuple[str, str]]:
             ("os", recorded("win_os_cim", "ws2022_datacenter_ec2")),
             ("registry", recorded("win_os_registry", "ws2022_datacenter_ec2")),
             ("os", cim("Microsoft Windows Server 2012 R2 Standard", "9600")), ("registry", registry("9600")),
-            ("hotfixes", HOTFIXES),
+            ("hotfixes", HOTFIXES), ("hotfixes", recorded("win_hotfixes", "cnquery_ws2019")),
             ("reboot", '{"CbsRebootPending": true, "WuRebootRequired": false, "PendingFileRenameOperations": []}')]
 
 
