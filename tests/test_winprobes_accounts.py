@@ -43,10 +43,20 @@ AUDITPOL = {  # GUID -> setting, read from the fixtures
 }
 
 
+# The 6-column `/get /r` layout (no Setting Value): settings read from the English text. Per fixture, the
+# audited subcategories by GUID prefix (all end -69AE-11D9-BED3-505054503030), and how many rows there are
+# (every other row is No Auditing).
+AUDITPOL_TEXT = {
+    "cnquery_ws2022": ({"0CCE9212": 3, "0CCE9214": 3, "0CCE9210": 1, "0CCE9215": 3, "0CCE9216": 1, "0CCE9217": 1,
+                        "0CCE921B": 1, "0CCE9243": 3, "0CCE922F": 1, "0CCE9230": 1, "0CCE9236": 1, "0CCE9237": 1,
+                        "0CCE9235": 1, "0CCE923B": 1, "0CCE9240": 1, "0CCE9242": 1, "0CCE923F": 1}, 60),
+}
+
+
 def test_every_fixture_has_its_expectations():
     # Guards the tables: a fixture added without expected values would be parsed and checked for nothing.
     assert set(winprobes.cases("net_accounts")) == set(NET_ACCOUNTS)
-    assert set(winprobes.cases("auditpol")) == set(AUDITPOL) | {"hardening_privilege_not_held"}
+    assert set(winprobes.cases("auditpol")) == set(AUDITPOL) | set(AUDITPOL_TEXT) | {"hardening_privilege_not_held"}
 
 
 # --- net accounts -------------------------------------------------------------------------------
@@ -141,6 +151,31 @@ def test_auditpol_fixture_parses_by_guid_and_value(case):
     assert {g: s.setting for g, s in fact.subcategories.items()} == AUDITPOL[case]
     assert {s.setting_from for s in fact.subcategories.values()} == {"value_column"}
     assert fact.skipped_rows == 0
+
+
+def expected_text_settings(case: str) -> dict[str, int]:
+    audited, rows = AUDITPOL_TEXT[case]
+    text = winprobes.load("auditpol", case)
+    guids = [line.split(",")[3] for line in text.splitlines()[1:]]
+    assert len(guids) == rows
+    return {g: audited.get(g[1:9], 0) for g in guids}
+
+
+@pytest.mark.parametrize("case", sorted(AUDITPOL_TEXT))
+def test_auditpol_six_column_fixture_parses_the_english_text(case):
+    fact = parse_auditpol(winprobes.load("auditpol", case))
+    assert fact.state == "ok" and fact.english is True and fact.value_column is False
+    assert {g: s.setting for g, s in fact.subcategories.items()} == expected_text_settings(case)
+    assert {s.setting_from for s in fact.subcategories.values()} == {"english_text"}
+    assert fact.skipped_rows == 0
+
+
+@pytest.mark.parametrize("case", sorted(AUDITPOL_TEXT))
+def test_auditpol_six_column_truncations_never_give_a_wrong_value(case):
+    text, expected = winprobes.load("auditpol", case), expected_text_settings(case)
+    for cut in range(len(text)):
+        for guid, sub in parse_auditpol(text[:cut]).subcategories.items():
+            assert sub.setting in (None, expected[guid]), cut
 
 
 def test_auditpol_names_are_kept_for_display_and_guids_match_any_case():

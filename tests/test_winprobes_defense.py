@@ -1,8 +1,8 @@
 """Defender status and firewall profile parsers (scanner/winprobes/defense.py).
 
 Recorded outputs (tests/fixtures/winprobes/<probe>/<case>.txt, each header naming its source):
-Get-MpComputerStatus JSON of Windows Server 2016, 2019 and 2025 and Get-NetFirewallProfile JSON of Windows
-Server 2016, 2019 and 2025, from Mondoo cnquery's test data (whole objects, not the probe's Select-Object); two
+Get-MpComputerStatus JSON of Windows Server 2016, 2019, 2022 and 2025 and Get-NetFirewallProfile JSON of
+Windows Server 2016, 2019, 2022 and 2025, from Mondoo cnquery's test data (whole objects, not the probe's Select-Object); two
 Get-MpComputerStatus error records from GitHub issues (service not running, Defender removed).
 The recordings set every firewall action to 0 and every Enabled to 1; the inputs built in this file
 (other enum numbers, the string forms, a missing cmdlet) are CONSTRUCTED, not recorded.
@@ -30,6 +30,7 @@ def recorded(probe: str, case: str) -> str:
 @pytest.mark.parametrize("case,updated,age_days,reported,version", [
     ("ws2016", 1786499208, 15, 13, "1.457.122.0"),  # 12.8 days older than ws2019's update
     ("ws2019", 1787604096, 3, 0, "1.457.328.0"),
+    ("ws2022", 1787604096, 3, 0, "1.457.328.0"),  # same signatures as ws2019, other ComputerID
     ("ws2025", 1787609898, 2, 0, "1.457.329.0"),  # 2 days 23 hours: whole days only
 ])
 def test_recorded_defender_status(case, updated, age_days, reported, version):
@@ -102,7 +103,7 @@ def test_flags_that_are_not_booleans_are_unknown():
     assert none_at_all.status == "unparsed" and none_at_all.signature_version is None
 
 
-@pytest.mark.parametrize("case", ["ws2016", "ws2019", "ws2025"])
+@pytest.mark.parametrize("case", ["ws2016", "ws2019", "ws2022", "ws2025"])
 def test_recorded_firewall_profiles_numeric_enums(case):
     fact = parse_firewall_profiles(recorded("win_firewall_profiles", case))
     assert (fact.status, fact.missing, fact.skipped) == ("ok", (), 0)

@@ -1,8 +1,8 @@
 """Event-log configuration and TCP listener parsers (scanner/winprobes/eventlogs.py).
 
 Recorded outputs (tests/fixtures/winprobes/win_eventlogs/<case>.txt, each header naming its
-source): the Get-WinEvent -ListLog objects of the Security log on Windows Server 2016, 2019 and
-2025 and of a disabled channel on 2025, from Mondoo cnquery's test data. No recorded oldest-record
+source): the Get-WinEvent -ListLog objects of the Security log on Windows Server 2016, 2019, 2022
+and 2025 and of a disabled channel on 2025, from Mondoo cnquery's test data. No recorded oldest-record
 map, access-denied text, Get-NetTCPConnection or Get-Process JSON was found in a public source this
 session: every other input in this file is CONSTRUCTED by the test, in the shape Windows
 PowerShell 5.1's ConvertTo-Json gives (enums as numbers, dates as "\\/Date(ms)\\/", one object
@@ -55,7 +55,8 @@ OLDEST = ps51({"Security": ms_date(2026, 9, 6, 11), "System": ms_date(2026, 11, 
                      "Application": "2026-12-05T11:00:00Z"})
 
 
-@pytest.mark.parametrize("case,count", [("ws2016_security", 2522), ("ws2019_security", 1825), ("ws2025_security", 2734)])
+@pytest.mark.parametrize("case,count", [("ws2016_security", 2522), ("ws2019_security", 1825), ("ws2022_security", 2445),
+                                        ("ws2025_security", 2734)])
 def test_recorded_security_log(case, count):
     fact = parse_event_logs(recorded("win_eventlogs", case), "", NOW)
     security = fact.log("Security")

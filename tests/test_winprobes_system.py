@@ -1,10 +1,11 @@
 """Windows OS identity, installed updates and pending reboot parsers (scanner/winprobes/system.py).
 
 Recorded outputs (tests/fixtures/winprobes/<probe>/<case>.txt, each header naming its source):
-Win32_OperatingSystem and CurrentVersion registry JSON of Windows Server 2016, 2019 and 2025 and of
-a Windows 11 client, from Mondoo cnquery's test data. No recorded Get-HotFix JSON, pending-reboot
-registry JSON, nor any 2012 R2 or 2022 output of these commands was found in a public source this
-session: the inputs built in this file are CONSTRUCTED, not recorded. They follow the shape Windows
+Win32_OperatingSystem and CurrentVersion registry JSON of Windows Server 2016, 2019, 2022 and 2025 and of
+a Windows 11 client, from Mondoo cnquery's test data (the 2019 and 2022 Win32_OperatingSystem ones REBUILT in
+the probe's shape from recorded wmic CSV rows, their headers say how), and Get-HotFix JSON of Windows Server
+2019 from the same test data. No recorded pending-reboot registry JSON, nor any 2012 R2 output of these
+commands was found in a public source: the inputs built in this file are CONSTRUCTED, not recorded. They follow the shape Windows
 PowerShell 5.1's ConvertTo-Json gives (two spaces after the colon, dates as "\\/Date(ms)\\/",
 strings for BuildNumber and CurrentBuild, a single object when one item).
 """
@@ -67,12 +68,42 @@ def test_recorded_server_identity(case, build, release, edition, installed, boot
     assert fact.ubr is None and fact.notes == ()
 
 
+def test_recorded_2022_identity_with_wmic_dates():
+    """2022: Caption and DMTF dates (the wmic row the fixture was rebuilt from), UBR and DisplayVersion."""
+    fact = parse_windows_os(recorded("win_os_cim", "ws2022_datacenter_ec2"),
+                            recorded("win_os_registry", "ws2022_datacenter_ec2"))
+    assert (fact.status, fact.build, fact.ubr, fact.release, fact.display_version) == ("ok", 20348, 2762, "2022",
+                                                                                       "21H2")
+    assert (fact.caption, fact.product_name) == ("Microsoft Windows Server 2022 Datacenter",
+                                                 "Windows Server 2022 Datacenter")
+    assert (fact.edition_id, fact.installation_type, fact.version) == ("ServerDatacenter", "Server", "10.0.20348")
+    assert (fact.server, fact.server_core, fact.domain_controller, fact.product_type) == (True, False, False, 3)
+    assert (fact.install_date, fact.last_boot) == (epoch(2024, 10, 30, 6, 47, 19), epoch(2024, 10, 30, 11, 15, 29))
+    assert fact.notes == ()
+
+
+def test_recorded_2019_wmic_row_alone():
+    """The 2019 wmic row, rebuilt in the probe's shape: UTC-7 DMTF dates, no registry (recorded apart)."""
+    fact = parse_windows_os(recorded("win_os_cim", "ws2019_datacenter_eval_vagrant"), "")
+    assert (fact.status, fact.build, fact.release, fact.server, fact.product_type) == ("ok", 17763, "2019", True, 3)
+    assert fact.caption == "Microsoft Windows Server 2019 Datacenter Evaluation" and fact.server_core is None
+    assert (fact.install_date, fact.last_boot) == (epoch(2019, 9, 6, 13, 55, 15), epoch(2019, 9, 8, 8, 17, 49))
+
+
 def test_recorded_registry_alone():
     ws2019 = parse_windows_os("", recorded("win_os_registry", "ws2019_datacenter_eval"))
     # no ProductType nor InstallationType in this selection: the edition says server
     assert (ws2019.build, ws2019.ubr, ws2019.display_version, ws2019.edition_id) == (17763, 720, "1809",
                                                                                      "ServerDatacenterEval")
     assert (ws2019.server, ws2019.release, ws2019.server_core) == (True, "2019", None)
+    vagrant = parse_windows_os("", recorded("win_os_registry", "ws2019_datacenter_vagrant"))
+    # DisplayVersion null and no ReleaseId: no display version, not the string "None"
+    assert (vagrant.build, vagrant.ubr, vagrant.display_version, vagrant.release) == (17763, 6414, None, "2019")
+    assert (vagrant.server, vagrant.server_core, vagrant.edition_id) == (True, False, "ServerDatacenter")
+    ws2022 = parse_windows_os("", recorded("win_os_registry", "ws2022_datacenter_ec2"))
+    # InstallationType alone says server (cnquery's selection has no ReleaseId: DisplayVersion is read)
+    assert (ws2022.build, ws2022.release, ws2022.server, ws2022.server_core) == (20348, "2022", True, False)
+    assert ws2022.domain_controller is None and ws2022.caption is None
     client = parse_windows_os("", recorded("win_os_registry", "client_26100_arm64"))
     assert (client.build, client.ubr, client.display_version, client.installation_type) == (26100, 2033, "24H2",
                                                                                           "Client")
@@ -186,6 +217,16 @@ HOTFIXES = """[
 ]"""
 
 
+def test_recorded_hotfixes_with_date_objects():
+    """Windows Server 2019 (cnquery): InstalledOn as {value, DateTime} objects, extra Status and Caption."""
+    fact = parse_hotfixes(recorded("win_hotfixes", "cnquery_ws2019"))
+    assert (fact.status, fact.undated, fact.skipped, fact.last_install) == ("ok", 0, 0, epoch(2020, 9, 9))
+    assert [(h.id, h.description) for h in fact.hotfixes] == [
+        ("KB4486553", "Update"), ("KB4462930", "Update"), ("KB4470788", "Security Update"),
+        ("KB4480056", "Update"), ("KB4487038", "Security Update"), ("KB4482887", "Update")]
+    assert {(h.installed_on, h.installed_by) for h in fact.hotfixes} == {(epoch(2020, 9, 9), "NT AUTHORITY\\SYSTEM")}
+
+
 def test_hotfixes_last_install_and_undated():
     fact = parse_hotfixes(HOTFIXES)
     assert fact.status == "ok" and [h.id for h in fact.hotfixes] == ["KB4514366", "KB4512578", "KB4470788"]
@@ -224,8 +265,10 @@ def test_reboot_pending(text, pending, reasons, unknown):
 def full_inputs() -> list[tuple[str, str]]:
     return [("os", recorded("win_os_cim", "ws2016_datacenter_ec2")),
             ("registry", recorded("win_os_registry", "ws2019_datacenter_eval")),
+            ("os", recorded("win_os_cim", "ws2022_datacenter_ec2")),
+            ("registry", recorded("win_os_registry", "ws2022_datacenter_ec2")),
             ("os", cim("Microsoft Windows Server 2012 R2 Standard", "9600")), ("registry", registry("9600")),
-            ("hotfixes", HOTFIXES),
+            ("hotfixes", HOTFIXES), ("hotfixes", recorded("win_hotfixes", "cnquery_ws2019")),
             ("reboot", '{"CbsRebootPending": true, "WuRebootRequired": false, "PendingFileRenameOperations": []}')]
 
 
