@@ -162,3 +162,33 @@ def test_a_windows_host_over_winrm_gives_what_it_gives_over_ssh(windows_over_ssh
         return {(r["check_id"], r["target"], r["status"]) for r in scan["hosts"]["mot-cua"]["results"]}
 
     assert verdicts(via_winrm) == verdicts(via_ssh)
+
+
+@pytest.mark.parametrize(("host", "release", "eol"), [("ws2016_member", "2016", "ends_soon"),
+                                                      ("ws2022_member", "2022", "supported"),
+                                                      ("ws2025_member", "2025", "supported")])
+def test_each_recorded_windows_server_version_is_judged_from_its_own_recording(host, release, eol):
+    from datetime import UTC, datetime
+
+    from checks import default_registry
+    from checks.registry import HostContext
+    from scanner.collectors.windows_host import gather_windows
+    from scanner.model import Observation, Outcome
+    from scanner.thresholds import load_thresholds
+    from scanner.winprobes.catalog import default_windows_probes
+    from tests.test_winprobes_script import _Recorded
+
+    inv = load_inventory(ROOT / "inventories" / "example.yaml").inventory
+    dc = inv.host("vbdh-sql-01")
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    seen = gather_windows(_Recorded(load_host(HOSTS / f"{host}.yaml")), default_windows_probes(), budget=60, now=0)
+    obs = Observation(collector="host", outcome=Outcome.OK, started=now, ended=now, data=seen.model_dump(mode="json"))
+    ctx = HostContext(host=dc, inventory=inv, observations={"host": obs}, settings=load_thresholds(), now=now)
+    registry = default_registry()
+    eol_result = registry.run_host_check(registry.get("patch.os_eol"), ctx)[0]
+    assert eol_result.message.key == eol and eol_result.evidence["release"] == f"Windows Server {release}"
+    # a Linux-only check has nothing to say about it; none of its Windows checks crashed
+    assert registry.run_host_check(registry.get("ssh.config.root_login"), ctx) == []
+    crashed = [r.check_id for c in registry for r in registry.run_host_check(c, ctx)
+               if r.message and r.message.key == "_check_crashed"]
+    assert crashed == []
