@@ -68,6 +68,8 @@ class ServerSoftware(Frozen):
     kind: Literal["web", "db", "app"]
     packages: list[str] = []
     processes: list[str] = []
+    windows_services: list[str] = []  # service names, case-insensitive
+    windows_programs: list[str] = []  # Uninstall-key DisplayName globs, case-insensitive
     source: str
 
 

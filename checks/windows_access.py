@@ -5,9 +5,12 @@ logging, time and capacity checks that read the same probes (scanner/winprobes).
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+
 from checks.accounts import empty_password
-from checks.exposure import disk_usage, judge_disks
+from checks.exposure import disk_usage, judge_disks, software
 from checks.logging import remote_forwarding, time_sync
+from checks.monitoring import products_data
 from checks.registry import HostContext, Verdict, check, failed, on_platform, passed, verdict
 from checks.windows import _products, _unread
 from scanner.facts.windows_localaccounts import WindowsLocalAccounts
@@ -187,6 +190,30 @@ def time_sync_windows(ctx: HostContext) -> Verdict:
         return failed("windows_no_source", evidence=evidence)
     servers = ", ".join(p.host for p in t.ntp_servers) if t.sync_from in ("ntp", "all") else ""
     return passed("windows_running", evidence=evidence, source=source, servers=servers or "-")
+
+
+@on_platform(software, reads=(WindowsServices,))
+def software_windows(ctx: HostContext) -> Verdict:
+    """Section I's server software on a Windows host: by its service, running or not, and its
+    installed program's version."""
+    found_services = ctx.facts(WindowsServices)
+    if found_services.status not in ("ok", "empty"):
+        return _unread(found_services.status)
+    services = {s.name.casefold(): s for s in found_services.services}
+    found = []
+    for sw in products_data().server_software:
+        running = [services[n.casefold()] for n in sw.windows_services if n.casefold() in services]
+        programs = [p for p in found_services.programs
+                    if any(fnmatchcase(p.name.casefold(), g.casefold()) for g in sw.windows_programs)]
+        if running or programs:
+            version = next((p.version for p in programs if p.version), "")
+            found.append({"name": sw.name, "kind": sw.kind, "packages": {programs[0].name: version} if programs else {},
+                          "running": any(s.state == "running" for s in running),
+                          "basis": "services" if running else "programs"})
+    if not found:
+        return verdict(Status.INFO, "none", evidence={"packages_read": found_services.programs_status == "ok"})
+    names = ", ".join(f"{f['name']} {next(iter(f['packages'].values()), '')}".strip() for f in found)
+    return verdict(Status.INFO, "found", software=names, evidence={"software": found, "packages_read": True})
 
 
 @on_platform(disk_usage, reads=(WindowsDisks,))

@@ -54,3 +54,33 @@ def test_network_checks_judge_every_platform_and_host_checks_only_their_own():
     for check_id in ("patch.os_eol", "logging.retention", "accounts.password_ageing", "firewall.default_deny",
                      "malware.installed", "malware.running", "malware.signatures_fresh"):
         assert "windows" in registry.get(check_id).platforms, check_id
+
+
+def test_server_software_on_windows_is_named_by_its_service_and_program():
+    """Constructed facts (not a recording): a SQL Server default instance and IIS, one stopped."""
+    from datetime import UTC, datetime
+
+    from checks.registry import HostContext
+    from scanner.facts.host import HostObservation
+    from scanner.facts.windows_services import InstalledProgram, WindowsService, WindowsServices
+    from scanner.inventory import load_inventory
+    from scanner.model import Observation, Outcome
+    from scanner.thresholds import load_thresholds
+    from tests.paths import ROOT
+
+    services = WindowsServices(
+        status="ok", programs_status="ok",
+        services=(WindowsService(name="MSSQLSERVER", state="running"), WindowsService(name="W3SVC", state="stopped")),
+        programs=(InstalledProgram(name="Microsoft SQL Server 2019 (64-bit)", version="15.0.2000.5"),))
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    seen = HostObservation(transport="winrm", parsed={"win_services": services.model_dump(mode="json")})
+    inv = load_inventory(ROOT / "inventories" / "example.yaml").inventory
+    ctx = HostContext(host=inv.host("vbdh-sql-01"), inventory=inv, settings=load_thresholds(), now=now,
+                      observations={"host": Observation(collector="host", outcome=Outcome.OK, started=now, ended=now,
+                                                        data=seen.model_dump(mode="json"))})
+    registry = default_registry()
+    [result] = registry.run_host_check(registry.get("capacity.software"), ctx)
+    found = {s["name"]: s for s in result.evidence["software"]}
+    assert found["Microsoft SQL Server"]["running"] and found["Microsoft SQL Server"]["packages"] == {
+        "Microsoft SQL Server 2019 (64-bit)": "15.0.2000.5"}
+    assert found["Microsoft IIS"]["running"] is False
