@@ -77,3 +77,16 @@ def test_preflight_on_the_lab_uses_sudo(lab):  # noqa: F811
 
 from tests.labfixture import lab  # noqa: E402,F401
 from tests.paths import ROOT  # noqa: E402
+
+
+def test_a_windows_account_without_admin_or_full_language_is_told_which_checks_will_be_unknown():
+    from scanner.app.preflight import windows_unknown_checks
+    from scanner.facts.host import WindowsSession
+
+    assert windows_unknown_checks(WindowsSession(language="FullLanguage", admin=True)) == []
+    user = windows_unknown_checks(WindowsSession(language="FullLanguage", admin=False))
+    # the Security log, the audit policy, SMB and WinRM listeners need an administrator
+    assert {"windows.audit_policy", "logging.retention", "windows.smb1_disabled"} <= set(user)
+    assert "patch.os_eol" not in user and "accounts.lockout" not in user
+    constrained = windows_unknown_checks(WindowsSession(language="ConstrainedLanguage", admin=True))
+    assert set(user) < set(constrained) and "patch.os_eol" in constrained
