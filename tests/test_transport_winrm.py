@@ -4,7 +4,6 @@ the WinRS answers are replayed from pypsrp's recordings of a Windows host."""
 
 from __future__ import annotations
 
-import base64
 import logging
 import socket
 
@@ -13,12 +12,12 @@ import pytest
 from scanner.transport.base import TransportError
 from scanner.transport.winrm import WinrmTarget, WinrmTransport, shorten_argv
 from tests.daemons import make_tls
-from tests.wsman_server import Script, WsmanServer
+from tests.kdc import offline_krb5_conf
+from tests.wsman_server import ARGV, Script, WsmanServer, readable_on_wire, run_once, target_for
 
 PASSWORD = "Pa55-w0rd!winrm"
 USER = "LAB\\scanner"
 NAME = "win01.lab.test"
-ARGV = ["powershell.exe", "-NoLogo", "-NoProfile", "-NonInteractive", "-EncodedCommand", "SQBFAFgA"]
 TERMINATE = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/Terminate"
 
 
@@ -28,6 +27,11 @@ def users(tmp_path, monkeypatch):
     store = tmp_path / "ntlm-users"
     store.write_text(f"LAB:scanner:{PASSWORD}\n")
     monkeypatch.setenv("NTLM_USER_FILE", str(store))
+    # With gssapi installed, Negotiate tries Kerberos before NTLM: a krb5.conf whose realm has no
+    # KDC keeps that attempt on this machine (the system's would send it to DNS).
+    monkeypatch.setenv("KRB5_CONFIG", str(offline_krb5_conf(tmp_path / "krb5.conf")))
+    monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path / 'no-ccache'}")
+    monkeypatch.delenv("KRB5_KTNAME", raising=False)
     return store
 
 
@@ -49,24 +53,13 @@ def http(users):
 
 
 def target(server: WsmanServer, tls=None, **over) -> WinrmTarget:
-    fields = dict(address="127.0.0.1", port=server.port, scheme="https" if server.tls else "http",
-                  auth="ntlm", user=USER, password=PASSWORD,
-                  ca_file=tls.ca if tls is not None else None, connect_timeout=5, operation_timeout=5)
-    return WinrmTarget(**(fields | over))
-
-
-def run(tgt: WinrmTarget, **kwargs):
-    transport = WinrmTransport(tgt)
-    try:
-        return transport.run(ARGV, timeout=kwargs.pop("timeout", 20), **kwargs)
-    finally:
-        transport.close()
+    return target_for(server, tls, **({"auth": "ntlm", "user": USER, "password": PASSWORD} | over))
 
 
 @pytest.mark.parametrize("auth", ["ntlm", "negotiate"])
 def test_https_returns_stdout_and_exit_code(https, tls, auth):
     https.script = Script(stdout="xin chào\r\nline 2\r\n".encode(), stderr=b"warn\r\n", exit_code=3, parts=3)
-    result = run(target(https, tls, auth=auth), stdin=b"Write-Output 1\n")
+    result = run_once(target(https, tls, auth=auth), stdin=b"Write-Output 1\n")
     assert (result.exit_status, result.stdout, result.stderr) == (3, "xin chào\r\nline 2\r\n", "warn\r\n", )
     assert not result.timed_out and not result.truncated
     assert https.seen.commands == [(ARGV[0], ARGV[1:])]
@@ -76,7 +69,7 @@ def test_https_returns_stdout_and_exit_code(https, tls, auth):
 def test_stdin_is_delivered_byte_exact_across_envelopes(https, tls):
     # Larger than one 150 KiB envelope, every byte value: chunking and end-of-input both matter.
     data = bytes(range(256)) * 1200 + "Get-Item 'C:\\ổ đĩa'\n".encode()
-    result = run(target(https, tls), stdin=data)
+    result = run_once(target(https, tls), stdin=data)
     assert result.ok
     [(command_id, received)] = https.seen.stdin.items()
     assert bytes(received) == data
@@ -87,15 +80,13 @@ def test_stdin_is_delivered_byte_exact_across_envelopes(https, tls):
 def test_http_seals_every_body_both_ways(http, auth):
     http.script = Script(stdout=b"sealed output\r\n", exit_code=0)
     script = b"Get-LocalUser | ConvertTo-Json\n"
-    result = run(target(http, auth=auth), stdin=script)
+    result = run_once(target(http, auth=auth), stdin=script)
     assert (result.exit_status, result.stdout) == (0, "sealed output\r\n")
     # The server unsealed the command and the script...
     assert any(b"powershell.exe" in soap for soap in http.seen.soap)
     assert http.seen.stdin and bytes(next(iter(http.seen.stdin.values()))) == script
     # ...and none of it crossed the wire readable; every non-empty body was sealed.
-    wire = [raw for _, raw in http.seen.wire]
-    for needle in (b"powershell.exe", b"EncodedCommand", base64.b64encode(script), b"Envelope"):
-        assert not any(needle in raw for raw in wire)
+    assert readable_on_wire(http.seen, script) == []
     assert all(ctype.startswith("multipart/encrypted") for ctype, raw in http.seen.wire if raw)
     assert http.seen.plaintext_refused == 0
 
@@ -105,7 +96,7 @@ def test_wrong_password_is_auth_failed_and_never_echoed(https, tls, caplog):
     wrong = "Wr0ng-" + PASSWORD
     tgt = target(https, tls, password=wrong)
     with pytest.raises(TransportError) as info:
-        run(tgt)
+        run_once(tgt)
     assert info.value.outcome == "auth_failed"
     assert https.seen.auth_failures == 1 and https.seen.commands == []
     for text in (str(info.value), repr(info.value), repr(tgt), str(tgt), caplog.text):
@@ -116,7 +107,7 @@ def test_wrong_password_is_auth_failed_and_never_echoed(https, tls, caplog):
 def test_password_absent_from_repr_and_logs_on_success(https, tls, caplog):
     caplog.set_level(logging.DEBUG)
     tgt = target(https, tls)
-    assert run(tgt).ok
+    assert run_once(tgt).ok
     assert PASSWORD not in repr(tgt) and PASSWORD not in caplog.text
     assert "Sending message" in caplog.text   # the debug log was really captured
 
@@ -124,7 +115,7 @@ def test_password_absent_from_repr_and_logs_on_success(https, tls, caplog):
 def test_untrusted_ca_is_a_certificate_failure(https, tmp_path):
     other = make_tls(tmp_path / "other-ca")
     with pytest.raises(TransportError) as info:
-        run(target(https, other))
+        run_once(target(https, other))
     assert info.value.outcome == "host_key_rejected"
     assert "TLS certificate not trusted" in str(info.value) and "CERTIFICATE_VERIFY_FAILED" in str(info.value)
     assert https.seen.commands == [] and https.seen.auth_failures == 0
@@ -135,18 +126,18 @@ def test_system_store_does_not_trust_the_throwaway_ca_even_with_env_bundle(https
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca))
     monkeypatch.setenv("CURL_CA_BUNDLE", str(tls.ca))
     with pytest.raises(TransportError) as info:
-        run(target(https, None))
+        run_once(target(https, None))
     assert info.value.outcome == "host_key_rejected" and "system trust store" in str(info.value)
 
 
 def test_server_name_is_checked_on_the_certificate_while_connecting_to_the_ip(https, tls):
-    assert run(target(https, tls, server_name=NAME)).ok
+    assert run_once(target(https, tls, server_name=NAME)).ok
     assert https.seen.sni == [NAME]
 
 
 def test_server_name_mismatch_is_a_certificate_failure(https, tls):
     with pytest.raises(TransportError) as info:
-        run(target(https, tls, server_name="other.lab.test"))
+        run_once(target(https, tls, server_name="other.lab.test"))
     assert info.value.outcome == "host_key_rejected" and "other.lab.test" in str(info.value)
     assert https.seen.commands == []
 
@@ -157,7 +148,7 @@ def test_closed_port_is_unreachable(users):
         port = s.getsockname()[1]
     tgt = WinrmTarget("127.0.0.1", port, "http", "ntlm", USER, PASSWORD, connect_timeout=3)
     with pytest.raises(TransportError) as info:
-        run(tgt)
+        run_once(tgt)
     assert info.value.outcome == "unreachable" and "refused" in str(info.value).lower()
 
 
@@ -169,12 +160,12 @@ def test_environment_proxies_are_ignored(http, monkeypatch):
         monkeypatch.setenv(var, dead)
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    assert run(target(http)).ok
+    assert run_once(target(http)).ok
 
 
 def test_command_still_running_at_the_deadline_is_timed_out(https, tls):
     https.script = Script(mode="hang")
-    result = run(target(https, tls, operation_timeout=1), timeout=2.5)
+    result = run_once(target(https, tls, operation_timeout=1), timeout=2.5)
     assert result.timed_out and result.exit_status is None and not result.ok
     assert 2.5 <= result.seconds < 6
     [(command_id, code)] = https.seen.signals
@@ -183,7 +174,7 @@ def test_command_still_running_at_the_deadline_is_timed_out(https, tls):
 
 def test_output_past_the_cap_is_truncated_and_the_command_terminated(http):
     http.script = Script(mode="flood", flood_chunk=40_000)
-    result = run(target(http), output_cap=100_000)
+    result = run_once(target(http), output_cap=100_000)
     assert result.truncated and result.exit_status is None and not result.timed_out
     assert len(result.stdout) == 100_000
     assert [code for _, code in http.seen.signals] == [TERMINATE]
@@ -207,6 +198,7 @@ def test_one_shell_per_transport_and_close_deletes_it(https, tls):
     ({"scheme": "http", "port": 5985, "message_encryption": False}, "without message encryption"),
     ({"address": "win01.lab.test"}, "IP address"),
     ({"scheme": "ftp"}, "scheme"),
+    ({"spn_service": "HTTP/evil.example"}, "service class"),
 ])
 def test_unsafe_configurations_are_refused_at_construction(over, words):
     fields = dict(address="10.0.0.5", port=5986, scheme="https", auth="ntlm", user=USER, password=PASSWORD)

@@ -1,9 +1,13 @@
 """A WSMan server on loopback that speaks the WinRS subset the WinRM transport uses (Create shell,
 Command, Send, Receive, Signal, Delete), answering with response bodies recorded from a real
-Windows host (tests/fixtures/wsman/winrs_responses.yml says which). Authentication is real: an
-NTLM acceptor from pyspnego checks the password (NTLM_USER_FILE) and, on HTTPS, the channel
-binding to the server certificate; on HTTP every body must be NTLM-sealed both ways, as WinRM
-does with AllowUnencrypted=false.
+Windows host (tests/fixtures/wsman/winrs_responses.yml says which). Authentication is real: a
+pyspnego Negotiate acceptor checks NTLM passwords (NTLM_USER_FILE) and Kerberos tickets (with
+gssapi installed: the service key from the keytab in KRB5_KTNAME, tests/kdc.py), on HTTPS with the
+channel binding to the server certificate; on HTTP every body must be sealed both ways with the
+negotiated context, as WinRM does with AllowUnencrypted=false. `offer` is what the server puts in
+WWW-Authenticate: Windows offers "Negotiate" (and "Kerberos" when it has a domain); pypsrp picks
+Negotiate when offered, and seals with the MIME protocol "HTTP-Kerberos-session-encrypted" only
+when the exchange ran under the "Kerberos" scheme, "HTTP-SPNEGO-session-encrypted" otherwise.
 
 It records what it received (command lines, stdin bytes, signals, deletions, the bytes on the
 wire, SNI) and answers each command as `script` says: output and exit code, never finishing
@@ -16,6 +20,7 @@ import base64
 import hashlib
 import http.server
 import re
+import socketserver
 import ssl
 import struct
 import threading
@@ -32,6 +37,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from spnego.channel_bindings import GssChannelBindings
 from spnego.exceptions import SpnegoError
 
+from scanner.transport.base import CommandResult
+from scanner.transport.winrm import WinrmTarget, WinrmTransport
+
 TEMPLATES = yaml.safe_load((Path(__file__).parent / "fixtures" / "wsman" / "winrs_responses.yml").read_text())
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
@@ -47,9 +55,13 @@ _ACTIONS = {
     "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Signal": "signal",
     "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete": "delete",
 }
-_SPNEGO_ENCRYPTED = "application/HTTP-SPNEGO-session-encrypted"
+# The MIME protocol of a sealed body, by the HTTP auth scheme that set up the context (pypsrp
+# encryption.py and wsman.py: Kerberos only under the "Kerberos" scheme; Negotiate, even when it
+# carried Kerberos, is SPNEGO).
+_SEALED_PROTOCOL = {"negotiate": "application/HTTP-SPNEGO-session-encrypted",
+                    "kerberos": "application/HTTP-Kerberos-session-encrypted"}
 _ENCRYPTED = re.compile(
-    rb"--Encrypted Boundary\r\n\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n"
+    rb"--Encrypted Boundary\r\n\tContent-Type: (application/HTTP-(?:SPNEGO|Kerberos)-session-encrypted)\r\n"
     rb"\tOriginalContent: type=application/soap\+xml;charset=UTF-8;Length=(\d+)\r\n"
     rb"--Encrypted Boundary\r\n\tContent-Type: application/octet-stream\r\n(.*)--Encrypted Boundary--\r\n",
     re.DOTALL)
@@ -82,6 +94,9 @@ class Seen:
     soap: list[bytes] = field(default_factory=list)                 # the bodies, unsealed
     plaintext_refused: int = 0
     auth_failures: int = 0
+    # per completed authentication: (HTTP scheme, mech pyspnego negotiated, client principal)
+    logons: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    sealed_protocols: set[str] = field(default_factory=set)         # MIME protocols of sealed bodies
     sni: list[str | None] = field(default_factory=list)
 
 
@@ -92,8 +107,10 @@ def _cbt(cert_pem: bytes) -> GssChannelBindings:
 
 
 class WsmanServer:
-    def __init__(self, *, cert: Path | None = None, key: Path | None = None):
+    def __init__(self, *, cert: Path | None = None, key: Path | None = None,
+                 offer: tuple[str, ...] = ("Negotiate",)):
         self.script = Script()
+        self.offer = offer
         self.seen = Seen()
         self.tls = cert is not None
         self._stop = threading.Event()
@@ -211,6 +228,12 @@ class _Httpd(http.server.ThreadingHTTPServer):
         self.owner = owner
         super().__init__(("127.0.0.1", 0), _Handler)
 
+    def server_bind(self) -> None:
+        # Not HTTPServer's: it asks the resolver for getfqdn(127.0.0.1), a lookup the tests that
+        # trace name resolution would see (and no test needs the name).
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
     def get_request(self):
         sock, addr = self.socket.accept()
         if self.owner._ctx is not None:
@@ -230,6 +253,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.auth = None          # NTLM is connection-bound: one acceptor per connection
+        self.scheme = ""          # the HTTP auth scheme the client authenticated under
         if isinstance(self.connection, ssl.SSLSocket):
             self.connection.do_handshake()
 
@@ -239,10 +263,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         if status != 401 and getattr(self, "final_token", None):
-            self.send_header("WWW-Authenticate", f"Negotiate {base64.b64encode(self.final_token).decode()}")
+            self.send_header("WWW-Authenticate", f"{self.final_scheme} {base64.b64encode(self.final_token).decode()}")
             self.final_token = None
         for name, value in (headers or {}).items():
-            self.send_header(name, value)
+            for one in value if isinstance(value, list) else [value]:
+                self.send_header(name, one)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -270,47 +295,88 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         owner.seen.soap.append(soap)
         status, answer = owner.answer(soap)
         if sealed:
-            self._reply(status, self._seal(answer), {
-                "Content-Type": f'multipart/encrypted;protocol="{_SPNEGO_ENCRYPTED}";boundary="Encrypted Boundary"'})
+            protocol = _SEALED_PROTOCOL[self.scheme]
+            self._reply(status, self._seal(answer, protocol), {
+                "Content-Type": f'multipart/encrypted;protocol="{protocol}";boundary="Encrypted Boundary"'})
         else:
             self._reply(status, answer, {"Content-Type": "application/soap+xml;charset=UTF-8"})
 
     def _authenticate(self, owner: WsmanServer) -> bool:
         scheme, _, token = self.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "negotiate" or not token:
-            self._reply(401, headers={"WWW-Authenticate": "Negotiate"})
+        offered = {o.lower(): o for o in owner.offer}
+        if scheme.lower() not in offered or not token:
+            self._reply(401, headers={"WWW-Authenticate": list(owner.offer)})
             return False
+        self.scheme = scheme.lower()
+        reply_scheme = offered[self.scheme]
         if self.auth is None:
             self.auth = spnego.server(protocol="negotiate", channel_bindings=owner._cbt)
         try:
             out = self.auth.step(base64.b64decode(token))
-        except SpnegoError:
+        # A refused Kerberos AP-REQ (a channel binding that does not match, say) can surface as
+        # AttributeError: python-gssapi returns the acceptor's error token instead of raising
+        # (gssapi/_utils.py catch_and_return_token), and pyspnego 0.12 then reads the flags of the
+        # context that was never established. A refused logon all the same.
+        except (SpnegoError, AttributeError):
             owner.seen.auth_failures += 1
             self.auth = None
             self.close_connection = True
-            self._reply(401, headers={"WWW-Authenticate": "Negotiate", "Connection": "close"})
+            self._reply(401, headers={"WWW-Authenticate": list(owner.offer), "Connection": "close"})
             return False
         if not self.auth.complete:
-            self._reply(401, headers={"WWW-Authenticate": f"Negotiate {base64.b64encode(out).decode()}"})
+            self._reply(401, headers={"WWW-Authenticate": f"{reply_scheme} {base64.b64encode(out).decode()}"})
             return False
-        # SPNEGO ends with the acceptor's mechListMIC: it rides on the answer to this request.
+        # SPNEGO ends with the acceptor's mechListMIC, Kerberos with its AP-REP (mutual
+        # authentication): it rides on the answer to this request.
         self.final_token = out
+        self.final_scheme = reply_scheme
+        owner.seen.logons.append((self.scheme, self.auth.negotiated_protocol, self.auth.client_principal))
         return True
 
     def _unseal(self, raw: bytes) -> bytes:
         match = _ENCRYPTED.fullmatch(raw)
         if match is None:
             raise ValueError("not a WinRM encrypted body")
-        blob = match.group(2)
+        protocol = match.group(1).decode()
+        if protocol != _SEALED_PROTOCOL[self.scheme]:
+            raise ValueError(f"sealed as {protocol} after {self.scheme} authentication")
+        self.server.owner.seen.sealed_protocols.add(protocol)
+        blob = match.group(3)
         (header_len,) = struct.unpack("<i", blob[:4])
         soap = self.auth.unwrap_winrm(blob[4:4 + header_len], blob[4 + header_len:])
-        if len(soap) != int(match.group(1)):
+        if len(soap) != int(match.group(2)):
             raise ValueError("sealed length mismatch")
         return soap
 
-    def _seal(self, soap: bytes) -> bytes:
+    def _seal(self, soap: bytes, protocol: str) -> bytes:
         header, data, padding = self.auth.wrap_winrm(soap)
-        return (f"--Encrypted Boundary\r\n\tContent-Type: {_SPNEGO_ENCRYPTED}\r\n"
+        return (f"--Encrypted Boundary\r\n\tContent-Type: {protocol}\r\n"
                 f"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length={len(soap) + padding}\r\n"
                 "--Encrypted Boundary\r\n\tContent-Type: application/octet-stream\r\n").encode() \
             + struct.pack("<i", len(header)) + header + data + b"--Encrypted Boundary--\r\n"
+
+
+# -- the client side the WinRM tests share -------------------------------------------------------
+ARGV = ["powershell.exe", "-NoLogo", "-NoProfile", "-NonInteractive", "-EncodedCommand", "SQBFAFgA"]
+
+
+def target_for(server: WsmanServer, tls=None, **fields) -> WinrmTarget:
+    """A target for `server`: 127.0.0.1, its port and scheme, `tls.ca` as the trust, short timeouts."""
+    base = dict(address="127.0.0.1", port=server.port, scheme="https" if server.tls else "http",
+                ca_file=tls.ca if tls is not None else None, connect_timeout=5, operation_timeout=5)
+    return WinrmTarget(**(base | fields))
+
+
+def run_once(tgt: WinrmTarget, *, timeout: float = 20, **kwargs) -> CommandResult:
+    """ARGV through a transport of its own, closed afterwards (its shell deleted)."""
+    transport = WinrmTransport(tgt)
+    try:
+        return transport.run(ARGV, timeout=timeout, **kwargs)
+    finally:
+        transport.close()
+
+
+def readable_on_wire(seen: Seen, script: bytes) -> list[bytes]:
+    """What of the command, the script or the SOAP envelope crossed the wire in the clear."""
+    needles = (b"powershell.exe", b"EncodedCommand", base64.b64encode(script), b"Envelope")
+    return [n for n in needles if any(n in raw for _, raw in seen.wire)]

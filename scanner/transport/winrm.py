@@ -35,6 +35,14 @@ from urllib3.util.ssl_match_hostname import CertificateError
 
 from scanner.transport.base import DEFAULT_OUTPUT_CAP, CappedBuffer, CommandResult, TransportError
 
+try:
+    # pyspnego gets a ticket from a password with the krb5 package (its _kinit), whose errors
+    # (wrong password, unknown user, no KDC) it does not wrap in SpnegoError. Installed with
+    # pyspnego[kerberos]; without it Kerberos is unavailable and no such error can occur.
+    from krb5 import Krb5Error
+except ImportError:  # pragma: no cover - depends on the machine
+    Krb5Error = SpnegoError
+
 SCHEMES = ("https", "http")
 AUTHS = ("ntlm", "kerberos", "negotiate")
 # Refused with their reason rather than "unknown value", so an inventory author learns why.
@@ -66,6 +74,10 @@ class WinrmTarget:
     password: str | None = field(default=None, repr=False)
     ca_file: Path | None = None        # None: the system trust store
     server_name: str | None = None     # certificate / SNI / Kerberos SPN host; None: the address
+    # Service class of the Kerberos SPN <spn_service>/<server_name>: WSMAN is the SPN a
+    # domain-joined WinRM service registers for itself (pypsrp's default too); HTTP is what
+    # pywinrm asks for, and hosts whose HTTP SPN belongs to another account (IIS) refuse it.
+    spn_service: str = "WSMAN"
     connect_timeout: float = 10.0
     operation_timeout: float = 20.0    # WSMan OperationTimeout of one Receive (long poll)
     # WinRM message encryption; None = what the scheme needs (HTTP: on, HTTPS: TLS already is).
@@ -94,6 +106,8 @@ class WinrmTarget:
             raise ValueError(f"WinRM auth {auth} needs a user")
         if self.server_name is not None and not re.fullmatch(r"[A-Za-z0-9.:_-]+", self.server_name):
             raise ValueError(f"WinRM server_name is not a host name: {self.server_name!r}")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", self.spn_service):
+            raise ValueError(f"WinRM spn_service is not a service class: {self.spn_service!r}")
         if self.connect_timeout <= 0 or self.operation_timeout <= 0:
             raise ValueError("WinRM timeouts must be positive")
 
@@ -195,7 +209,7 @@ class WinrmTransport:
             return TransportError("timeout", f"{where}: no answer within the read timeout")
         if isinstance(exc, requests.exceptions.ConnectionError):
             return TransportError("unreachable", self._safe(f"{where}: {_root_reason(exc)}"))
-        if isinstance(exc, AuthenticationError | SpnegoError):
+        if isinstance(exc, AuthenticationError | SpnegoError | Krb5Error):
             return TransportError("auth_failed", self._safe(
                 f"{where}: {t.auth} authentication failed for {t.user or 'the Kerberos ticket'} "
                 f"({type(exc).__name__}: {_first_line(exc)})"))
@@ -221,6 +235,7 @@ class WinrmTransport:
             read_timeout=op + t.connect_timeout,
             operation_timeout=op,
             negotiate_hostname_override=t.checked_name,
+            negotiate_service=t.spn_service,
         )
         transport = wsman.transport
         build = transport._build_session
