@@ -9,8 +9,12 @@ HOSTS ?= 6
 # nmap, sshd/ssh, nginx, vsftpd, redis-server, rsyslog, logrotate: real daemons for the scanner, lab and tests;
 # redis-server and postgresql are also the broker and the store of scans from several zones (tests start their own);
 # chromium + poppler-utils: the report is opened and printed in a real browser by the tests.
+# krb5-kdc, krb5-admin-server, krb5-user: the tests' own Kerberos realm on loopback (WinRM with Kerberos);
+# libkrb5-dev and gcc: pip builds gssapi and krb5 (the kerberos extra) against them; strace: a test
+# watches the Kerberos client resolve no name.
 DEB_PACKAGES := nmap openssh-client openssh-server nginx vsftpd redis-server postgresql rsyslog logrotate iproute2 nftables sudo openssl procps \
-	chromium fonts-dejavu-core poppler-utils ca-certificates
+	chromium fonts-dejavu-core poppler-utils ca-certificates \
+	krb5-kdc krb5-admin-server krb5-user libkrb5-dev gcc strace
 
 .PHONY: install deps test demo demo-zones scan lint lab-up lab-down lab-status bench bench-zones clean
 
@@ -31,7 +35,7 @@ deps:
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,zones]'
+	$(BIN)/pip install -q -e '.[dev,zones,kerberos]'
 	touch $(STAMP)
 
 test: install

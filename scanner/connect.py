@@ -60,7 +60,7 @@ def _winrm_transport(loaded: LoadedInventory, host: Host, address: str,
     winrm = loaded.inventory.winrm_of(host)
     target = WinrmTarget(
         address=address, port=winrm.effective_port, scheme=winrm.effective_scheme, auth=winrm.auth or "negotiate",
-        user=winrm.user or "", password=_secret(winrm.password_env, "WinRM password", secrets) or "",
+        user=winrm.user, password=_secret(winrm.password_env, "WinRM password", secrets),
         ca_file=str(loaded.resolve(winrm.ca_file)) if winrm.ca_file else None,
         server_name=winrm.server_name or host.fqdn,
         connect_timeout=winrm.connect_timeout or loaded.inventory.scan.timeouts.connect,

@@ -620,9 +620,10 @@ def _cross_checks(inv: Inventory) -> list[tuple[tuple[Any, ...], str]]:
             if platform != "windows":
                 problems.append((where, "transport winrm is for Windows hosts: set platform: windows"))
             winrm = inv.winrm_of(host)
-            if not winrm.user or not winrm.password_env:
+            # Kerberos may use the ticket cache of the scanning account (kinit) instead of a password.
+            if winrm.auth != "kerberos" and (not winrm.user or not winrm.password_env):
                 problems.append((where, "transport winrm needs winrm.user and winrm.password_env (here or under "
-                                        "defaults.winrm)"))
+                                        "defaults.winrm), or auth: kerberos with a ticket from kinit"))
         if platform == "windows" and transport == "local":
             problems.append((where, "transport local runs on this machine, which is not Windows"))
         if platform == "windows" and transport == "ssh" and inv.ssh_of(host).become == "sudo":

@@ -295,3 +295,12 @@ def test_a_windows_host_inherits_the_winrm_defaults_key_by_key():
     assert (winrm.user, winrm.password_env, winrm.ca_file, winrm.effective_port, winrm.effective_scheme) == \
         ("MAU\\scanner", "PW", "ca.pem", 15986, "https")
     assert inv.platform_of(host) == "windows" and inv.platform_of(inv.hosts[0].model_copy(update={"platform": None})) == "linux"
+
+
+def test_kerberos_may_log_in_with_the_ticket_of_the_scanning_account():
+    inv = parse_inventory(textwrap.dedent("""\
+    organization: {name: Sở A}
+    hosts:
+      - {name: dc-01, address: 10.0.0.1, zone: app, platform: windows, transport: winrm, winrm: {auth: kerberos}}
+    """), "inv.yaml")
+    assert inv.winrm_of(inv.hosts[0]).password_env is None
