@@ -62,7 +62,7 @@ def _winrm_transport(loaded: LoadedInventory, host: Host, address: str,
         address=address, port=winrm.effective_port, scheme=winrm.effective_scheme, auth=winrm.auth or "negotiate",
         user=winrm.user, password=_secret(winrm.password_env, "WinRM password", secrets),
         ca_file=str(loaded.resolve(winrm.ca_file)) if winrm.ca_file else None,
-        server_name=winrm.server_name or host.fqdn,
+        server_name=winrm.server_name or host.fqdn, spn_service=winrm.spn_service or "WSMAN",
         connect_timeout=winrm.connect_timeout or loaded.inventory.scan.timeouts.connect,
         operation_timeout=winrm.command_timeout or loaded.inventory.scan.timeouts.command)
     return WinrmTransport(target)

@@ -313,6 +313,9 @@ class WinrmSettings(Layered):
     auth: Literal["ntlm", "kerberos", "negotiate"] | None = None  # default negotiate
     ca_file: str | None = None  # PEM bundle the host's certificate must chain to; default: system store
     server_name: str | None = None  # the name checked against the certificate; default: the host's fqdn
+    # Kerberos: the service class of the SPN <spn_service>/<server_name> (WSMAN, what WinRM
+    # registers; HTTP where a domain registered that instead)
+    spn_service: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9-]{0,63}$")
     connect_timeout: float | None = Field(default=None, gt=0, le=600)
     command_timeout: float | None = Field(default=None, gt=0, le=3600)
 

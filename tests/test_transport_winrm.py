@@ -191,6 +191,17 @@ def test_one_shell_per_transport_and_close_deletes_it(https, tls):
     assert len(https.seen.deletes) == 1
 
 
+def test_a_shell_the_host_lost_is_opened_again_on_the_next_run(https, tls):
+    transport = WinrmTransport(target(https, tls))
+    assert transport.run(ARGV, timeout=10).ok
+    lost = https.forget_shells()                      # the host dropped it (IdleTimeOut, a WinRM restart)
+    with pytest.raises(TransportError):
+        transport.run(ARGV, timeout=10)               # the old shell is refused ...
+    assert transport.run(ARGV, timeout=10).ok         # ... and the next run opens a new one
+    assert len(https.seen.shells) == 1 and https.seen.shells != lost
+    transport.close()
+
+
 @pytest.mark.parametrize("over, words", [
     ({"auth": "basic"}, "Basic"),
     ({"auth": "CredSSP"}, "CredSSP"),

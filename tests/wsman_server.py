@@ -137,6 +137,12 @@ class WsmanServer:
         self._httpd.server_close()
         self._thread.join(5)
 
+    def forget_shells(self) -> list[str]:
+        """Drop every shell, as a WinRM service does at its idle time-out or a restart; the ids dropped."""
+        with self._lock:
+            lost, self.seen.shells = self.seen.shells, []
+        return lost
+
     # -- WinRS -----------------------------------------------------------------------------
     def answer(self, soap: bytes) -> tuple[int, bytes]:
         env = ET.fromstring(soap)
@@ -159,6 +165,10 @@ class WsmanServer:
         return self._render("create", **ids)
 
     def _command(self, header, body, ids):
+        if ids["shell_id"] not in self.seen.shells:
+            # A shell this server never made (it restarted): Windows answers with a fault; the
+            # recorded fault's shape serves, as the client needs only to see one.
+            return self._render("fault_timed_out", status=500, **ids)
         line = body.find("rsp:CommandLine", NS)
         self.seen.commands.append((line.findtext("rsp:Command", namespaces=NS),
                                    [a.text or "" for a in line.findall("rsp:Arguments", NS)]))

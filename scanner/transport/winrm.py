@@ -279,6 +279,7 @@ class WinrmTransport:
         try:
             proc.begin_invoke()
         except Exception as exc:  # noqa: BLE001
+            self._forget_shell()  # the host may have dropped it (restart, idle time-out): open anew next time
             raise self._error(exc, "starting the command") from None
         out, err = CappedBuffer(output_cap), CappedBuffer(output_cap)
         timed_out, status = False, None
@@ -304,6 +305,7 @@ class WinrmTransport:
                 if out.full or err.full or state == CommandState.DONE:
                     break
         except Exception as exc:  # noqa: BLE001
+            self._forget_shell()
             raise self._error(exc, "running the command") from None
         cut = timed_out or out.full or err.full
         if cut:
@@ -325,6 +327,11 @@ class WinrmTransport:
             proc.signal(SignalCode.TERMINATE)
         except (WinRMError, requests.exceptions.RequestException):
             pass  # best effort: the shell's deletion on close ends it anyway
+
+    def _forget_shell(self) -> None:
+        """After a failed command the shell may be gone: close what is left, so the next run
+        opens a new one instead of failing on the old one again."""
+        self.close()
 
     def close(self) -> None:
         with self._lock:
