@@ -209,7 +209,12 @@ def default_deny_windows(ctx: HostContext) -> list[Verdict]:
         target = profile.name
         if profile.enabled is False:
             out.append(failed("windows_profile_off", target=target, profile=target, evidence=evidence))
-        elif profile.enabled is None or profile.default_inbound in (None, "not_configured"):
+        elif profile.default_inbound == "not_configured" and profile.enabled is not False:
+            # NotConfigured even in the store in force: Windows applies its own default, which the
+            # output does not name; no value is taken for it.
+            out.append(verdict(Status.UNKNOWN, "windows_profile_not_configured", target=target, profile=target,
+                               evidence=evidence))
+        elif profile.enabled is None or profile.default_inbound is None:
             out.append(verdict(Status.UNKNOWN, "windows_profile_unread", target=target, profile=target,
                                evidence=evidence))
         elif profile.default_inbound == "block":

@@ -274,7 +274,8 @@ def test_legal_basis_and_caveat_are_shown(province):
     assert "cần đối chiếu văn bản đang có hiệu lực" in method and "Căn cứ pháp lý" in cover
     assert "14423" not in page.text and "phê duyệt" not in method  # unsourced, and not what Điều 6 says
     # Page 1 says what the scan does not look at, so "ready" is not read as more than it is.
-    assert "Không bao gồm: quét lỗ hổng theo mã CVE, kiểm thử xâm nhập" in cover and "máy chủ Windows" in cover
+    assert "Không bao gồm: quét lỗ hổng theo mã CVE, kiểm thử xâm nhập" in cover and "thiết bị mạng" in cover
+    assert "Linux và Windows Server" in cover  # what it does look at
     assert "check them against the texts in force" in Page(render_html(province, lang="en")).text
 
 
