@@ -421,6 +421,93 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.ready for r in rows) else EXIT_INCOMPLETE
 
 
+def _passphrase(args: argparse.Namespace, err: Console) -> str | None:
+    """The key's passphrase, from the environment variable the operator named (never argv)."""
+    if not args.passphrase_env:
+        return None
+    value = os.environ.get(args.passphrase_env)
+    if not value:
+        err.print(_t("passphrase_env_unset", args.lang, name=args.passphrase_env), style="bold red", markup=False)
+        raise SystemExit(EXIT_INPUT)
+    return value
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from scanner.app import signing
+
+    err = _stderr()
+    try:
+        private, sslib, mini = signing.generate(Path(args.out), _passphrase(args, err))
+    except signing.KeyError_ as exc:
+        err.print(_t(exc.key, args.lang, **exc.params), style="bold red", markup=False)
+        return EXIT_INPUT
+    err.print(_t("keygen_private", args.lang, path=str(private)), markup=False)
+    err.print(_t("keygen_public", args.lang, sslib=str(sslib), minisign=str(mini)), markup=False)
+    for path in (private, sslib, mini):
+        print(path)
+    return EXIT_OK
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    import getpass
+
+    from scanner.app import pack, signing
+
+    err = _stderr()
+    scan_path = Path(args.scan)
+    scan = _load_scan_or_exit(args.scan, err)
+    try:
+        key = signing.load_private(Path(args.key), _passphrase(args, err))
+    except signing.KeyError_ as exc:
+        err.print(_t(exc.key, args.lang, **exc.params), style="bold red", markup=False)
+        return EXIT_INPUT
+    raw, withheld = pack.raw_outputs(scan)
+    contents = {"scan.json": scan_path.read_bytes(), **raw}
+    for fmt, name in (("html", "report.html"), ("survey-html", "survey.html"), ("survey-docx", "survey.docx")):
+        rendered = render_format(fmt, scan, args.lang, None, args.detail)
+        contents[name] = rendered if isinstance(rendered, bytes) else b"".join(rendered)
+    operator = args.operator or os.environ.get("USER") or os.environ.get("LOGNAME") or getpass.getuser()
+    files = pack.build(scan, contents, key, operator, withheld)
+    out = Path(args.output) if args.output else scan_path.with_name(scan_path.stem + ".pack.tar.gz")
+    try:  # whole or not at all: a half-written pack never replaces a good one
+        scanfile.write_atomic(out, pack.archive(files, int((scan.ended or scan.started).timestamp())), mode=0o644)
+    except OSError as exc:
+        err.print(_t("pack_write_failed", args.lang, path=str(out), reason=exc.strerror or str(exc)),
+                  style="bold red", markup=False)
+        return EXIT_INCOMPLETE
+    if withheld:
+        err.print(_t("pack_withheld", args.lang, count=withheld), style="bold yellow", markup=False)
+    err.print(_t("pack_written", args.lang, files=len(files), keyid=signing.sslib_key(key.public).keyid[:16]),
+              markup=False)
+    print(out)
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from scanner.app import pack, signing
+
+    err = _stderr()
+    try:
+        public = signing.load_public(Path(args.key)) if args.key else None
+        files = pack.read(Path(args.pack))
+    except (signing.KeyError_, pack.PackError) as exc:
+        err.print(_t(exc.key, args.lang, **exc.params), style="bold red", markup=False)
+        return EXIT_INPUT
+    verdict = pack.verify(files, public)
+    lines = [_t(key, args.lang) for key in verdict.problems]
+    for kind in ("changed", "missing", "added"):
+        lines += [_t(f"verify_{kind}", args.lang, file=name) for name in getattr(verdict, kind)]
+    for which, holds in (("dsse", verdict.dsse), ("minisign", verdict.minisign)):
+        if holds is not None:
+            lines.append(_t(f"verify_{which}_{'ok' if holds else 'bad'}", args.lang))
+    if public is None:
+        lines.append(_t("verify_no_key", args.lang))
+    lines.append(_t("verify_intact", args.lang, files=len(files)) if verdict.intact else _t("verify_tampered", args.lang))
+    for line in lines:
+        print(line)
+    return EXIT_OK if verdict.intact else EXIT_GAPS
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="readyscan", description="Security-readiness scanner (survey section XI)")
     parser.add_argument("--version", action="version", version=f"readyscan {__version__}")
@@ -499,6 +586,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inventory")
     p.add_argument("--accept-new-host-keys", action="store_true")
     p.set_defaults(func=cmd_preflight)
+
+    def with_passphrase(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--passphrase-env", metavar="NAME",
+                       help="the environment variable holding the private key's passphrase (never on the command line)")
+        return p
+
+    p = with_passphrase(with_lang(sub.add_parser("keygen", help="make the unit's Ed25519 key pair for evidence packs")))
+    p.add_argument("--out", default="keys", metavar="DIR", help="folder for the key files (default: keys)")
+    p.set_defaults(func=cmd_keygen)
+
+    p = with_passphrase(with_detail(with_lang(sub.add_parser(
+        "pack", help="a signed evidence pack (tar.gz) of a scan for the inspectors"))))
+    p.add_argument("scan")
+    p.add_argument("--key", default="keys/readyscan.key", metavar="PRIVATE", help="default: keys/readyscan.key")
+    p.add_argument("--operator", help="who made the pack (default: the user running readyscan)")
+    p.add_argument("-o", "--output", help="default: the scan file's name with .pack.tar.gz")
+    p.set_defaults(func=cmd_pack)
+
+    p = with_lang(sub.add_parser("verify", help="check an evidence pack: changed, added, missing files and signatures"))
+    p.add_argument("pack")
+    p.add_argument("--key", metavar="PUB", help="the unit's public key (readyscan.pub.json or readyscan.minisign.pub); "
+                                                "without it only integrity is checked")
+    p.set_defaults(func=cmd_verify)
     return parser
 
 
