@@ -4,6 +4,7 @@ scan (tests/labscan.py) and checked with the real `sha256sum` (GNU coreutils) an
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import shutil
@@ -226,6 +227,14 @@ def test_bad_input_exits_2(made, tmp_path, capsys):
     no_manifests = _rewrite(pack_path, tmp_path / "n.tar.gz",
                             lambda f: [f.pop(n) for n in (pack.STATEMENT, pack.SUMS, pack.SUMS_SIG)])
     assert _verify(no_manifests) == 2
+    escaping = tmp_path / "e.tar.gz"  # an entry outside the top folder is refused, never read
+    with tarfile.open(escaping, "w:gz") as tar:
+        for name in (f"{pack.TOP}/{pack.SUMS}", f"{pack.TOP}/../evil.txt"):
+            info = tarfile.TarInfo(name)
+            tar.addfile(info, io.BytesIO(b""))
+    capsys.readouterr()
+    assert _verify(escaping) == 2
+    assert "unexpected entry" in capsys.readouterr().err
     bad_key = tmp_path / "key.pub"
     bad_key.write_text("not a key\n")
     assert _verify(pack_path, bad_key) == 2

@@ -2,7 +2,8 @@
 
 stdout carries only what was asked for (a path, a table, a format); progress and diagnostics go
 to stderr. Exit codes: 0 no failing check at or above --fail-on, 1 gaps found, 2 invalid input,
-3 scan incomplete (interrupted, or hosts that could not be reached).
+3 scan incomplete (interrupted, or hosts that could not be reached). `verify`: 0 the evidence pack
+is intact, 1 altered or a signature does not hold, 2 not a pack or a key of the wrong form.
 """
 
 from __future__ import annotations
@@ -438,7 +439,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     err = _stderr()
     try:
         private, sslib, mini = signing.generate(Path(args.out), _passphrase(args, err))
-    except signing.KeyError_ as exc:
+    except signing.KeyFileError as exc:
         err.print(_t(exc.key, args.lang, **exc.params), style="bold red", markup=False)
         return EXIT_INPUT
     err.print(_t("keygen_private", args.lang, path=str(private)), markup=False)
@@ -458,7 +459,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
     scan = _load_scan_or_exit(args.scan, err)
     try:
         key = signing.load_private(Path(args.key), _passphrase(args, err))
-    except signing.KeyError_ as exc:
+    except signing.KeyFileError as exc:
         err.print(_t(exc.key, args.lang, **exc.params), style="bold red", markup=False)
         return EXIT_INPUT
     raw, withheld = pack.raw_outputs(scan)
@@ -470,7 +471,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
     files = pack.build(scan, contents, key, operator, withheld)
     out = Path(args.output) if args.output else scan_path.with_name(scan_path.stem + ".pack.tar.gz")
     try:  # whole or not at all: a half-written pack never replaces a good one
-        scanfile.write_atomic(out, pack.archive(files, int((scan.ended or scan.started).timestamp())), mode=0o644)
+        scanfile.write_atomic(out, pack.archive(files, int((scan.ended or scan.started).timestamp())))
     except OSError as exc:
         err.print(_t("pack_write_failed", args.lang, path=str(out), reason=exc.strerror or str(exc)),
                   style="bold red", markup=False)
@@ -490,7 +491,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     try:
         public = signing.load_public(Path(args.key)) if args.key else None
         files = pack.read(Path(args.pack))
-    except (signing.KeyError_, pack.PackError) as exc:
+    except (signing.KeyFileError, pack.PackError) as exc:
         err.print(_t(exc.key, args.lang, **exc.params), style="bold red", markup=False)
         return EXIT_INPUT
     verdict = pack.verify(files, public)

@@ -27,7 +27,7 @@ SSLIB_PUB_NAME = "readyscan.pub.json"
 MINISIGN_PUB_NAME = "readyscan.minisign.pub"
 
 
-class KeyError_(Exception):
+class KeyFileError(Exception):
     """A key file that cannot be read or is not an Ed25519 key (a catalog key and its params)."""
 
     def __init__(self, key: str, **params):
@@ -71,7 +71,8 @@ class UnitKey:
 
     def minisign_secret(self) -> minisign.SecretKey:
         """An in-memory minisign secret key of the same seed (never written: minisign's own
-        file format is not needed, readyscan signs)."""
+        file format is not needed, readyscan signs). The KDF fields only fill the record: they
+        matter when a minisign key file is encrypted, and this one is never serialized."""
         seed = self.private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                           serialization.NoEncryption())
         raw = _raw_public(self.public)
@@ -89,7 +90,7 @@ def generate(out: Path, passphrase: str | None) -> list[Path]:
     private_path, sslib_path, mini_path = out / PRIVATE_NAME, out / SSLIB_PUB_NAME, out / MINISIGN_PUB_NAME
     existing = [p for p in (private_path, sslib_path, mini_path) if p.exists()]
     if existing:
-        raise KeyError_("keygen_exists", path=str(existing[0]))
+        raise KeyFileError("keygen_exists", path=str(existing[0]))
     out.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
     encryption = (serialization.BestAvailableEncryption(passphrase.encode()) if passphrase
@@ -112,13 +113,13 @@ def load_private(path: Path, passphrase: str | None) -> UnitKey:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise KeyError_("key_unreadable", path=str(path), reason=exc.strerror or str(exc)) from None
+        raise KeyFileError("key_unreadable", path=str(path), reason=exc.strerror or str(exc)) from None
     try:
         key = serialization.load_pem_private_key(data, passphrase.encode() if passphrase else None)
     except (ValueError, TypeError) as exc:
-        raise KeyError_("key_invalid", path=str(path), reason=str(exc)) from None
+        raise KeyFileError("key_invalid", path=str(path), reason=str(exc)) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise KeyError_("key_invalid", path=str(path), reason="not an Ed25519 key")
+        raise KeyFileError("key_invalid", path=str(path), reason="not an Ed25519 key")
     return UnitKey(key)
 
 
@@ -127,7 +128,7 @@ def load_public(path: Path) -> Ed25519PublicKey:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise KeyError_("key_unreadable", path=str(path), reason=exc.strerror or str(exc)) from None
+        raise KeyFileError("key_unreadable", path=str(path), reason=exc.strerror or str(exc)) from None
     try:
         if data.lstrip().startswith(b"{"):
             doc = json.loads(data)
@@ -138,4 +139,4 @@ def load_public(path: Path) -> Ed25519PublicKey:
         mini = minisign.PublicKey.from_bytes(data)
         return Ed25519PublicKey.from_public_bytes(bytes(mini._keynum_pk.public_key))
     except (ValueError, KeyError, TypeError, minisign.Error) as exc:
-        raise KeyError_("key_invalid", path=str(path), reason=str(exc) or type(exc).__name__) from None
+        raise KeyFileError("key_invalid", path=str(path), reason=str(exc) or type(exc).__name__) from None
