@@ -231,3 +231,27 @@ def test_chromium_shows_and_prints_the_trend_after_three_scans(three_scans, tmp_
     assert "Diễn biến qua các lần quét" in flat and "Nhóm XI.3" in flat
     # The still-open TLS finding dates from the first scan; the SSH one from its return.
     assert "tồn tại từ 01/10/2026" in flat and "tồn tại từ 20/11/2026" in flat
+
+
+def test_three_real_scans_of_this_machine_write_a_report_with_the_trend(tmp_path, capsys):
+    """`readyscan scan` of localhost (local transport, declared items and sshd's configuration
+    only), three times into one results folder: the third report draws three scans, and a broken
+    file in the folder is named on stderr, not fatal."""
+    from scanner.app.cli import main
+    from tests.paths import ROOT
+
+    inventory = str(ROOT / "inventories" / "localhost.yaml")
+    for i in range(3):
+        if i == 2:
+            (tmp_path / "localhost-broken.json").write_text("{", encoding="utf-8")
+        out = tmp_path / f"localhost-{i}.json"
+        code = main(["scan", inventory, "--checks", "declared.*", "ssh.config.*", "--results-dir", str(tmp_path),
+                     "-o", str(out), "--quiet"])
+        assert code in (0, 1), code
+    assert "localhost-broken.json" in capsys.readouterr().err
+    first = load(tmp_path / "localhost-0.json")
+    html = (tmp_path / "localhost-2.html").read_text(encoding="utf-8")
+    assert 'id="trend"' in html and "qua 3 lần quét" in html
+    assert 'id="trend"' not in (tmp_path / "localhost-0.html").read_text(encoding="utf-8")
+    if any(r.status == Status.FAIL for r in first.all_results()):  # failing since the first scan, every time
+        assert f"tồn tại từ {first.started:%d/%m/%Y}" in html
