@@ -255,3 +255,18 @@ def test_three_real_scans_of_this_machine_write_a_report_with_the_trend(tmp_path
     assert 'id="trend"' not in (tmp_path / "localhost-0.html").read_text(encoding="utf-8")
     if any(r.status == Status.FAIL for r in first.all_results()):  # failing since the first scan, every time
         assert f"tồn tại từ {first.started:%d/%m/%Y}" in html
+
+
+def test_hostile_ids_hosts_and_survey_items_reach_the_trend_as_text(tmp_path):
+    from tests.test_report_html import assert_inert
+
+    raw = json.loads((SCANS / "hostile.json").read_text(encoding="utf-8"))
+    for r in next(iter(raw["hosts"].values()))["results"]:
+        r["status"], r["survey_items"] = "fail", ['XI.<script>alert(1)</script>"']
+    earlier = raw | {"started": "2020-01-01T00:00:00+00:00", "complete": True}
+    _write(tmp_path, "earlier.json", earlier)
+    current = load(SCANS / "hostile.json").model_validate(raw | {"complete": True})
+    html = render_html(current, history=read_history(tmp_path, current))
+    assert 'id="trend"' in html and "<svg class=\"trend\"" in html
+    assert_inert(html)
+    assert "<script>alert(1)" not in html and "XI.&lt;script&gt;" in html
