@@ -22,7 +22,9 @@ from pydantic import ValidationError
 
 from reports import SEVERITY_DESC, STATUS_ORDER, Texts, plain, result_order
 from reports.access import RowWords, access_words
+from reports.trend import TrendView, trend_view
 from scanner.diff import ScanDiff, diff_scans
+from scanner.history import History
 from scanner.i18n import render_value
 from scanner.inventory import Inventory
 from scanner.model import Result, Status
@@ -366,10 +368,11 @@ class Report:
     detail: str  # one of DETAILS
     contexts: dict[str, dict[str, str]]  # host -> what its fixes may name (OS and family)
     access: dict[str, RowWords] | None  # XI.3.1's rows from the reachability matrix; None: their checks answer
+    trend: TrendView | None = None  # the earlier scans of the inventory: charts and first-seen dates
 
 
 def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None,
-                 today: date | None = None, detail: str = "summary") -> Report:
+                 today: date | None = None, detail: str = "summary", history: History | None = None) -> Report:
     if detail not in DETAILS:
         raise ValueError(f"detail must be one of {', '.join(DETAILS)}, not {detail!r}")
     scan = scan.summarized_scan()
@@ -405,6 +408,7 @@ def build_report(scan: ScanFile, *, lang: str, previous: ScanFile | None = None,
                            for a in missing},
         detail=detail, contexts={name: h.context() for name, h in summary.hosts.items()},
         access=access_words(scan, inv, Texts.for_lang(lang)),
+        trend=trend_view(scan, history, Texts.for_lang(lang)) if history else None,
     )
 
 
@@ -451,16 +455,16 @@ def environment(texts: Texts) -> Environment:
 
 
 def stream_html(scan: ScanFile, *, lang: str = "vi", previous: ScanFile | None = None,
-                today: date | None = None, detail: str = "summary") -> Iterator[str]:
+                today: date | None = None, detail: str = "summary", history: History | None = None) -> Iterator[str]:
     """The whole report as one HTML document (vi by default, or en), in pieces as the template
     produces them: a 100-host report is tens of MB, which need not be held whole. `summary` prints
     every result that is not a pass with its evidence sentence and fix, and passes as counts;
     `full` adds every result and its raw evidence."""
     texts = Texts.for_lang(lang)
-    report = build_report(scan, lang=lang, previous=previous, today=today, detail=detail)
+    report = build_report(scan, lang=lang, previous=previous, today=today, detail=detail, history=history)
     return environment(texts).get_template("report.html.j2").generate(r=report, lang=lang)
 
 
 def render_html(scan: ScanFile, *, lang: str = "vi", previous: ScanFile | None = None,
-                today: date | None = None, detail: str = "summary") -> str:
-    return "".join(stream_html(scan, lang=lang, previous=previous, today=today, detail=detail))
+                today: date | None = None, detail: str = "summary", history: History | None = None) -> str:
+    return "".join(stream_html(scan, lang=lang, previous=previous, today=today, detail=detail, history=history))

@@ -15,7 +15,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
                               "scanner.inventory", "scanner.waivers", "scanner.survey", "scanner.thresholds",
                               "scanner.memory", "scanner.transport")),
     ("facts and probes", ("scanner.facts", "scanner.hostprobes", "scanner.winprobes", "scanner.summary",
-                          "scanner.reachability", "scanner.scanfile", "scanner.diff")),
+                          "scanner.reachability", "scanner.scanfile", "scanner.diff", "scanner.history")),
     ("collectors", ("scanner.collectors", "scanner.connect")),
     ("checks", ("checks",)),
     ("reports", ("reports",)),

@@ -236,7 +236,8 @@ def _finish_scan(args: argparse.Namespace, scan: scanfile.ScanFile, out: Path, l
         if state.state == "expired":
             err.print(_t("waiver_expired", args.lang, check=state.waiver.check, host=state.waiver.host or "*",
                          expires=str(state.waiver.expires)), style="bold red", markup=False)
-    for path in [out, *_write_report(scan, out, args, err, earlier)]:
+    history = None if args.no_history else _history(Path(args.results_dir), scan, out, err, args.lang)
+    for path in [out, *_write_report(scan, out, args, err, earlier, history)]:
         print(path)
     code = exit_code(scan, Severity(args.fail_on))
     if scan.incomplete_reason == "interrupted":
@@ -306,7 +307,18 @@ def find_previous(results_dir: Path, inventory_path: Path, exclude: Path) -> sca
     return None
 
 
-def _write_report(scan, out: Path, args, err: Console, previous=None) -> list[Path]:
+def _history(folder: Path, scan: scanfile.ScanFile, exclude: Path, err: Console, lang: str):
+    """The inventory's earlier complete scans in `folder`, for the report's trend; files that
+    cannot be read are named on stderr and skipped."""
+    from scanner.history import read_history
+
+    history = read_history(folder, scan, exclude=exclude) if folder.is_dir() else None
+    for note in history.skipped if history else []:
+        err.print(_t("history_skipped", lang, file=note), style="yellow", markup=False)
+    return history
+
+
+def _write_report(scan, out: Path, args, err: Console, previous=None, history=None) -> list[Path]:
     """The report and the filled-in survey (HTML and DOCX) beside the scan file."""
     if args.no_report:
         return []
@@ -314,7 +326,7 @@ def _write_report(scan, out: Path, args, err: Console, previous=None) -> list[Pa
     for fmt in ("html", "survey-html", "survey-docx"):
         path = out.with_suffix(SUFFIXES[fmt])
         try:
-            scanfile.write_atomic(path, render_format(fmt, scan, args.lang, previous, args.detail))
+            scanfile.write_atomic(path, render_format(fmt, scan, args.lang, previous, args.detail, history))
         except OSError as exc:
             err.print(f"{path}: {exc.strerror or exc}", style="red", markup=False)
             continue
@@ -341,12 +353,13 @@ SUFFIXES = {"html": ".html", "csv": ".csv", "junit": ".junit.xml", "survey-html"
 
 
 def render_format(fmt: str, scan: scanfile.ScanFile, lang: str, previous: scanfile.ScanFile | None,
-                  detail: str = "summary") -> bytes | Iterator[bytes]:
+                  detail: str = "summary", history=None) -> bytes | Iterator[bytes]:
     """The rendered document; the HTML report comes in pieces, written as they are made."""
     module, name = RENDERERS[fmt]
     render = getattr(importlib.import_module(module), name)
     if fmt == "html":
-        return (piece.encode("utf-8") for piece in render(scan, lang=lang, previous=previous, detail=detail))
+        return (piece.encode("utf-8") for piece in render(scan, lang=lang, previous=previous, detail=detail,
+                                                          history=history))
     rendered = render(scan, lang=lang)
     return rendered if isinstance(rendered, bytes) else rendered.encode("utf-8")
 
@@ -356,8 +369,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     scan = _load_scan_or_exit(args.scan, err)
     previous = _load_scan_or_exit(args.previous, err) if args.previous else None
     out = Path(args.output) if args.output else Path(args.scan).with_suffix(SUFFIXES[args.format])
+    history = None
+    if args.format == "html" and not args.no_history:
+        history = _history(Path(args.history) if args.history else Path(args.scan).parent, scan, Path(args.scan), err,
+                           args.lang)
     try:
-        scanfile.write_atomic(out, render_format(args.format, scan, args.lang, previous, args.detail))
+        scanfile.write_atomic(out, render_format(args.format, scan, args.lang, previous, args.detail, history))
     except OSError as exc:
         err.print(f"{out}: {exc.strerror or exc}", style="bold red", markup=False)
         return EXIT_INCOMPLETE
@@ -548,6 +565,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="trust SSH host keys not yet in known_hosts and record them (never changed keys)")
     p.add_argument("--service-versions", action="store_true", help="nmap -sV")
     p.add_argument("--no-report", action="store_true", help="write only the scan file")
+    p.add_argument("--no-history", action="store_true", help="no trend of the earlier scans in RESULTS_DIR in the report")
     p.add_argument("--waivers", help="accepted-risk file (default: <inventory>.waivers.yaml beside it)")
     p.add_argument("--rescan-failed", metavar="PREVIOUS.json",
                    help="re-run only what did not pass in PREVIOUS and merge into a full new scan file")
@@ -574,6 +592,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_detail(with_lang(sub.add_parser("report", help="render a scan file (HTML report, CSV, JUnit, filled survey form)")))
     p.add_argument("scan")
     p.add_argument("--previous", help="an earlier scan file, for the 'since last scan' part")
+    p.add_argument("--history", metavar="DIR", help="the folder of earlier scans for the trend (default: the scan file's folder)")
+    p.add_argument("--no-history", action="store_true", help="no trend part")
     p.add_argument("--format", choices=sorted(RENDERERS), default="html")
     p.add_argument("-o", "--output", help="default: the scan file's name with the format's suffix")
     p.set_defaults(func=cmd_report)
