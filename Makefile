@@ -11,10 +11,11 @@ HOSTS ?= 6
 # chromium + poppler-utils: the report is opened and printed in a real browser by the tests.
 # krb5-kdc, krb5-admin-server, krb5-user: the tests' own Kerberos realm on loopback (WinRM with Kerberos);
 # libkrb5-dev and gcc: pip builds gssapi and krb5 (the kerberos extra) against them; strace: a test
-# watches the Kerberos client resolve no name.
+# watches the Kerberos client resolve no name; minisign: a test checks an evidence pack with the
+# standalone tool an inspector uses.
 DEB_PACKAGES := nmap openssh-client openssh-server nginx vsftpd redis-server postgresql rsyslog logrotate iproute2 nftables sudo openssl procps \
 	chromium fonts-dejavu-core poppler-utils ca-certificates \
-	krb5-kdc krb5-admin-server krb5-user libkrb5-dev gcc strace
+	krb5-kdc krb5-admin-server krb5-user libkrb5-dev gcc strace minisign
 
 .PHONY: install deps test demo demo-zones scan lint lab-up lab-down lab-status bench bench-zones clean
 
