@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
-from checks.accounts import empty_password
+from checks.accounts import _names, empty_password
 from checks.exposure import disk_usage, judge_disks, software
 from checks.logging import remote_forwarding, time_sync
 from checks.monitoring import products_data
@@ -19,13 +19,6 @@ from scanner.facts.windows_remote import WindowsEventForwarding, WindowsRdp, Win
 from scanner.facts.windows_services import WindowsServices
 from scanner.facts.windows_storage import WindowsDisks
 from scanner.model import Severity, Status
-
-SHOWN = 30
-
-
-def _names(names: list[str]) -> str:
-    return ", ".join(names[:SHOWN]) + (f" (+{len(names) - SHOWN})" if len(names) > SHOWN else "")
-
 
 # -- remote administration -----------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ ASCII JSON, so a host costs one round trip and nothing a target prints can forge
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -63,15 +62,6 @@ class WinProbe:
     admin: bool = False  # sees all only with an administrator's token (preflight says what is lost)
     timeout: int = 30  # seconds for all its sections, then its runspace is stopped
     output_cap: int = 1024 * 1024  # characters of framed output kept for the probe
-
-
-def json_text(value: str) -> str:
-    """The JSON string literal of a text section decoded (pure); '' when it is not one."""
-    try:
-        decoded = json.loads(value)
-    except (ValueError, RecursionError):
-        return ""
-    return decoded if isinstance(decoded, str) else ""
 
 
 class WinProbeSet:

@@ -4,7 +4,6 @@ PowerShell sections and the pure parser of what they print."""
 from __future__ import annotations
 
 from scanner.winprobes import (
-    ProbeOutput,
     Section,
     WinProbe,
     WinProbeSet,
@@ -104,7 +103,3 @@ AREAS: tuple[tuple[WinProbe, ...], ...] = (SYSTEM, ACCOUNTS, DEFENSE, LOGS, serv
 def default_windows_probes() -> WinProbeSet:
     return WinProbeSet(tuple(p for area in AREAS for p in area))
 
-
-def parse_probe(probe: WinProbe, output: ProbeOutput):
-    """A probe's fact from its output (the parsers never raise; a crash is a bug, reported by the caller)."""
-    return probe.parse(output)
