@@ -218,6 +218,12 @@ def algorithms(cfg: SshdConfig) -> Verdict:
         configured, effective = cfg.configured.get(keyword), cfg.get(keyword)
         evidence[keyword] = {"configured": _shown(keyword, configured),
                              "effective": _shown(keyword, effective) if effective else None}
+        if effective is not None:
+            # what sshd uses now less every weak name (the defaults' too): the list a fix writes,
+            # since an explicit list makes each name in it a configured one
+            evidence[keyword]["without_weak"] = ",".join(
+                n for n in enabled_names(effective.value)
+                if not any(r.category == category and fnmatch.fnmatchcase(n, r.match) for r in rows))
         for name in enabled_names(configured.value) if configured else []:
             row = next((r for r in rows if r.category == category and fnmatch.fnmatchcase(name, r.match)), None)
             if row:

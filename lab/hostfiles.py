@@ -2,6 +2,8 @@
 /etc for the host's processes) and its private directories under ``lab/.state/host/<host>/``
 (bound over /run, /var/log, /home, /tmp, /var/spool and /var/www by hostinit.py).
 """
+from __future__ import annotations
+
 import datetime
 import os
 import shutil
@@ -10,7 +12,7 @@ from pathlib import Path
 
 from . import pki, render
 from .hosts import LabHost
-from .layout import SCAN_USER, host_state, netns_etc
+from .layout import ADMIN_USER, SCAN_USER, host_state, netns_etc
 from .profiles import PROFILES, TLS_POLICIES, certificate_kinds, listener_certificate
 
 # Where a host's TLS-capable listeners find their certificate (Debian's ssl-cert layout).
@@ -27,27 +29,47 @@ FAKE_FILES = {"backup-2025-12-31.sql.gz": b"", "config.php.bak": b"<?php // db p
 
 @dataclass(frozen=True)
 class ScanAccount:
+    """The lab's two accounts on every host: the scanning user (read-only sudo) and the unit's
+    sysadmin (sudo with a password), both logging in with the lab's client key."""
+
     uid: int
     public_key: str
+    admin_uid: int = 0
+    admin_hash: str = "!"
+
+    @classmethod
+    def current(cls) -> ScanAccount:
+        pki.ensure_admin_password()
+        uid = free_uid()
+        return cls(uid, pki.client_public_key(), free_uid(after=uid), pki.admin_password_hash())
+
+    @property
+    def passwd_lines(self) -> list[str]:
+        return [f"{SCAN_USER}:x:{self.uid}:{self.uid}:readyscan scanner:/home/{SCAN_USER}:/bin/bash",
+                f"{ADMIN_USER}:x:{self.admin_uid}:{self.admin_uid}:unit sysadmin:/home/{ADMIN_USER}:/bin/bash"]
 
     @property
     def passwd_line(self) -> str:
-        return f"{SCAN_USER}:x:{self.uid}:{self.uid}:readyscan scanner:/home/{SCAN_USER}:/bin/bash"
+        return self.passwd_lines[0]
 
     @property
-    def group_line(self) -> str:
-        return f"{SCAN_USER}:x:{self.uid}:"
+    def group_lines(self) -> list[str]:
+        return [f"{SCAN_USER}:x:{self.uid}:", f"{ADMIN_USER}:x:{self.admin_uid}:"]
+
+    @property
+    def homes(self) -> list[tuple[str, int]]:
+        return [(SCAN_USER, self.uid), (ADMIN_USER, self.admin_uid)]
 
 
-def free_uid() -> int:
-    """First id from 1500 that the machine uses neither as a UID nor as a GID."""
+def free_uid(after: int | None = None) -> int:
+    """First id from 1500 (or past `after`) that the machine uses neither as a UID nor as a GID."""
     used = set()
     for path in ("/etc/passwd", "/etc/group"):
         for line in Path(path).read_text().splitlines():
             fields = line.split(":")
             if len(fields) > 2 and fields[2].isdigit():
                 used.add(int(fields[2]))
-    uid = SCAN_USER_UID_FLOOR
+    uid = SCAN_USER_UID_FLOOR if after is None else after + 1
     while uid in used:
         uid += 1
     return uid
@@ -85,12 +107,13 @@ def make_private_dirs(host: LabHost, account: ScanAccount) -> None:
     if any(listener["kind"] == "http-files" for listener in prof["listeners"]):
         for name, content in FAKE_FILES.items():
             write(state / "www/files" / name, content)
-    home = state / "home" / SCAN_USER
-    write(home / ".ssh/authorized_keys", render.authorized_keys(account.public_key), 0o600)
-    for path in (home, home / ".ssh", home / ".ssh/authorized_keys"):
-        os.chown(path, account.uid, account.uid)
-    os.chmod(home, 0o750)
-    os.chmod(home / ".ssh", 0o700)
+    for user, uid in account.homes:
+        home = state / "home" / user
+        write(home / ".ssh/authorized_keys", render.authorized_keys(account.public_key), 0o600)
+        for path in (home, home / ".ssh", home / ".ssh/authorized_keys"):
+            os.chown(path, uid, uid)
+        os.chmod(home, 0o750)
+        os.chmod(home / ".ssh", 0o700)
 
 
 def write_etc_overlay(host: LabHost, account: ScanAccount) -> list[Path]:
@@ -132,11 +155,12 @@ def write_identity(host: LabHost, etc: Path, prof: dict) -> None:
 def write_accounts(host: LabHost, etc: Path, prof: dict, account: ScanAccount) -> None:
     ageing = prof["accounts"]["login_defs"]
     today = (datetime.date.today() - datetime.date(1970, 1, 1)).days
-    write(etc / "passwd", render.with_scan_user(Path("/etc/passwd").read_text(), account.passwd_line))
-    write(etc / "group", render.with_scan_user(Path("/etc/group").read_text(), account.group_line))
-    write(etc / "shadow", render.shadow_file(Path("/etc/shadow").read_text(), today, ageing), 0o640)
-    write(etc / "gshadow", render.with_scan_user(Path("/etc/gshadow").read_text(), f"{SCAN_USER}:!::"),
+    write(etc / "passwd", render.with_lab_accounts(Path("/etc/passwd").read_text(), account.passwd_lines))
+    write(etc / "group", render.with_lab_accounts(Path("/etc/group").read_text(), account.group_lines))
+    write(etc / "shadow", render.shadow_file(Path("/etc/shadow").read_text(), today, ageing, account.admin_hash),
           0o640)
+    write(etc / "gshadow", render.with_lab_accounts(Path("/etc/gshadow").read_text(),
+                                                    [f"{SCAN_USER}:!::", f"{ADMIN_USER}:!::"]), 0o640)
     shutil.chown(etc / "shadow", group="shadow")
     shutil.chown(etc / "gshadow", group="shadow")
     write(etc / "login.defs", render.login_defs(Path("/etc/login.defs").read_text(), ageing))

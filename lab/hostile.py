@@ -165,7 +165,7 @@ def up(sudo_password: str, names: Iterable[str] | None = None, log=print) -> dic
         if clash:
             raise LabError(f"the running lab is so big that its hosts use the addresses of {clash}")
         remove(record, list(record.hosts), log)
-        account = hostfiles.ScanAccount(hostfiles.free_uid(), pki.client_public_key())
+        account = hostfiles.ScanAccount.current()
         with ThreadPoolExecutor(max_workers=max(1, min(8, len(real)))) as pool:
             futures = [pool.submit(build_host, spec, record, account, sudo_password) for spec in real]
         failures = [future.exception() for future in futures if future.exception()]

@@ -15,10 +15,14 @@ PREFIX = "rslab"
 BRIDGE = "rslab0"
 DOMAIN = "lab.readyscan.test"
 SCAN_USER = "rsscan"
+# The unit's sysadmin on every host: key login, sudo with a password (tests apply fix plans as it).
+ADMIN_USER = "rsadmin"
 
 CA_CERT = STATE_DIR / "ca.pem"
 CA_KEY = STATE_DIR / "ca.key"
 CLIENT_KEY = STATE_DIR / "id_ed25519"
+ADMIN_PASSWORD = STATE_DIR / "admin_password"          # rsadmin's sudo password (0600)
+ADMIN_PASSWORD_HASH = STATE_DIR / "admin_password.crypt"  # its SHA-512 crypt, put in each host's shadow
 KNOWN_HOSTS = STATE_DIR / "known_hosts"
 HOSTS_FILE = STATE_DIR / "hosts"
 PIDS_FILE = STATE_DIR / "pids.json"

@@ -76,7 +76,7 @@ def up(count: int = DEFAULT_HOSTS, log=print, with_zones: bool = False) -> dict:
     started = time.monotonic()
     with state_lock():
         record = prepare_shared_parts()
-        account = hostfiles.ScanAccount(hostfiles.free_uid(), pki.client_public_key())
+        account = hostfiles.ScanAccount.current()
         fingerprints = {host.name: fingerprint(host, account) for host in hosts}
         kept = {host.name for host in hosts
                 if host_is_healthy(host, record.hosts.get(host.name), fingerprints[host.name])}
@@ -104,6 +104,7 @@ def prepare_shared_parts() -> Record:
         CREATED_NETNS_ETC_MARK.touch()
     pki.ensure_ca()
     pki.ensure_client_key()
+    pki.ensure_admin_password()
     netns.ensure_bridge()
     netns.register_namespace_dir()
     record = Record()
@@ -113,10 +114,11 @@ def prepare_shared_parts() -> Record:
 
 def fingerprint(host: LabHost, account: hostfiles.ScanAccount) -> str:
     """Changes whenever anything that shapes the host changes: its profile, the CA, the client
-    key, the scanning user's id, whether nftables exists, or the lab's own code."""
+    key, the scanning user's and the sysadmin's ids (and the sysadmin's password), whether nftables exists, or the lab's own code."""
     digest = hashlib.sha256()
     digest.update(json.dumps([asdict(host), PROFILES[host.profile], account.uid,
-                              account.public_key, bool(nft_path())], sort_keys=True,
+                              account.public_key, account.admin_uid, account.admin_hash, bool(nft_path())],
+                             sort_keys=True,
                              default=str).encode())
     digest.update(CA_CERT.read_bytes())
     for source in HOST_SHAPING_SOURCES:

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from .hosts import LabError, LabHost
-from .layout import CA_CERT, CA_KEY, CLIENT_KEY, SCAN_USER
+from .layout import ADMIN_PASSWORD, ADMIN_PASSWORD_HASH, CA_CERT, CA_KEY, CLIENT_KEY, SCAN_USER
 from .profiles import CERTIFICATES, WRONG_NAME
 
 CA_SUBJECT = "/C=VN/O=readyscan lab/CN=readyscan lab CA"
@@ -52,6 +52,26 @@ def ensure_client_key() -> bool:
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{SCAN_USER}@readyscan-lab",
          "-f", str(CLIENT_KEY)])
     return True
+
+
+def ensure_admin_password() -> bool:
+    """rsadmin's sudo password, made once: random, kept 0600 in .state; the hosts get only its
+    hash (`openssl passwd -6` from stdin, so the password is on no command line)."""
+    if ADMIN_PASSWORD.exists() and ADMIN_PASSWORD_HASH.exists():
+        return False
+    password = secrets.token_urlsafe(18)
+    hashed = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password + "\n",
+                            capture_output=True, text=True, check=True).stdout.strip()
+    for path, text in ((ADMIN_PASSWORD, password + "\n"), (ADMIN_PASSWORD_HASH, hashed + "\n")):
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+    return True
+
+
+def admin_password_hash() -> str:
+    return ADMIN_PASSWORD_HASH.read_text().strip()
 
 
 def client_public_key() -> str:

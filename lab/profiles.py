@@ -6,7 +6,7 @@ inventory, and which checks its seeded gaps must make fail or pass (``expect``).
 ``render.py`` turn this data into configuration files; nothing here is code.
 """
 
-from .layout import SCAN_USER
+from .layout import ADMIN_USER, SCAN_USER
 
 PROFILE_ORDER = ("hard", "legacy", "badcert", "exposed", "weakssh", "dbhost")
 
@@ -30,7 +30,7 @@ SSHD_HARDENED = {
                "aes256-ctr,aes192-ctr,aes128-ctr",
     "MACs": "hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com",
     "HostKeyAlgorithms": "ssh-ed25519",
-    "AllowUsers": SCAN_USER,
+    "AllowUsers": f"{SCAN_USER} {ADMIN_USER}",
 }
 
 # An old install that kept every algorithm "for compatibility" ("+" appends to 9.2's defaults).

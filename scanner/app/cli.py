@@ -501,6 +501,26 @@ def cmd_pack(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_fix_plan(args: argparse.Namespace) -> int:
+    from reports import fixplan
+
+    err = _stderr()
+    scan_path = Path(args.scan)
+    scan = _load_scan_or_exit(args.scan, err)
+    plan = fixplan.build_plan(scan, lang=args.lang, checks=args.checks, scan_file=scan_path.name)
+    folder = Path(args.output) if args.output else scan_path.with_name(scan_path.stem + ".fix-plan")
+    try:
+        playbook, inventory = fixplan.write_plan(plan, folder)
+    except OSError as exc:
+        err.print(_t("fix_plan_write_failed", args.lang, path=str(folder), reason=exc.strerror or str(exc)),
+                  style="bold red", markup=False)
+        return EXIT_INPUT
+    err.print(_t("fix_plan_written", args.lang, playbook=str(playbook), inventory=str(inventory),
+                 fixes=sum(len(h.fixes) for h in plan.hosts), hosts=len(plan.hosts), manual=len(plan.manual)),
+              markup=False)
+    return EXIT_OK
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from scanner.app import pack, signing
 
@@ -624,6 +644,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--operator", help="who made the pack (default: the user running readyscan)")
     p.add_argument("-o", "--output", help="default: the scan file's name with .pack.tar.gz")
     p.set_defaults(func=cmd_pack)
+
+    p = with_lang(sub.add_parser("fix-plan", help="an Ansible playbook (check mode unless -e apply=true) that "
+                                                  "fixes the failing results with a safe automatic fix"))
+    p.add_argument("scan")
+    p.add_argument("-o", "--output", metavar="DIR", help="default: the scan file's name with .fix-plan")
+    p.add_argument("--checks", nargs="+", metavar="PATTERN", help="only these check ids (glob patterns)")
+    p.set_defaults(func=cmd_fix_plan)
 
     p = with_lang(sub.add_parser("verify", help="check an evidence pack: changed, added, missing files and signatures"))
     p.add_argument("pack")

@@ -1,0 +1,46 @@
+"""A host's facts as the scan file recorded them (the host collector's parsed parts), read
+without the collectors' models: a fix plan renders the scan file alone, like every report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scanner.scanfile import HostRecord
+from scanner.summary import OS_FAMILIES
+
+
+class NotAutomatic(Exception):
+    """This result gets no automatic fix here; the message (a catalog key under
+    `report.fixplan.why`) says why, and it is listed for a fix by hand."""
+
+    def __init__(self, why: str, **params: Any):
+        super().__init__(why)
+        self.why = why
+        self.params = params
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    parsed: dict[str, Any]
+
+    @classmethod
+    def of(cls, record: HostRecord) -> HostFacts:
+        obs = record.observations.get("host")
+        parsed = obs.data.get("parsed") if obs is not None else None
+        return cls(parsed if isinstance(parsed, dict) else {})
+
+    def part(self, name: str) -> dict[str, Any]:
+        value = self.parsed.get(name)
+        if not isinstance(value, dict):
+            raise NotAutomatic("no_facts", part=name)
+        return value
+
+    @property
+    def family(self) -> str | None:
+        """debian, rhel or suse (the OS families the reports know), from /etc/os-release."""
+        osr = self.parsed.get("os_release")
+        if not isinstance(osr, dict):
+            return None
+        ids = {str(osr.get("id") or ""), *(str(i) for i in osr.get("id_like") or [])}
+        return next((f for f, members in OS_FAMILIES.items() if ids & set(members)), None)

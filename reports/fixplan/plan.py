@@ -1,0 +1,120 @@
+"""From a scan file to a fix plan: each failing result with a safe automatic fix becomes a task
+block for its host; every other failing result becomes a line to do by hand. Waived results are
+left out (their risk is accepted)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scanner.model import Result, Status
+from scanner.scanfile import ScanFile
+
+from .. import Texts
+from . import sshd, system
+from .facts import HostFacts, NotAutomatic
+from .model import Disruption, Fix, Handler, HostPlan, Manual, Plan, Step, Unsafe
+
+# A host name Ansible takes as it is (no pattern characters, no spaces); readyscan's inventory
+# allows no other, but a scan file is input like any.
+HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}")
+ADDRESS = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_-]{0,252}")  # an IPv4/IPv6 address or a DNS name
+Make = Callable[[Result, HostFacts], tuple[list[dict[str, Any]], tuple[Handler, ...]]]
+
+
+@dataclass(frozen=True)
+class Fixer:
+    disruption: Disruption
+    make: Make
+
+
+def _plain(fn: Callable[[Result, HostFacts], list[dict[str, Any]]]) -> Make:
+    return lambda r, facts: (fn(r, facts), ())
+
+
+FIXERS: dict[str, Fixer] = {
+    **{check_id: Fixer("reload", sshd.sshd_fix) for check_id in sshd.SETTINGS},
+    "accounts.password_ageing": Fixer("none", _plain(system.password_ageing)),
+    "logging.retention": Fixer("none", _plain(system.retention)),
+    "patch.security_updates": Fixer("restart", _plain(system.security_updates)),
+}
+
+
+def selected(check_id: str, patterns: Sequence[str] | None) -> bool:
+    return not patterns or any(fnmatch.fnmatchcase(check_id, p) for p in patterns)
+
+
+def _ssh_port(scan: ScanFile, host: str) -> int | None:
+    data = scan.inventory.data if isinstance(scan.inventory.data, dict) else {}
+    defaults = ((data.get("defaults") or {}).get("ssh") or {}).get("port")
+    entry = next((h for h in data.get("hosts") or [] if isinstance(h, dict) and h.get("name") == host), {})
+    port = (entry.get("ssh") or {}).get("port") or defaults
+    return port if isinstance(port, int) else None
+
+
+def _platform(scan: ScanFile, host: str) -> str:
+    data = scan.inventory.data if isinstance(scan.inventory.data, dict) else {}
+    entry = next((h for h in data.get("hosts") or [] if isinstance(h, dict) and h.get("name") == host), {})
+    return str(entry.get("platform") or (data.get("defaults") or {}).get("platform") or "linux")
+
+
+def _named(task: dict[str, Any], texts: Texts) -> dict[str, Any]:
+    name = task.get("name")
+    if isinstance(name, Step):
+        task = {**task, "name": Unsafe(texts.t(f"fixplan.step.{name.key}", **name.params))}
+    return task
+
+
+def build_plan(scan: ScanFile, *, lang: str, checks: Sequence[str] | None = None, scan_file: str = "") -> Plan:
+    texts = Texts.for_lang(lang)
+    contexts = {name: h.context() for name, h in scan.summarized().hosts.items()}
+    manual: list[Manual] = []
+    waived = 0
+
+    def by_hand(r: Result, why: str, **params: Any) -> None:
+        manual.append(Manual(r.check_id, r.host, r.target, texts.message(r),
+                             texts.fix(r, contexts.get(r.host)) or texts.remediation(r.check_id),
+                             texts.t(f"fixplan.why.{why}", **params)))
+
+    for r in scan.org_results:
+        if r.status == Status.FAIL and selected(r.check_id, checks):
+            if r.waiver is not None:
+                waived += 1
+            else:
+                by_hand(r, "organisation")
+    hosts = []
+    for name, record in scan.hosts.items():
+        failing = [r for r in record.results if r.status == Status.FAIL and selected(r.check_id, checks)]
+        waived += sum(r.waiver is not None for r in failing)
+        failing = [r for r in failing if r.waiver is None]
+        plan = HostPlan(name, record.address, _ssh_port(scan, name))
+        facts = HostFacts.of(record)
+        platform = _platform(scan, name)
+        for r in failing:
+            fixer = FIXERS.get(r.check_id)
+            if fixer is None:
+                by_hand(r, "no_automatic_fix")
+                continue
+            if platform != "linux" or not (HOST_NAME.fullmatch(name) and ADDRESS.fullmatch(record.address)):
+                by_hand(r, "platform" if platform != "linux" else "host_name")
+                continue
+            try:
+                tasks, handlers = fixer.make(r, facts)
+            except NotAutomatic as exc:
+                by_hand(r, exc.why, **exc.params)
+                continue
+            disruption = fixer.disruption
+            if r.check_id == "patch.security_updates" and system.reboot_needed(r):
+                disruption = "reboot"
+            plan.fixes.append(Fix(
+                r.check_id, r.target, tuple(r.survey_items), texts.message(r), disruption,
+                tuple(_named(t, texts) for t in tasks),
+                tuple(Handler(h.listen, tuple(_named(t, texts) for t in h.tasks)) for h in handlers)))
+        if plan.fixes:
+            hosts.append(plan)
+    org = ((scan.inventory.data or {}).get("organization") or {}).get("name") or ""
+    return Plan(organization=str(org), scan_started=scan.started.isoformat(timespec="seconds"),
+                scan_file=scan_file, lang=lang, hosts=hosts, manual=manual, waived=waived)

@@ -1,0 +1,109 @@
+"""Fixes in the OS's own files and package manager: password ageing (login.defs and each
+account), log retention (the logrotate stanza that keeps too little), pending security updates
+and their automatic installation from now on, per distribution family."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from scanner.model import Result
+
+from .facts import HostFacts, NotAutomatic
+from .model import Step, Unsafe
+
+_ACCOUNT = re.compile(r"[a-z_][a-z0-9_.-]{0,31}\$?")
+_PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_:-]*")
+PERIOD_DAYS = {"daily": 1, "weekly": 7, "monthly": 30, "yearly": 365}
+
+
+def password_ageing(r: Result, facts: HostFacts) -> list[dict[str, Any]]:
+    limit = r.evidence.get("limit_days")
+    if not isinstance(limit, int) or limit <= 0:
+        raise NotAutomatic("values_unknown")
+    tasks: list[dict[str, Any]] = [
+        {"name": Step("login_defs", days=limit), "ansible.builtin.lineinfile": {
+            "path": "/etc/login.defs", "regexp": r"^\s*PASS_MAX_DAYS\s", "line": f"PASS_MAX_DAYS\t{limit}",
+            # where the file is a bind mount (a container's, say) it cannot be replaced whole:
+            # Ansible then writes it in place instead of failing
+            "unsafe_writes": True}}]
+    names = [str(n) for n in r.evidence.get("over_limit") or []]
+    if not all(_ACCOUNT.fullmatch(n) for n in names):
+        raise NotAutomatic("values_unknown")
+    tasks += [{"name": Step("account_max_days", account=name, days=limit), "ansible.builtin.user": {"name": Unsafe(name), "password_expire_max": limit}} for name in names]
+    return tasks
+
+
+def retention(r: Result, facts: HostFacts) -> list[dict[str, Any]]:
+    """Each logrotate stanza that keeps a logged file fewer days than required keeps `rotate` ×
+    its period ≥ the requirement. The stanza is found by its first path, the line changed is its
+    own `rotate`."""
+    required = r.evidence.get("required_days")
+    if not isinstance(required, int) or required <= 0:
+        raise NotAutomatic("values_unknown")
+    short = {str(f.get("file")) for s in r.evidence.get("stores") or [] if s.get("store") == "files"
+             for f in s.get("files") or [] if isinstance(f.get("days"), (int, float)) and f["days"] < required}
+    if not short:
+        raise NotAutomatic("not_logrotate")
+    stanzas = facts.part("logrotate").get("stanzas") or []
+    tasks = []
+    for stanza in stanzas:
+        paths, policy = stanza.get("paths") or [], stanza.get("policy") or {}
+        if not short & set(paths):
+            continue
+        period = PERIOD_DAYS.get(str(policy.get("frequency")))
+        where = str(policy.get("source") or "")
+        if period is None or policy.get("maxage") or policy.get("size") or ":" not in where or not paths:
+            raise NotAutomatic("rotation_by_size")
+        path = where.rsplit(":", 1)[0]
+        count = math.ceil(required / period)
+        tasks.append({"name": Step("logrotate", days=required, logs=", ".join(paths), count=count,
+                                           frequency=str(policy.get("frequency")), path=path),
+                      "ansible.builtin.replace": {
+                          "path": Unsafe(path), "after": Unsafe(re.escape(paths[0])), "before": r"\}",
+                          "regexp": r"(?m)^(\s*)rotate\s+\d+\s*$", "replace": f"\\g<1>rotate {count}"}})
+        short -= set(paths)
+    if short:
+        raise NotAutomatic("rotation_by_size")
+    return tasks
+
+
+def security_updates(r: Result, facts: HostFacts) -> list[dict[str, Any]]:
+    """The pending security updates now, and unattended security updates from now on."""
+    names = [str(u.get("name")) for u in r.evidence.get("updates") or []]
+    if not names or not all(_PACKAGE.fullmatch(n) for n in names):
+        raise NotAutomatic("values_unknown")
+    count = r.message.params.get("count") if r.message else None
+    if isinstance(count, int) and count > len(names):
+        raise NotAutomatic("updates_truncated", shown=len(names), count=count)
+    manager = r.evidence.get("manager")
+    listed = [Unsafe(n) for n in names]
+    if manager == "apt" and facts.family == "debian":
+        return [
+            {"name": Step("security_updates", count=len(names)), "ansible.builtin.apt": {
+                "name": listed, "state": "latest", "only_upgrade": True, "update_cache": True}},
+            {"name": Step("install", package="unattended-upgrades"), "ansible.builtin.apt": {
+                "name": "unattended-upgrades", "state": "present"}},
+            {"name": Step("apt_periodic"), "ansible.builtin.copy": {"dest": "/etc/apt/apt.conf.d/20auto-upgrades", "owner": "root", "group": "root",
+                                      "mode": "0644", "content": 'APT::Periodic::Update-Package-Lists "1";\n'
+                                                                 'APT::Periodic::Unattended-Upgrade "1";\n'}},
+        ]
+    if manager in ("dnf", "yum") and facts.family == "rhel":
+        return [
+            {"name": Step("security_updates", count=len(names)), "ansible.builtin.dnf": {
+                "name": listed, "state": "latest", "security": True, "update_only": True}},
+            {"name": Step("install", package="dnf-automatic"), "ansible.builtin.dnf": {"name": "dnf-automatic", "state": "present"}},
+            {"name": Step("dnf_automatic_security"), "ansible.builtin.lineinfile": {
+                "path": "/etc/dnf/automatic.conf", "regexp": r"^\s*upgrade_type\s*=", "line": "upgrade_type = security"}},
+            {"name": Step("dnf_automatic_apply"), "ansible.builtin.lineinfile": {
+                "path": "/etc/dnf/automatic.conf", "regexp": r"^\s*apply_updates\s*=", "line": "apply_updates = yes"}},
+            {"name": Step("dnf_automatic_timer"), "ansible.builtin.systemd_service": {
+                "name": "dnf-automatic.timer", "enabled": True, "state": "started"}},
+        ]
+    raise NotAutomatic("family_unsupported", manager=str(manager))
+
+
+def reboot_needed(r: Result) -> bool:
+    """A kernel among the updates: it takes effect only after a reboot."""
+    return any(str(u.get("name", "")).startswith(("linux-image", "kernel")) for u in r.evidence.get("updates") or [])

@@ -1,0 +1,211 @@
+"""`readyscan fix-plan` (issue 17): the plan made from the recorded lab scan (tests/labscan.py)
+fixes each gap with the values of its own result and host, lists every other failing result with
+its fix by hand, passes `ansible-playbook --syntax-check` and `ansible-lint --offline` in both
+languages, and keeps whatever a scan file holds as data. A real Ansible run on this machine
+(local connection) then applies an sshd fix to a configuration in the test's folder, validated
+by the real `sshd -t`, reloads the sshd the test started, and changes nothing the second time;
+without `-e apply=true` it changes nothing at all."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reports.fixplan import INVENTORY, PLAYBOOK, build_plan, playbook_text, write_plan
+from scanner.app.cli import main
+from scanner.model import Message, Status
+from scanner.scanfile import ScanFile, save
+from tests.labscan import recorded_lab_scan
+from tests.sshd import keygen, start_sshd
+
+BIN = Path(sys.executable).parent
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+PORT = 21170
+
+
+class UnsafeLoader(yaml.SafeLoader):
+    """The plan as YAML; a `!unsafe` string is kept apart so a test can tell it from a plain one."""
+
+
+class Unsafe(str):
+    pass
+
+
+UnsafeLoader.add_constructor("!unsafe", lambda loader, node: Unsafe(loader.construct_scalar(node)))
+
+
+def plays(text: str) -> list[dict]:
+    return yaml.load(text, Loader=UnsafeLoader)  # noqa: S506  (a SafeLoader that knows one more tag)
+
+
+def blocks(text: str, host: str) -> dict[str, dict]:
+    play = next(p for p in plays(text) if p["hosts"] == host)
+    return {b["tags"][0]: b for b in play["tasks"]}
+
+
+def tool(name: str, folder: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ANSIBLE_HOME=str(folder / ".ansible"), ANSIBLE_LOCAL_TEMP=str(folder / ".ansible/tmp"),
+               ANSIBLE_CONFIG=str(folder / "no-ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0")
+    return subprocess.run([str(BIN / name), *args], cwd=folder, capture_output=True, text=True, env=env, timeout=600)
+
+
+# -- what the plan holds -------------------------------------------------------------------------
+def test_each_fix_takes_its_values_from_its_result_and_host():
+    scan = recorded_lab_scan()
+    text = playbook_text(build_plan(scan, lang="en"))
+    legacy = blocks(text, "legacy-01")
+    results = {r.check_id: r for r in scan.hosts["legacy-01"].results}
+    sshd_facts = scan.hosts["legacy-01"].observations["host"].data["parsed"]["sshd_config"]
+
+    tries = legacy["ssh.config.max_auth_tries"]
+    limit = results["ssh.config.max_auth_tries"].message.params["limit"]
+    lines = [t["ansible.builtin.lineinfile"] for t in tries["block"] if "ansible.builtin.lineinfile" in t]
+    assert {"MaxAuthTries " + str(limit)} == {x["line"] for x in lines if x.get("create")}
+    assert all(x["validate"].startswith(sshd_facts["binary"] + " -t -f %s") for x in lines)
+    # the line sshd read the value from is the one removed, in the file it named
+    where = sshd_facts["settings"]["maxauthtries"]["location"].rsplit(":", 1)[0]
+    assert any(x.get("state") == "absent" and x["path"] == where for x in lines)
+    assert tries["tags"][0] == "ssh.config.max_auth_tries"
+    assert set(results["ssh.config.max_auth_tries"].survey_items) <= set(tries["tags"])
+    assert "reload" in tries["tags"] and "legacy-01" in tries["tags"]
+    assert tries["name"].startswith("[ssh.config.max_auth_tries] ") and tries["name"].endswith("(legacy-01)")
+
+    # algorithms: what sshd uses now less every weak name, the defaults' too (hmac-sha1 is on by
+    # default in OpenSSH 9.2: an explicit list that kept it would configure it)
+    evidence = results["ssh.config.algorithms"].evidence
+    weak = {w["name"] for w in evidence["weak"]}
+    lists = {t["name"].split()[1]: t["vars"]["readyscan_names"] for t in legacy["ssh.config.algorithms"]["block"]
+             if "vars" in t}
+    assert lists["MACs"] == evidence["macs"]["without_weak"].split(",")
+    assert "hmac-sha1" in evidence["macs"]["effective"]["value"].split(",") and "hmac-sha1" not in lists["MACs"]
+    assert set(lists) == {"Ciphers", "MACs", "KexAlgorithms"} and not weak & {n for v in lists.values() for n in v}
+
+    retention = results["logging.retention"]
+    step = legacy["logging.retention"]["block"][0]["ansible.builtin.replace"]
+    assert step["replace"].endswith(f"rotate {math.ceil(retention.evidence['required_days'] / 7)}")
+    assert step["path"] == "/etc/logrotate.d/rsyslog"  # where the recorded facts put the weekly stanza
+
+    play = next(p for p in plays(text) if p["hosts"] == "legacy-01")
+    assert play["check_mode"] == "{{ not (apply | default(false) | bool) }}" and play["diff"] is True
+    assert {h["listen"] for h in play["handlers"]} == {"reload sshd"}
+
+
+def test_waived_results_are_left_out_and_the_rest_are_listed_with_their_fix_by_hand():
+    scan = recorded_lab_scan()
+    plan = build_plan(scan, lang="vi")
+    failing = [r for r in scan.all_results() if r.status == Status.FAIL]
+    waived = [r for r in failing if r.waiver is not None]
+    fixed = sum(len(h.fixes) for h in plan.hosts)
+    assert plan.waived == len(waived) > 0
+    assert fixed + len(plan.manual) + plan.waived == len(failing)
+    assert not any(f.check_id.startswith("patch.") for h in plan.hosts for f in h.fixes)  # waived in the lab
+    text = playbook_text(plan)
+    header = text.split("\n- name:", 1)[0]
+    legacy_tls = next(m for m in plan.manual if m.check_id == "tls.protocol.legacy" and m.host == "legacy-01")
+    assert legacy_tls.fix and legacy_tls.fix[:60] in " ".join(line.lstrip("# ") for line in header.splitlines())
+    assert "ansible-playbook -i inventory.yml fix-plan.yml" in header and "-e apply=true" in header
+    assert "Kế hoạch khắc phục do readyscan" in header
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_plan_passes_syntax_check_and_ansible_lint(tmp_path, lang):
+    scan_path = tmp_path / "scan.json"
+    save(recorded_lab_scan(), scan_path)
+    assert main(["fix-plan", str(scan_path), "-o", str(tmp_path / "plan"), "--lang", lang]) == 0
+    folder = tmp_path / "plan"
+    assert yaml.safe_load((folder / INVENTORY).read_text())["all"]["hosts"]["legacy-01"] == {
+        "ansible_host": "10.203.0.11", "ansible_port": 22}
+    syntax = tool("ansible-playbook", folder, "-i", INVENTORY, PLAYBOOK, "--syntax-check")
+    assert syntax.returncode == 0, syntax.stdout + syntax.stderr
+    lint = tool("ansible-lint", folder, "--offline", "--nocolor", PLAYBOOK)
+    assert lint.returncode == 0, lint.stdout[-3000:] + lint.stderr[-3000:]
+    assert "profile that met the validation criteria was 'production'" in lint.stdout + lint.stderr
+
+
+# -- hostile scan files --------------------------------------------------------------------------
+PAYLOAD = "{{ lookup('pipe', 'touch PWNED') }}\n- hosts: all\n  tasks: [{ansible.builtin.command: id}]"
+
+
+def hostile_scan(folder: Path, pidfile: Path, hostkey: Path) -> ScanFile:
+    """The recorded lab scan, one host trimmed to one sshd gap whose facts point into `folder`,
+    and a target and an account name that try to become Ansible code."""
+    scan = recorded_lab_scan().model_copy(deep=True)
+    record = scan.hosts["legacy-01"]
+    data = copy.deepcopy(record.observations["host"].data)
+    sshd = data["parsed"]["sshd_config"]
+    sshd["binary"], sshd["main_file"] = SSHD, str(folder / "sshd_config")
+    sshd["settings"]["hostkey"]["values"] = [str(hostkey)]
+    sshd["settings"]["pidfile"]["values"] = [str(pidfile)]
+    sshd["settings"]["maxauthtries"]["location"] = f"{folder / 'sshd_config'}:9"
+    record.observations["host"] = record.observations["host"].model_copy(update={"data": data})
+    tries = next(r for r in record.results if r.check_id == "ssh.config.max_auth_tries")
+    ageing = next(r for r in record.results if r.check_id == "accounts.password_ageing")
+    ageing = ageing.model_copy(update={"evidence": {**ageing.evidence, "over_limit": ["root", "x$(id)"]}})
+    record.results = [tries.model_copy(update={"target": PAYLOAD}), ageing]
+    scan.hosts = {"legacy-01": record,
+                  "bad name {{ x }}": record.model_copy(update={"results": [
+                      tries.model_copy(update={"host": "bad name {{ x }}", "message": Message(key="too_many",
+                                                params={"value": 6, "limit": 4})})]})}
+    scan.org_results = []
+    return scan
+
+
+def test_scan_values_stay_data_and_check_mode_changes_nothing_then_apply_fixes_once(tmp_path):
+    host_key = keygen(tmp_path / "host_key")
+    client = keygen(tmp_path / "client")
+    server = start_sshd(tmp_path / "sshd", PORT, [client])  # a real sshd whose PID the plan's handler signals
+    try:
+        pidfile = tmp_path / "sshd" / "sshd.pid"
+        config = tmp_path / "sshd_config"
+        config.write_text(f"Port {PORT}\nListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile {pidfile}\n"
+                          "UsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+                          "StrictModes no\nMaxAuthTries 6\nLogLevel ERROR\n")
+        plan = build_plan(hostile_scan(tmp_path, pidfile, host_key), lang="en")
+        # the host whose name Ansible would read as a pattern gets no play: it is listed by hand
+        assert [h.name for h in plan.hosts] == ["legacy-01"]
+        assert any(m.host == "bad name {{ x }}" for m in plan.manual)
+        # an account name that is not one is no value to put in a task
+        assert any(m.check_id == "accounts.password_ageing" for m in plan.manual)
+        folder = tmp_path / "plan"
+        write_plan(plan, folder)
+        text = (folder / PLAYBOOK).read_text()
+        loaded = plays(text)
+        assert len(loaded) == 1 and [b["tags"][0] for b in loaded[0]["tasks"]] == ["ssh.config.max_auth_tries"]
+        name = loaded[0]["tasks"][0]["name"]
+        assert isinstance(name, Unsafe) and "{{ lookup('pipe', 'touch PWNED') }}" in name and "\n" not in name
+        assert not any(line.startswith("- hosts: all") for line in text.splitlines())
+        (folder / "local.ini").write_text(f"legacy-01 ansible_connection=local ansible_python_interpreter={sys.executable}\n")
+
+        before = config.read_text()
+        dry = tool("ansible-playbook", folder, "-i", "local.ini", PLAYBOOK)
+        assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr
+        assert config.read_text() == before and not (folder / "sshd_config.d").exists()
+        assert not (tmp_path / "sshd_config.d").exists() and re.search(r"changed=[1-9]", dry.stdout)
+        assert "+MaxAuthTries 4" in dry.stdout  # the diff it would apply
+
+        pid = int(pidfile.read_text())
+        applied = tool("ansible-playbook", folder, "-i", "local.ini", PLAYBOOK, "-e", "apply=true")
+        assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr
+        dropin = tmp_path / "sshd_config.d" / "00-readyscan.conf"
+        assert dropin.read_text() == "MaxAuthTries 4\n" and oct(dropin.stat().st_mode & 0o777) == "0o600"
+        lines = config.read_text().splitlines()
+        assert lines[0] == f"Include {tmp_path}/sshd_config.d/*.conf" and "MaxAuthTries 6" not in lines
+        effective = subprocess.run([SSHD, "-T", "-f", str(config)], capture_output=True, text=True, check=True).stdout
+        assert "maxauthtries 4" in effective.splitlines()
+        assert "RUNNING HANDLER [Reload sshd" in applied.stdout and server.proc.poll() is None
+        assert int(pidfile.read_text()) == pid  # reloaded in place (SIGHUP re-executes sshd), not restarted
+
+        again = tool("ansible-playbook", folder, "-i", "local.ini", PLAYBOOK, "-e", "apply=true")
+        assert again.returncode == 0 and re.search(r"legacy-01\s+: ok=\d+\s+changed=0 ", again.stdout), again.stdout
+        assert not list(tmp_path.rglob("PWNED")) and not Path("PWNED").exists()
+    finally:
+        server.stop()
