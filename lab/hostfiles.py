@@ -240,6 +240,8 @@ def write_logging(host: LabHost, etc: Path, prof: dict) -> None:
     for name, text in render.logrotate_dropins(logging["rotate"], bool(prof["web"])).items():
         write(etc / "logrotate.d" / name, text)
     write(etc / "systemd" / "journald.conf", render.journald_conf(host, logging["journald"]))
+    if logging["rsyslog"]:
+        write(etc / "init.d" / "rsyslog", render.rsyslog_init_script(host), 0o755)
 
 
 def remove_host_files(host_name: str) -> None:

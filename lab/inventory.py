@@ -55,6 +55,8 @@ def inventory_document(hosts: list[LabHost], state_prefix: str) -> dict:
             "ssh": {"user": SCAN_USER, "port": 22, "key": f"{state_prefix}id_ed25519",
                     "known_hosts": f"{state_prefix}known_hosts", "become": "sudo",
                     "connect_timeout": 10, "command_timeout": 60},
+            # the lab's log collector (collector.py on the bridge): where a fix plan forwards syslog
+            "log_server": {"address": str(BRIDGE_ADDRESS), "port": 514, "protocol": "tcp"},
         },
         "hosts": [host_entry(host) for host in hosts],
         "scan": {

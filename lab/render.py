@@ -325,6 +325,25 @@ def rsyslog_dropins(forward: str | None) -> dict[str, str]:
         '           action.resumeRetryCount="-1" action.resumeInterval="30")\n')}
 
 
+def rsyslog_init_script(host: LabHost) -> str:
+    """/etc/init.d/rsyslog: the lab's hosts have no systemd, so `service rsyslog restart` (what a
+    fix plan's handler runs) goes through this script, as on a Debian host booted with sysvinit.
+    It stops the daemon by its PID file; the one it starts daemonizes and hostinit (PID 1) reaps it."""
+    return ("#!/bin/sh\n"
+            + header("/etc/init.d/rsyslog", host)
+            + "PIDFILE=/run/rsyslogd.pid\n"
+            + "DAEMON=/usr/sbin/rsyslogd\n"
+            + 'case "$1" in\n'
+            + "  start) start-stop-daemon --start --quiet --pidfile $PIDFILE --exec $DAEMON -- -i $PIDFILE"
+            + " -f /etc/rsyslog.conf ;;\n"
+            + "  stop) start-stop-daemon --stop --quiet --retry TERM/5 --oknodo --pidfile $PIDFILE --exec $DAEMON"
+            + " && rm -f $PIDFILE ;;\n"
+            + '  restart|force-reload) "$0" stop && "$0" start ;;\n'
+            + "  status) start-stop-daemon --status --pidfile $PIDFILE --exec $DAEMON ;;\n"
+            + '  *) echo "usage: $0 start|stop|restart|force-reload|status" >&2; exit 3 ;;\n'
+            + "esac\n")
+
+
 def logrotate_conf(host: LabHost, rotate: tuple[str, int] | None) -> str:
     period, count = rotate if rotate else ("weekly", 4)
     return (header("/etc/logrotate.conf", host)

@@ -385,6 +385,30 @@ class Service(Strict):
         return None if from_zone is None else from_zone in zones
 
 
+def address_or_name(value: str) -> str:
+    """An IP address (normalised) or a DNS name."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        if HOSTNAME_RE.match(value):
+            return value
+        raise ValueError("must be an IP address or a DNS name") from None
+
+
+class LogServer(Strict):
+    """The central log server (SOC, SIEM collector) a host's syslog forwards to (XI.3.3.2): what
+    a fix plan configures where forwarding is missing."""
+
+    address: str
+    port: int = Field(default=514, ge=1, le=65535)
+    protocol: Literal["tcp", "udp"] = "tcp"
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return address_or_name(value)
+
+
 class Host(Strict):
     name: str = Field(pattern=NAME_RE)
     address: str
@@ -399,17 +423,13 @@ class Host(Strict):
     # The zone whose scanner logs in to the host (its host probes run from there, once). Default:
     # the host's own zone when a scanner stands there, else the only zone with scanners.
     managed_from: str | None = Field(default=None, min_length=1, max_length=63)
+    log_server: LogServer | None = None  # default: defaults.log_server
     services: list[Service] = Field(default_factory=list)
 
     @field_validator("address")
     @classmethod
     def _address(cls, value: str) -> str:
-        try:
-            return str(ipaddress.ip_address(value))
-        except ValueError:
-            if HOSTNAME_RE.match(value):
-                return value
-            raise ValueError("must be an IP address or a DNS name") from None
+        return address_or_name(value)
 
     @field_validator("fqdn")
     @classmethod
@@ -424,6 +444,7 @@ class Defaults(Strict):
     transport: Transport = "ssh"
     ssh: SshSettings = Field(default_factory=SshSettings)
     winrm: WinrmSettings = Field(default_factory=WinrmSettings)
+    log_server: LogServer | None = None
 
 
 class Timeouts(Strict):
@@ -485,6 +506,9 @@ class Inventory(Strict):
 
     def ssh_of(self, host: Host) -> SshSettings:
         return (host.ssh or SshSettings()).over(self.defaults.ssh)
+
+    def log_server_of(self, host: Host) -> LogServer | None:
+        return host.log_server or self.defaults.log_server
 
     def platform_of(self, host: Host) -> Platform:
         return host.platform or self.defaults.platform

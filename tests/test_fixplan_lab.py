@@ -2,7 +2,8 @@
 passes `ansible-playbook --syntax-check` and `ansible-lint` → a run without `-e apply=true`
 changes nothing → applied over the hosts' real SSH as the unit's sysadmin (`rsadmin`, sudo with
 its password) → a re-scan shows every finding the plan claims to fix passing and nothing that
-passed before failing → a second apply changes nothing.
+passed before failing → a second apply changes nothing, and legacy-01's syslog now reaches the
+lab's log collector (the inventory's `log_server`).
 
 The plan changes real files of two lab hosts (sshd, login.defs, logrotate), so the test runs only
 when this session alone uses the lab, and rebuilds those hosts afterwards. Security updates are
@@ -22,28 +23,30 @@ import yaml
 
 from lab import layout, lifecycle
 from lab.records import Record
-from reports.fixplan import FIXERS
+from reports.fixplan import FIXERS, build_plan
+from reports.fixplan.plan import COVERED_BY
 from scanner.model import Status
 from scanner.scanfile import ScanFile, load
-from tests.labfixture import lab  # noqa: F401  (the session fixture)
 from tests.paths import ROOT
 from tests.test_fixplan import plays
 
 pytestmark = pytest.mark.lab
+pytest_plugins = ["tests.labfixture"]  # the session fixture `lab`
 
 HOSTS = ("legacy-01", "weakssh-01")
-# What the plan may change here: everything it fixes but package upgrades (this machine's own).
-CHECKS = sorted(c for c in FIXERS if not c.startswith("patch."))
+# What the plan may change here: everything it fixes but package upgrades (this machine's own);
+# and what those fixes end as well (COVERED_BY), which the re-scan must show passing too.
+CHECKS = sorted(c for c in FIXERS if not c.startswith("patch.")) + sorted(COVERED_BY)
 # Seeded in the lab (lab/expected.yaml): the plan must fix at least these.
 MUST_FIX = {("legacy-01", c) for c in ("ssh.config.root_login", "ssh.config.password_auth", "ssh.config.max_auth_tries",
                                         "ssh.config.idle_timeout", "ssh.config.algorithms", "accounts.password_ageing",
-                                        "logging.retention")} \
+                                        "logging.retention", "logging.remote_forwarding")} \
     | {("weakssh-01", c) for c in ("ssh.config.root_login", "ssh.config.password_auth", "ssh.config.max_auth_tries",
                                    "ssh.config.idle_timeout", "ssh.config.algorithms", "accounts.password_ageing")}
 TIMEOUT = 900  # a hang guard, not a benchmark
 
 
-def two_host_inventory(lab, path: Path) -> Path:  # noqa: F811
+def two_host_inventory(lab, path: Path) -> Path:
     data = yaml.safe_load(lab.inventory.read_text(encoding="utf-8"))
     base = lab.inventory.parent
     data["hosts"] = [h for h in data["hosts"] if h["name"] in HOSTS]
@@ -104,6 +107,12 @@ def digest_of_hosts() -> dict[str, str]:
     return out
 
 
+def collected() -> list[str]:
+    """What the lab's log collector (the inventory's log_server) has received: "<peer> <line>"."""
+    path = layout.COLLECTOR_LOG
+    return path.read_text(encoding="utf-8", errors="replace").splitlines() if path.exists() else []
+
+
 def statuses(scan_file: ScanFile) -> dict[tuple[str, str, str], Status]:
     return {(h, r.check_id, r.target): r.status for h, rec in scan_file.hosts.items() for r in rec.results}
 
@@ -119,7 +128,7 @@ def rebuild(hosts: tuple[str, ...], count: int) -> None:
     lifecycle.up(count, log=lambda message: None)
 
 
-def test_the_fix_plan_fixes_what_it_claims_on_the_lab_and_changes_nothing_twice(lab, tmp_path):  # noqa: F811
+def test_the_fix_plan_fixes_what_it_claims_on_the_lab_and_changes_nothing_twice(lab, tmp_path):
     if not lab.is_sole_owner():
         pytest.skip("another session uses the lab: this test changes two of its hosts")
     inventory = two_host_inventory(lab, tmp_path / "lab.yaml")
@@ -139,6 +148,7 @@ def test_the_fix_plan_fixes_what_it_claims_on_the_lab_and_changes_nothing_twice(
     playbook(folder, tmp_path, "--syntax-check")
 
     try:
+        seen_before = len(collected())
         untouched = digest_of_hosts()
         _, dry = playbook(folder, tmp_path)  # no -e apply=true: check mode with diffs
         assert digest_of_hosts() == untouched
@@ -148,13 +158,19 @@ def test_the_fix_plan_fixes_what_it_claims_on_the_lab_and_changes_nothing_twice(
         assert all(applied[h]["changed"] > 0 and applied[h]["failed"] == 0 for h in HOSTS), applied
         after = scan(inventory, tmp_path / "after.json")
         then, now = statuses(before), statuses(after)
-        for host, check_id, target in claimed:
+        covered = {(c.host, c.check_id, c.target) for c in build_plan(before, lang="vi", checks=CHECKS).covered}
+        assert {(h, "sshd.auth.password_offered", "22/tcp") for h in HOSTS} <= covered
+        for host, check_id, target in claimed | covered:
             assert now.get((host, check_id, target)) == Status.PASS, (host, check_id, target, now.get((host, check_id, target)))
         regressed = [k for k, status in then.items() if status == Status.PASS and now.get(k) == Status.FAIL]
         assert regressed == []
 
         _, again = playbook(folder, tmp_path, "-e", "apply=true")
         assert all(again[h]["changed"] == 0 and again[h]["failed"] == 0 for h in HOSTS), again
+        # forwarding works, not only reads well: the second run's logins on legacy-01 (sshd's
+        # "Accepted publickey for rsadmin", sudo) reached the lab's collector from its address
+        forwarded = [line for line in collected()[seen_before:] if line.startswith(lab.addresses["legacy-01"] + " ")]
+        assert forwarded and any(layout.ADMIN_USER in line for line in forwarded), forwarded[-5:]
     finally:
         rebuild(HOSTS, lab.count)
 

@@ -23,12 +23,13 @@ class NotAutomatic(Exception):
 @dataclass(frozen=True)
 class HostFacts:
     parsed: dict[str, Any]
+    log_server: dict[str, Any] | None = None  # the inventory's, for this host: address, port, protocol
 
     @classmethod
-    def of(cls, record: HostRecord) -> HostFacts:
+    def of(cls, record: HostRecord, log_server: dict[str, Any] | None = None) -> HostFacts:
         obs = record.observations.get("host")
         parsed = obs.data.get("parsed") if obs is not None else None
-        return cls(parsed if isinstance(parsed, dict) else {})
+        return cls(parsed if isinstance(parsed, dict) else {}, log_server)
 
     def part(self, name: str) -> dict[str, Any]:
         value = self.parsed.get(name)

@@ -3,6 +3,7 @@ the results left to do by hand. Plain data: the fixers build it, the renderer wr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -14,6 +15,17 @@ Disruption = Literal["none", "reload", "restart", "reboot"]
 class Unsafe(str):
     """A string that came from the scan file (a host's name, a path, a value it reported): written
     with YAML's `!unsafe` tag, so Ansible never evaluates a `{{ … }}` inside it."""
+
+
+_JINJA_OPEN = re.compile(r"\{(?=[{%#])")
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+
+
+def inert(text: str) -> str:
+    """A task or play name made of scan values, safe as a plain string: one line, and no Jinja
+    delimiter left (`{{` becomes `{ {`), since Ansible renders names as templates. (Names are not
+    tagged `!unsafe`: ansible-lint cannot match tagged names to its skip comments.)"""
+    return _JINJA_OPEN.sub("{ ", CONTROL_CHARS.sub(" ", text))
 
 
 class Step:
@@ -58,6 +70,18 @@ class Manual:
     why: str  # why it is not automatic
 
 
+@dataclass(frozen=True)
+class Covered:
+    """A failing result another check's fix on the same host also ends (the network's view of a
+    setting the plan changes): nothing to do but re-scan."""
+
+    check_id: str
+    host: str
+    target: str
+    finding: str
+    by: str  # the check id whose fix ends it
+
+
 @dataclass
 class HostPlan:
     name: str
@@ -74,4 +98,5 @@ class Plan:
     lang: str
     hosts: list[HostPlan]
     manual: list[Manual]
+    covered: list[Covered]
     waived: int  # failing results left out because a waiver accepts them

@@ -16,7 +16,7 @@ from scanner.scanfile import ScanFile
 from .. import Texts
 from . import sshd, system
 from .facts import HostFacts, NotAutomatic
-from .model import Disruption, Fix, Handler, HostPlan, Manual, Plan, Step, Unsafe
+from .model import Covered, Disruption, Fix, Handler, HostPlan, Manual, Plan, Step, inert
 
 # A host name Ansible takes as it is (no pattern characters, no spaces); readyscan's inventory
 # allows no other, but a scan file is input like any.
@@ -39,32 +39,49 @@ FIXERS: dict[str, Fixer] = {
     **{check_id: Fixer("reload", sshd.sshd_fix) for check_id in sshd.SETTINGS},
     "accounts.password_ageing": Fixer("none", _plain(system.password_ageing)),
     "logging.retention": Fixer("none", _plain(system.retention)),
+    "logging.remote_forwarding": Fixer("restart", system.remote_forwarding),
     "patch.security_updates": Fixer("restart", _plain(system.security_updates)),
 }
+
+
+# A result seen from the network -> the configuration check whose fix on the same host ends it:
+# sshd stops offering passwords once PasswordAuthentication and KbdInteractiveAuthentication are no.
+COVERED_BY = {"sshd.auth.password_offered": "ssh.config.password_auth"}
 
 
 def selected(check_id: str, patterns: Sequence[str] | None) -> bool:
     return not patterns or any(fnmatch.fnmatchcase(check_id, p) for p in patterns)
 
 
-def _ssh_port(scan: ScanFile, host: str) -> int | None:
+def _declared(scan: ScanFile, host: str, key: str) -> Any:
+    """An inventory setting for a host as the scan recorded the inventory: the host's own, else
+    the defaults'."""
     data = scan.inventory.data if isinstance(scan.inventory.data, dict) else {}
-    defaults = ((data.get("defaults") or {}).get("ssh") or {}).get("port")
     entry = next((h for h in data.get("hosts") or [] if isinstance(h, dict) and h.get("name") == host), {})
-    port = (entry.get("ssh") or {}).get("port") or defaults
+    return entry.get(key) or (data.get("defaults") or {}).get(key)
+
+
+def _ssh_port(scan: ScanFile, host: str) -> int | None:
+    port = (_declared(scan, host, "ssh") or {}).get("port")
+    data = scan.inventory.data if isinstance(scan.inventory.data, dict) else {}
+    port = port or (((data.get("defaults") or {}).get("ssh") or {}).get("port"))
     return port if isinstance(port, int) else None
 
 
-def _platform(scan: ScanFile, host: str) -> str:
-    data = scan.inventory.data if isinstance(scan.inventory.data, dict) else {}
-    entry = next((h for h in data.get("hosts") or [] if isinstance(h, dict) and h.get("name") == host), {})
-    return str(entry.get("platform") or (data.get("defaults") or {}).get("platform") or "linux")
+def _log_server(scan: ScanFile, host: str) -> dict[str, Any] | None:
+    server = _declared(scan, host, "log_server")
+    if not isinstance(server, dict) or not ADDRESS.fullmatch(str(server.get("address", ""))):
+        return None
+    port, protocol = server.get("port", 514), server.get("protocol", "tcp")
+    if not isinstance(port, int) or protocol not in ("tcp", "udp"):
+        return None
+    return {"address": str(server["address"]), "port": port, "protocol": protocol}
 
 
 def _named(task: dict[str, Any], texts: Texts) -> dict[str, Any]:
     name = task.get("name")
     if isinstance(name, Step):
-        task = {**task, "name": Unsafe(texts.t(f"fixplan.step.{name.key}", **name.params))}
+        task = {**task, "name": inert(texts.t(f"fixplan.step.{name.key}", **name.params))}
     return task
 
 
@@ -86,17 +103,19 @@ def build_plan(scan: ScanFile, *, lang: str, checks: Sequence[str] | None = None
             else:
                 by_hand(r, "organisation")
     hosts = []
+    covered: list[Covered] = []
     for name, record in scan.hosts.items():
         failing = [r for r in record.results if r.status == Status.FAIL and selected(r.check_id, checks)]
         waived += sum(r.waiver is not None for r in failing)
         failing = [r for r in failing if r.waiver is None]
         plan = HostPlan(name, record.address, _ssh_port(scan, name))
-        facts = HostFacts.of(record)
-        platform = _platform(scan, name)
+        facts = HostFacts.of(record, _log_server(scan, name))
+        platform = str(_declared(scan, name, "platform") or "linux")
+        later: list[Result] = []
         for r in failing:
             fixer = FIXERS.get(r.check_id)
             if fixer is None:
-                by_hand(r, "no_automatic_fix")
+                later.append(r)
                 continue
             if platform != "linux" or not (HOST_NAME.fullmatch(name) and ADDRESS.fullmatch(record.address)):
                 by_hand(r, "platform" if platform != "linux" else "host_name")
@@ -113,8 +132,14 @@ def build_plan(scan: ScanFile, *, lang: str, checks: Sequence[str] | None = None
                 r.check_id, r.target, tuple(r.survey_items), texts.message(r), disruption,
                 tuple(_named(t, texts) for t in tasks),
                 tuple(Handler(h.listen, tuple(_named(t, texts) for t in h.tasks)) for h in handlers)))
+        fixed = {f.check_id for f in plan.fixes}
+        for r in later:
+            if COVERED_BY.get(r.check_id) in fixed:
+                covered.append(Covered(r.check_id, r.host, r.target, texts.message(r), COVERED_BY[r.check_id]))
+            else:
+                by_hand(r, "no_automatic_fix")
         if plan.fixes:
             hosts.append(plan)
     org = ((scan.inventory.data or {}).get("organization") or {}).get("name") or ""
     return Plan(organization=str(org), scan_started=scan.started.isoformat(timespec="seconds"),
-                scan_file=scan_file, lang=lang, hosts=hosts, manual=manual, waived=waived)
+                scan_file=scan_file, lang=lang, hosts=hosts, manual=manual, covered=covered, waived=waived)

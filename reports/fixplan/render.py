@@ -1,7 +1,8 @@
 """The plan as Ansible files: a playbook (one play per host, one task block per fix, handlers for
 reloads) whose header says it was generated, must be reviewed and runs in check mode unless
 `-e apply=true`, and lists what is left to do by hand; and an inventory of the scan's hosts.
-YAML is written by PyYAML's safe dumper only; every string from the scan file carries `!unsafe`."""
+YAML is written by PyYAML's safe dumper only; every value from the scan file carries `!unsafe`,
+and names are made inert (model.inert)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,10 @@ import yaml
 from scanner import __version__
 
 from .. import Texts
-from .model import Fix, HostPlan, Plan, Unsafe
+from .model import CONTROL_CHARS, Fix, HostPlan, Plan, Unsafe, inert
 
 CHECK_MODE = "{{ not (apply | default(false) | bool) }}"
 _SURVEY_ITEM = re.compile(r"[A-Z]+(\.\d+)+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 
 
 class _Dumper(yaml.SafeDumper):
@@ -35,16 +35,18 @@ def dump(data: Any) -> str:
 
 
 def comment(text: str, indent: str = "") -> list[str]:
-    """Text as comment lines: one line per paragraph, wrapped, with nothing that could end the
-    comment (a line break from the scan file becomes a space)."""
-    flat = _CONTROL.sub(" ", text).strip()
-    return [f"#{indent} {line}".rstrip() for line in textwrap.wrap(flat, 100) or [""]]
+    """Text as comment lines, wrapped, with nothing that could end the comment (a line break from
+    the scan file becomes a space). `indent` starts the first line ("  -" for a list item); the
+    next ones line up under its text."""
+    flat = CONTROL_CHARS.sub(" ", text).strip()
+    lines = textwrap.wrap(flat, 100) or [""]
+    return [f"#{indent if i == 0 else ' ' * len(indent)} {line}".rstrip() for i, line in enumerate(lines)]
 
 
 def _block(fix: Fix, host: str) -> dict[str, Any]:
     items = [i for i in fix.survey_items if _SURVEY_ITEM.fullmatch(i)]
     name = f"[{fix.check_id}] {fix.finding}" + (f" ({host}, {fix.target})" if fix.target else f" ({host})")
-    return {"name": Unsafe(_CONTROL.sub(" ", name)), "tags": [fix.check_id, *items, fix.disruption, host],
+    return {"name": inert(name), "tags": [fix.check_id, *items, fix.disruption, host],
             "block": [dict(t) for t in fix.tasks]}
 
 
@@ -54,7 +56,7 @@ def _play(host: HostPlan, texts: Texts) -> dict[str, Any]:
         for h in fix.handlers:
             handlers.setdefault(h.listen, [{**t, "listen": h.listen} for t in h.tasks])
     play: dict[str, Any] = {
-        "name": Unsafe(texts.t("fixplan.play", host=host.name)),
+        "name": inert(texts.t("fixplan.play", host=host.name)),
         "hosts": host.name,  # a plain name: plan.HOST_NAME
         "become": True,
         "gather_facts": False,
@@ -75,8 +77,14 @@ def header(plan: Plan, texts: Texts) -> list[str]:
                            started=plan.scan_started, organization=plan.organization))
     lines.append("#")
     counts = dict(fixes=sum(len(h.fixes) for h in plan.hosts), hosts=len(plan.hosts), manual=len(plan.manual),
-                  waived=plan.waived)
+                  covered=len(plan.covered), waived=plan.waived)
     lines += comment(t("fixplan.header.counts", **counts))
+    if plan.covered:
+        lines += ["#"] + comment(t("fixplan.header.covered"))
+        for c in plan.covered:
+            where = ", ".join(x for x in (c.host, c.target) if x)
+            lines += comment(f"[{c.check_id}] {c.finding} ({where}): {t('fixplan.header.covered_by', check=c.by)}",
+                             "  -")
     if plan.manual:
         lines += ["#"] + comment(t("fixplan.header.manual"))
         for m in plan.manual:

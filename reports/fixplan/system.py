@@ -11,10 +11,11 @@ from typing import Any
 from scanner.model import Result
 
 from .facts import HostFacts, NotAutomatic
-from .model import Step, Unsafe
+from .model import Handler, Step, Unsafe
 
 _ACCOUNT = re.compile(r"[a-z_][a-z0-9_.-]{0,31}\$?")
 _PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_:-]*")
+_PATH = re.compile(r"/[A-Za-z0-9._/+-]+")
 PERIOD_DAYS = {"daily": 1, "weekly": 7, "monthly": 30, "yearly": 365}
 
 
@@ -107,3 +108,41 @@ def security_updates(r: Result, facts: HostFacts) -> list[dict[str, Any]]:
 def reboot_needed(r: Result) -> bool:
     """A kernel among the updates: it takes effect only after a reboot."""
     return any(str(u.get("name", "")).startswith(("linux-image", "kernel")) for u in r.evidence.get("updates") or [])
+
+
+RESTART_RSYSLOG = "restart rsyslog"
+_DAEMON = re.compile(r"rsyslogd")
+
+
+def remote_forwarding(r: Result, facts: HostFacts) -> tuple[list[dict[str, Any]], tuple[Handler, ...]]:
+    """All of syslog to the log server the inventory declares, by rsyslog's omfwd action (with a
+    queue, so an outage of the server neither blocks local logging nor loses messages), in a
+    marked block of the main configuration file, checked with `rsyslogd -N1` before it is
+    written; rsyslog reads its configuration only when it starts, so it is restarted."""
+    server = facts.log_server
+    if server is None:
+        raise NotAutomatic("no_log_server")
+    if r.message is None or r.message.key != "none":
+        raise NotAutomatic("forwarding_state")
+    rsyslog = facts.part("rsyslog")
+    files = [str(f) for f in rsyslog.get("files") or []]
+    procs = facts.part("processes").get("items") or []
+    if not rsyslog.get("present") or not files or not any(_DAEMON.fullmatch(str(p.get("name"))) for p in procs):
+        raise NotAutomatic("rsyslog_not_running")
+    if not all(_PATH.fullmatch(f) for f in files[:1]):
+        raise NotAutomatic("values_unknown")
+    action = (f'*.* action(type="omfwd" target="{server["address"]}" port="{server["port"]}" '
+              f'protocol="{server["protocol"]}"\n'
+              '           queue.type="LinkedList" queue.size="10000" action.resumeRetryCount="-1")')
+    binary = str(rsyslog.get("binary") or "rsyslogd")
+    return ([{"name": Step("rsyslog_forward", server=f'{server["address"]}:{server["port"]}/{server["protocol"]}',
+                           path=files[0]),
+              "ansible.builtin.blockinfile": {
+                  "path": Unsafe(files[0]), "block": Unsafe(action),
+                  "marker": "# {mark} readyscan: syslog to the central log server (XI.3.3.2)",
+                  "validate": Unsafe(f"{binary} -N1 -f %s"),
+                  # the main file may be a bind mount (a container's): written in place then
+                  "unsafe_writes": True},
+              "notify": RESTART_RSYSLOG}],
+            (Handler(RESTART_RSYSLOG, ({"name": Step("rsyslog_restart"),
+                                        "ansible.builtin.service": {"name": "rsyslog", "state": "restarted"}},)),))
