@@ -106,16 +106,20 @@ def main() -> int:
              "| step | wall time | heap peak |", "|---|---|---|"]
     lines += [f"| {name} | {fmt(t, 's')} | {fmt(p, 'MiB')} |" for name, t, p in rows]
     lines.append(END)
-    block = "\n".join(lines)
+    save_block(BEGIN, END, "\n".join(lines))
+    return 0
+
+
+def save_block(begin: str, end: str, block: str) -> None:
+    """Print the block and put it in bench/results.md between its markers (at the end the first time)."""
     print(block)
     results_md = ROOT / "bench" / "results.md"
     text = results_md.read_text(encoding="utf-8")
-    if BEGIN in text:
-        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    if begin in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     results_md.write_text(text, encoding="utf-8")
-    return 0
 
 
 if __name__ == "__main__":
