@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.trend import fmt, measure, save_block  # noqa: E402
+from bench.trend import measure, save_table  # noqa: E402
 from reports.fixplan import build_plan, playbook_text  # noqa: E402
 from scanner.scanfile import ScanFile  # noqa: E402
 from tests.labscan import recorded_lab_scan  # noqa: E402
@@ -55,16 +54,10 @@ def main() -> int:
         ("build_plan + playbook_text", *measure(lambda: playbook_text(build_plan(scan, lang="vi")), args.repeat)),
     ]
     fixes = sum(len(h.fixes) for h in plan.hosts)
-    lines = [BEGIN, f"## A fix plan for {args.hosts} hosts (`bench/fixplan.py`)", "",
-             f"Written on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. The recorded lab scan grown to {args.hosts} hosts "
-             f"(copies of its six): {fixes} automatic fixes on {len(plan.hosts)} hosts, {len(plan.manual)} results "
-             f"by hand, {len(plan.covered)} covered; the playbook is {len(text) / 2 ** 20:.1f} MiB, "
-             f"{text.count(chr(10))} lines. {args.repeat} repetitions, median (min–max); wall time from untraced "
-             "runs, heap peak from separate runs under tracemalloc.", "",
-             "| step | wall time | heap peak |", "|---|---|---|"]
-    lines += [f"| {name} | {fmt(t, 's')} | {fmt(p, 'MiB')} |" for name, t, p in rows]
-    lines.append(END)
-    save_block(BEGIN, END, "\n".join(lines))
+    save_table(BEGIN, END, f"A fix plan for {args.hosts} hosts (`bench/fixplan.py`)",
+               f"The recorded lab scan grown to {args.hosts} hosts (copies of its six): {fixes} automatic fixes on "
+               f"{len(plan.hosts)} hosts, {len(plan.manual)} results by hand, {len(plan.covered)} covered; the playbook "
+               f"is {len(text) / 2 ** 20:.1f} MiB, {text.count(chr(10))} lines", args.repeat, rows)
     return 0
 
 

@@ -98,20 +98,22 @@ def main() -> int:
                 folder, current, exclude=current_path)), args.repeat)),
         ]
         results = sum(len(h.results) for h in current.hosts.values()) + len(current.org_results)
-    lines = [BEGIN, f"## The report's trend over {args.scans} earlier scans (`bench/trend.py`)", "",
-             f"Written on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. {args.scans} earlier scan files of the lab inventory "
-             f"({len(current.hosts)} hosts, {results} results each, raw evidence kept: {size:.1f} MiB in all), built from "
-             f"the recorded lab scan; {args.repeat} repetitions, median (min–max). Wall time from untraced runs; peak is "
-             "the Python heap during the step, from separate runs under tracemalloc.", "",
-             "| step | wall time | heap peak |", "|---|---|---|"]
-    lines += [f"| {name} | {fmt(t, 's')} | {fmt(p, 'MiB')} |" for name, t, p in rows]
-    lines.append(END)
-    save_block(BEGIN, END, "\n".join(lines))
+    save_table(BEGIN, END, f"The report's trend over {args.scans} earlier scans (`bench/trend.py`)",
+               f"{args.scans} earlier scan files of the lab inventory ({len(current.hosts)} hosts, {results} results "
+               f"each, raw evidence kept: {size:.1f} MiB in all), built from the recorded lab scan", args.repeat, rows)
     return 0
 
 
-def save_block(begin: str, end: str, block: str) -> None:
-    """Print the block and put it in bench/results.md between its markers (at the end the first time)."""
+def save_table(begin: str, end: str, title: str, setup: str, repeat: int,
+               rows: list[tuple[str, list[float], list[float]]]) -> None:
+    """One benchmark's figures as a titled table, printed and put in bench/results.md between its
+    markers (at the end the first time)."""
+    lines = [begin, f"## {title}", "",
+             f"Written on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. {setup}; {repeat} repetitions, median (min–max). "
+             "Wall time from untraced runs; peak is the Python heap during the step, from separate runs under "
+             "tracemalloc.", "", "| step | wall time | heap peak |", "|---|---|---|"]
+    lines += [f"| {name} | {fmt(t, 's')} | {fmt(p, 'MiB')} |" for name, t, p in rows]
+    block = "\n".join([*lines, end])
     print(block)
     results_md = ROOT / "bench" / "results.md"
     text = results_md.read_text(encoding="utf-8")
