@@ -49,10 +49,6 @@ class ScanAccount:
                 f"{ADMIN_USER}:x:{self.admin_uid}:{self.admin_uid}:unit sysadmin:/home/{ADMIN_USER}:/bin/bash"]
 
     @property
-    def passwd_line(self) -> str:
-        return self.passwd_lines[0]
-
-    @property
     def group_lines(self) -> list[str]:
         return [f"{SCAN_USER}:x:{self.uid}:", f"{ADMIN_USER}:x:{self.admin_uid}:"]
 

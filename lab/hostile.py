@@ -216,9 +216,9 @@ def install_login_shell(host: LabHost, kind: str, account: hostfiles.ScanAccount
     shell = f"{SHELL_DIR}/{kind}-shell"
     path = host_state(host.name) / "home" / shell.removeprefix("/home/")
     hostfiles.write(path, LOGIN_SHELLS[kind], 0o755)
-    passwd_line = account.passwd_line.rsplit(":", 1)[0] + f":{shell}"
-    hostfiles.write(netns_etc(host.name) / "passwd",
-                    render.with_scan_user(Path("/etc/passwd").read_text(), passwd_line))
+    scan_user, *others = account.passwd_lines
+    lines = [scan_user.rsplit(":", 1)[0] + f":{shell}", *others]
+    hostfiles.write(netns_etc(host.name) / "passwd", render.with_lab_accounts(Path("/etc/passwd").read_text(), lines))
 
 
 def require_sudo_password(host: LabHost, password: str) -> None:

@@ -104,7 +104,6 @@ def prepare_shared_parts() -> Record:
         CREATED_NETNS_ETC_MARK.touch()
     pki.ensure_ca()
     pki.ensure_client_key()
-    pki.ensure_admin_password()
     netns.ensure_bridge()
     netns.register_namespace_dir()
     record = Record()
@@ -114,7 +113,8 @@ def prepare_shared_parts() -> Record:
 
 def fingerprint(host: LabHost, account: hostfiles.ScanAccount) -> str:
     """Changes whenever anything that shapes the host changes: its profile, the CA, the client
-    key, the scanning user's and the sysadmin's ids (and the sysadmin's password), whether nftables exists, or the lab's own code."""
+    key, the scanning user's and the sysadmin's ids (and the sysadmin's password), whether nftables
+    exists, or the lab's own code."""
     digest = hashlib.sha256()
     digest.update(json.dumps([asdict(host), PROFILES[host.profile], account.uid,
                               account.public_key, account.admin_uid, account.admin_hash, bool(nft_path())],

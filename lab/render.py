@@ -73,13 +73,6 @@ def authorized_keys(client_public_key: str) -> str:
 
 
 # --- accounts ---------------------------------------------------------------------------------
-def with_scan_user(system_text: str, line: str) -> str:
-    """A copy of a system account file with the lab's scanning user appended (replacing any)."""
-    kept = [entry for entry in system_text.splitlines()
-            if entry and not entry.startswith(SCAN_USER + ":")]
-    return "\n".join(kept + [line]) + "\n"
-
-
 def with_lab_accounts(system_text: str, lines: list[str]) -> str:
     """A copy of a system account file with the lab's accounts appended (replacing any)."""
     ours = tuple(f"{line.split(':', 1)[0]}:" for line in lines)

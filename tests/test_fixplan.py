@@ -32,7 +32,7 @@ SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 PORT = 21170
 
 
-class UnsafeLoader(yaml.SafeLoader):
+class PlanLoader(yaml.SafeLoader):
     """The plan as YAML; a `!unsafe` string is kept apart so a test can tell it from a plain one."""
 
 
@@ -40,11 +40,11 @@ class Unsafe(str):
     pass
 
 
-UnsafeLoader.add_constructor("!unsafe", lambda loader, node: Unsafe(loader.construct_scalar(node)))
+PlanLoader.add_constructor("!unsafe", lambda loader, node: Unsafe(loader.construct_scalar(node)))
 
 
 def plays(text: str) -> list[dict]:
-    return yaml.load(text, Loader=UnsafeLoader)  # noqa: S506  (a SafeLoader that knows one more tag)
+    return yaml.load(text, Loader=PlanLoader)  # noqa: S506  (a SafeLoader that knows one more tag)
 
 
 def blocks(text: str, host: str) -> dict[str, dict]:
@@ -226,3 +226,19 @@ def test_scan_values_stay_data_and_check_mode_changes_nothing_then_apply_fixes_o
         assert not list(tmp_path.rglob("PWNED")) and not Path("PWNED").exists()
     finally:
         server.stop()
+
+
+def test_a_path_from_the_scan_file_that_a_shell_or_a_split_would_read_gets_no_task():
+    """The PID file's path goes into the reload handler's shell line, the others into `sshd -t`
+    command lines split on spaces: a forged one leaves the result to be fixed by hand."""
+    for field, value in (("pidfile", '/run/x"; touch /tmp/pwned; "'), ("hostkey", "/etc/ssh/key -o Foo=bar")):
+        scan = recorded_lab_scan().model_copy(deep=True)
+        record = scan.hosts["legacy-01"]
+        data = copy.deepcopy(record.observations["host"].data)
+        data["parsed"]["sshd_config"]["settings"][field]["values"] = [value]
+        record.observations["host"] = record.observations["host"].model_copy(update={"data": data})
+        plan = build_plan(scan, lang="en", checks=["ssh.config.*"])
+        assert "legacy-01" not in {h.name for h in plan.hosts}, field
+        assert {m.why for m in plan.manual if m.host == "legacy-01" and m.check_id == "ssh.config.max_auth_tries"} == {
+            "the result lacks the values needed to write a safe setting"}, field
+        assert value not in playbook_text(plan)

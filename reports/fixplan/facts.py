@@ -3,11 +3,16 @@ without the collectors' models: a fix plan renders the scan file alone, like eve
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from scanner.scanfile import HostRecord
 from scanner.summary import OS_FAMILIES
+
+# A path from the scan file that a task may name: absolute, no spaces, quotes or shell characters
+# (a validate command is split on spaces; a handler's shell line holds the PID file's path).
+SAFE_PATH = re.compile(r"/[A-Za-z0-9._/+-]+")
 
 
 class NotAutomatic(Exception):

@@ -53,18 +53,23 @@ def selected(check_id: str, patterns: Sequence[str] | None) -> bool:
     return not patterns or any(fnmatch.fnmatchcase(check_id, p) for p in patterns)
 
 
-def _declared(scan: ScanFile, host: str, key: str) -> Any:
-    """An inventory setting for a host as the scan recorded the inventory: the host's own, else
-    the defaults'."""
+def _inventory_parts(scan: ScanFile, host: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The host's entry and the defaults of the inventory the scan recorded."""
     data = scan.inventory.data if isinstance(scan.inventory.data, dict) else {}
     entry = next((h for h in data.get("hosts") or [] if isinstance(h, dict) and h.get("name") == host), {})
-    return entry.get(key) or (data.get("defaults") or {}).get(key)
+    return entry, data.get("defaults") or {}
+
+
+def _declared(scan: ScanFile, host: str, key: str) -> Any:
+    """An inventory setting for a host: the host's own, else the defaults'."""
+    entry, defaults = _inventory_parts(scan, host)
+    return entry.get(key) or defaults.get(key)
 
 
 def _ssh_port(scan: ScanFile, host: str) -> int | None:
-    port = (_declared(scan, host, "ssh") or {}).get("port")
-    data = scan.inventory.data if isinstance(scan.inventory.data, dict) else {}
-    port = port or (((data.get("defaults") or {}).get("ssh") or {}).get("port"))
+    """ssh settings layer key by key (inventory.Layered), so the port falls back on its own."""
+    entry, defaults = _inventory_parts(scan, host)
+    port = (entry.get("ssh") or {}).get("port") or (defaults.get("ssh") or {}).get("port")
     return port if isinstance(port, int) else None
 
 

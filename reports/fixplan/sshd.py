@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shlex
 from collections.abc import Callable
 from typing import Any
 
 from scanner.model import Result
 
-from .facts import HostFacts, NotAutomatic
+from .facts import SAFE_PATH, HostFacts, NotAutomatic
 from .model import Handler, Step, Unsafe
 
 DROP_IN = "00-readyscan.conf"
@@ -31,7 +32,7 @@ class Sshd:
             raise NotAutomatic("sshd_unobserved")
         self.settings: dict[str, Any] = cfg.get("settings") or {}
         self.configured: dict[str, Any] = cfg.get("configured") or {}
-        self.binary = str(cfg.get("binary") or "sshd")
+        self.binary = str(cfg.get("binary") or "/usr/sbin/sshd")
         self.main = str(cfg.get("main_file") or "/etc/ssh/sshd_config")
         self.dropin_dir = posixpath.join(posixpath.dirname(self.main), "sshd_config.d")
         self.dropin = posixpath.join(self.dropin_dir, DROP_IN)
@@ -39,6 +40,8 @@ class Sshd:
         pid = (self.settings.get("pidfile") or {}).get("values") or ["/run/sshd.pid"]
         self.hostkey = str(keys[0]) if keys else None
         self.pidfile = str(pid[0])
+        if not all(SAFE_PATH.fullmatch(p) for p in (self.binary, self.main, self.pidfile, self.hostkey or "/")):
+            raise NotAutomatic("values_unknown")
 
     def validate(self, *, standalone: bool) -> str:
         """`sshd -t` on the candidate file; a file other than the main one names a host key, as
@@ -55,6 +58,8 @@ class Sshd:
             where = entry.get("location")
             if isinstance(where, str) and where:
                 path = where.rsplit(":", 1)[0]
+                if not SAFE_PATH.fullmatch(path):
+                    raise NotAutomatic("values_unknown")
                 if path != self.dropin and path not in found:
                     found.append(path)
         return found
@@ -64,7 +69,7 @@ class Sshd:
             {"name": Step("sshd_check"), "ansible.builtin.command":
                 {"argv": [Unsafe(self.binary), "-t", "-f", Unsafe(self.main)]}, "changed_when": False},
             {"name": Step("sshd_reload", pidfile=self.pidfile), "ansible.builtin.shell":
-                Unsafe(f'kill -HUP "$(cat {self.pidfile})"'), "changed_when": True},
+                Unsafe(f'kill -HUP "$(cat {shlex.quote(self.pidfile)})"'), "changed_when": True},
         )),)
 
     def tasks(self, values: list[tuple[str, str]]) -> list[dict[str, Any]]:

@@ -10,12 +10,11 @@ from typing import Any
 
 from scanner.model import Result
 
-from .facts import HostFacts, NotAutomatic
+from .facts import SAFE_PATH, HostFacts, NotAutomatic
 from .model import Handler, Step, Unsafe
 
 _ACCOUNT = re.compile(r"[a-z_][a-z0-9_.-]{0,31}\$?")
 _PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_:-]*")
-_PATH = re.compile(r"/[A-Za-z0-9._/+-]+")
 PERIOD_DAYS = {"daily": 1, "weekly": 7, "monthly": 30, "yearly": 365}
 
 
@@ -58,6 +57,8 @@ def retention(r: Result, facts: HostFacts) -> list[dict[str, Any]]:
         if period is None or policy.get("maxage") or policy.get("size") or ":" not in where or not paths:
             raise NotAutomatic("rotation_by_size")
         path = where.rsplit(":", 1)[0]
+        if not SAFE_PATH.fullmatch(path):
+            raise NotAutomatic("values_unknown")
         count = math.ceil(required / period)
         tasks.append({"name": Step("logrotate", days=required, logs=", ".join(paths), count=count,
                                            frequency=str(policy.get("frequency")), path=path),
@@ -129,7 +130,7 @@ def remote_forwarding(r: Result, facts: HostFacts) -> tuple[list[dict[str, Any]]
     procs = facts.part("processes").get("items") or []
     if not rsyslog.get("present") or not files or not any(_DAEMON.fullmatch(str(p.get("name"))) for p in procs):
         raise NotAutomatic("rsyslog_not_running")
-    if not all(_PATH.fullmatch(f) for f in files[:1]):
+    if not SAFE_PATH.fullmatch(files[0]):
         raise NotAutomatic("values_unknown")
     action = (f'*.* action(type="omfwd" target="{server["address"]}" port="{server["port"]}" '
               f'protocol="{server["protocol"]}"\n'
