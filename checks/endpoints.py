@@ -4,7 +4,8 @@ The facts model lists endpoints; each has a `target` ("443/tcp") and an `error` 
 reason and detail: scanner/facts/endpoint.py). An endpoint with an error is `error` for every check, except a service that
 refused STARTTLS in its own protocol: that is a fact (it talks in clear text), judged by the one
 check registered with `judges_refusal` and `not_applicable` for the others. A host without
-endpoints is `not_applicable`. Each check's texts need the messages `endpoint_error`
+endpoints is `not_applicable`. Where the host's nginx facts were gathered, each result names the
+server blocks that serve its port (checks/webconfig.py). Each check's texts need the messages `endpoint_error`
 ({reason}, {detail}) and `no_endpoint`.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from checks.registry import HostContext, Verdict, check, verdict
+from checks.webconfig import MAY_READ, served_by
 from scanner.facts.endpoint import EndpointErrorReason
 from scanner.model import Severity, Status
 
@@ -39,7 +41,8 @@ def judge_each(ctx: HostContext, facts_model: type, judge: Judge,
                         reason=error.reason, detail=error.detail)
         else:
             v = judge(endpoint, ctx)
-        out.append(dataclasses.replace(v, target=endpoint.target, evidence={**identity(endpoint), **v.evidence}))
+        evidence = {**identity(endpoint), **served_by(ctx, endpoint.port), **v.evidence}
+        out.append(dataclasses.replace(v, target=endpoint.target, evidence=evidence))
     return out
 
 
@@ -52,5 +55,5 @@ def endpoint_checks(facts_model: type, default_items: tuple[str, ...], identity:
         def over_endpoints(judge: Judge):
             return lambda ctx: judge_each(ctx, facts_model, judge, identity, judges_refusal)
         return check(check_id, items=items or default_items, severity=severity, reads=(facts_model,),
-                     judge=over_endpoints)
+                     may_read=MAY_READ, judge=over_endpoints)
     return endpoint_check

@@ -20,6 +20,7 @@ class TlsThresholds(Frozen):
     min_rsa_bits: int
     min_ec_bits: int
     hsts_min_max_age: int
+    recommended_ciphers: tuple[str, ...]  # what a fix plan writes for TLS 1.2 (OpenSSL names)
 
 
 class Thresholds(Frozen):

@@ -5,7 +5,7 @@ its password) → a re-scan shows every finding the plan claims to fix passing a
 passed before failing → a second apply changes nothing, and legacy-01's syslog now reaches the
 lab's log collector (the inventory's `log_server`).
 
-The plan changes real files of two lab hosts (sshd, login.defs, logrotate), so the test runs only
+The plan changes real files of two lab hosts (sshd, login.defs, logrotate, rsyslog, nginx), so the test runs only
 when this session alone uses the lab, and rebuilds those hosts afterwards. Security updates are
 left out of the plan here: the lab's hosts share this machine's packages."""
 
@@ -40,7 +40,11 @@ CHECKS = sorted(c for c in FIXERS if not c.startswith("patch.")) + sorted(COVERE
 # Seeded in the lab (lab/expected.yaml): the plan must fix at least these.
 MUST_FIX = {("legacy-01", c) for c in ("ssh.config.root_login", "ssh.config.password_auth", "ssh.config.max_auth_tries",
                                         "ssh.config.idle_timeout", "ssh.config.algorithms", "accounts.password_ageing",
-                                        "logging.retention", "logging.remote_forwarding")} \
+                                        "logging.retention", "logging.remote_forwarding",
+                                        # nginx on 80, 443 and 8443 (lab/profiles.py, legacy)
+                                        "http.hsts", "http.frame_options", "http.content_type_options",
+                                        "http.version_disclosure", "tls.protocol.legacy", "tls.protocol.tls12_missing",
+                                        "tls.protocol.tls13_missing", "tls.cipher.weak", "tls.cipher.no_forward_secrecy")} \
     | {("weakssh-01", c) for c in ("ssh.config.root_login", "ssh.config.password_auth", "ssh.config.max_auth_tries",
                                    "ssh.config.idle_timeout", "ssh.config.algorithms", "accounts.password_ageing")}
 TIMEOUT = 900  # a hang guard, not a benchmark
@@ -80,6 +84,8 @@ def ansible_env(work: Path) -> dict[str, str]:
     return dict(os.environ, ANSIBLE_HOME=str(work / "ansible"), ANSIBLE_LOCAL_TEMP=str(work / "ansible" / "tmp"),
                 ANSIBLE_CONFIG=str(work / "no-ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
                 ANSIBLE_HOST_KEY_CHECKING="1", ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
+                # one SSH connection per task instead of four (the hosts' sudo has no requiretty)
+                ANSIBLE_PIPELINING="1",
                 ANSIBLE_SSH_ARGS=f"-o ControlMaster=no -o UserKnownHostsFile={layout.KNOWN_HOSTS} "
                                  "-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes")
 

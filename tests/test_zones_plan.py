@@ -66,8 +66,13 @@ def test_a_check_selection_sends_only_the_probes_it_reads():
         ("web-01", "dmz", "host", ("sshd_config",)), ("app-01", "mgmt", "host", ("sshd_config",))}
 
 
-def test_network_checks_alone_send_no_login():
+def test_network_checks_log_in_only_for_the_web_server_configuration():
+    """TLS and HTTP checks probe from every zone; the one login per host (from its own zone) reads
+    nginx's configuration alone, to name the server block behind each finding."""
     plan = plan_for(["tls.*", "http.*"])
-    assert {(t.collector, t.host_name, t.vantage) for zone in plan.values() for t in zone} == {
+    tasks = [t for zone in plan.values() for t in zone]
+    assert {(t.collector, t.host_name, t.vantage) for t in tasks if t.collector != "host"} == {
         (c, h, z) for c in ("tls", "http") for h in ("web-01", "app-01", "fw-mgmt") for z in ("mgmt", "dmz")}
-    assert all(t.parts is None for zone in plan.values() for t in zone)
+    assert all(t.parts is None for t in tasks if t.collector != "host")
+    assert {(t.host_name, t.vantage, t.parts) for t in tasks if t.collector == "host"} == {
+        ("web-01", "dmz", ("nginx",)), ("app-01", "mgmt", ("nginx",))}

@@ -46,6 +46,14 @@ class Handler:
 
 
 @dataclass(frozen=True)
+class Guarded:
+    """Tasks with the rescue that undoes them when one fails (the fix block's `rescue`)."""
+
+    tasks: list[dict[str, Any]]
+    rescue: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class Fix:
     """The tasks that fix one failing result."""
 
@@ -56,6 +64,7 @@ class Fix:
     disruption: Disruption
     tasks: tuple[dict[str, Any], ...]
     handlers: tuple[Handler, ...] = ()
+    rescue: tuple[dict[str, Any], ...] = ()  # run when a task fails: it puts back what the fix changed
 
 
 @dataclass(frozen=True)

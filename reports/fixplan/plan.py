@@ -12,17 +12,18 @@ from typing import Any
 
 from scanner.model import Result, Status
 from scanner.scanfile import ScanFile
+from scanner.thresholds import load_thresholds
 
 from .. import Texts
-from . import sshd, system
+from . import nginx, sshd, system
 from .facts import HostFacts, NotAutomatic
-from .model import Covered, Disruption, Fix, Handler, HostPlan, Manual, Plan, Step, inert
+from .model import Covered, Disruption, Fix, Guarded, Handler, HostPlan, Manual, Plan, Step, inert
 
 # A host name Ansible takes as it is (no pattern characters, no spaces); readyscan's inventory
 # allows no other, but a scan file is input like any.
 HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}")
 ADDRESS = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_-]{0,252}")  # an IPv4/IPv6 address or a DNS name
-Make = Callable[[Result, HostFacts], tuple[list[dict[str, Any]], tuple[Handler, ...]]]
+Make = Callable[[Result, HostFacts], tuple[list[dict[str, Any]] | Guarded, tuple[Handler, ...]]]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,21 @@ FIXERS: dict[str, Fixer] = {
     "logging.retention": Fixer("none", _plain(system.retention)),
     "logging.remote_forwarding": Fixer("restart", system.remote_forwarding),
     "patch.security_updates": Fixer("restart", _plain(system.security_updates)),
+    **{check_id: Fixer("reload", nginx.header)
+       for check_id in ("http.hsts", "http.frame_options", "http.content_type_options")},
+    "http.version_disclosure": Fixer("reload", nginx.server_tokens),
+    **{check_id: Fixer("reload", nginx.protocols) for check_id in
+       ("tls.protocol.ssl2_ssl3", "tls.protocol.legacy", "tls.protocol.tls12_missing", "tls.protocol.tls13_missing")},
+    **{check_id: Fixer("reload", lambda r, facts: nginx.ciphers(r, facts, load_thresholds().tls.recommended_ciphers))
+       for check_id in ("tls.cipher.weak", "tls.cipher.no_forward_secrecy")},
+}
+# Failing results no fixer takes, and why, where there is more to say than "not yet".
+WHY_MANUAL = {
+    "http.csp": "csp_site_specific",
+    "http.redirect_https": "redirect_changes_site",
+    **{check_id: "new_certificate" for check_id in (
+        "tls.cert.expired", "tls.cert.expiring", "tls.cert.not_yet_valid", "tls.cert.untrusted",
+        "tls.cert.hostname_mismatch", "tls.cert.weak_key", "tls.cert.sha1_signature")},
 }
 
 
@@ -83,11 +99,15 @@ def _log_server(scan: ScanFile, host: str) -> dict[str, Any] | None:
     return {"address": str(server["address"]), "port": port, "protocol": protocol}
 
 
-def _named(task: dict[str, Any], texts: Texts) -> dict[str, Any]:
-    name = task.get("name")
-    if isinstance(name, Step):
-        task = {**task, "name": inert(texts.t(f"fixplan.step.{name.key}", **name.params))}
-    return task
+def _named(value: Any, texts: Texts) -> Any:
+    """A task (or a block of them) with every Step put in the plan's language, made inert."""
+    if isinstance(value, Step):
+        return inert(texts.t(f"fixplan.step.{value.key}", **value.params))
+    if isinstance(value, dict):
+        return {k: _named(v, texts) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_named(v, texts) for v in value]
+    return value
 
 
 def build_plan(scan: ScanFile, *, lang: str, checks: Sequence[str] | None = None, scan_file: str = "") -> Plan:
@@ -133,16 +153,18 @@ def build_plan(scan: ScanFile, *, lang: str, checks: Sequence[str] | None = None
             disruption = fixer.disruption
             if r.check_id == "patch.security_updates" and system.reboot_needed(r):
                 disruption = "reboot"
+            guarded = tasks if isinstance(tasks, Guarded) else Guarded(tasks, [])
             plan.fixes.append(Fix(
                 r.check_id, r.target, tuple(r.survey_items), texts.message(r), disruption,
-                tuple(_named(t, texts) for t in tasks),
-                tuple(Handler(h.listen, tuple(_named(t, texts) for t in h.tasks)) for h in handlers)))
+                tuple(_named(t, texts) for t in guarded.tasks),
+                tuple(Handler(h.listen, tuple(_named(t, texts) for t in h.tasks)) for h in handlers),
+                tuple(_named(t, texts) for t in guarded.rescue)))
         fixed = {f.check_id for f in plan.fixes}
         for r in later:
             if COVERED_BY.get(r.check_id) in fixed:
                 covered.append(Covered(r.check_id, r.host, r.target, texts.message(r), COVERED_BY[r.check_id]))
             else:
-                by_hand(r, "no_automatic_fix")
+                by_hand(r, WHY_MANUAL.get(r.check_id, "no_automatic_fix"))
         if plan.fixes:
             hosts.append(plan)
     org = ((scan.inventory.data or {}).get("organization") or {}).get("name") or ""

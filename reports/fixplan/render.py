@@ -46,8 +46,9 @@ def comment(text: str, indent: str = "") -> list[str]:
 def _block(fix: Fix, host: str) -> dict[str, Any]:
     items = [i for i in fix.survey_items if _SURVEY_ITEM.fullmatch(i)]
     name = f"[{fix.check_id}] {fix.finding}" + (f" ({host}, {fix.target})" if fix.target else f" ({host})")
-    return {"name": inert(name), "tags": [fix.check_id, *items, fix.disruption, host],
-            "block": [dict(t) for t in fix.tasks]}
+    block = {"name": inert(name), "tags": [fix.check_id, *items, fix.disruption, host],
+             "block": [dict(t) for t in fix.tasks]}
+    return block | ({"rescue": [dict(t) for t in fix.rescue]} if fix.rescue else {})
 
 
 def _play(host: HostPlan, texts: Texts) -> dict[str, Any]:

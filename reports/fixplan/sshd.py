@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ from scanner.model import Result
 
 from .facts import SAFE_PATH, HostFacts, NotAutomatic
 from .model import Handler, Step, Unsafe
+from .reload import hup_reload
 
 DROP_IN = "00-readyscan.conf"
 RELOAD = "reload sshd"
@@ -65,12 +65,7 @@ class Sshd:
         return found
 
     def handlers(self) -> tuple[Handler, ...]:
-        return (Handler(RELOAD, (
-            {"name": Step("sshd_check"), "ansible.builtin.command":
-                {"argv": [Unsafe(self.binary), "-t", "-f", Unsafe(self.main)]}, "changed_when": False},
-            {"name": Step("sshd_reload", pidfile=self.pidfile), "ansible.builtin.shell":
-                Unsafe(f'kill -HUP "$(cat {shlex.quote(self.pidfile)})"'), "changed_when": True},
-        )),)
+        return hup_reload(RELOAD, "sshd", [self.binary, "-t", "-f", self.main], self.pidfile)
 
     def tasks(self, values: list[tuple[str, str]]) -> list[dict[str, Any]]:
         tasks: list[dict[str, Any]] = [

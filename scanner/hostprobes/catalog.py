@@ -9,13 +9,14 @@ from scanner.hostprobes import (
     capacity,
     firewall,
     logging,
+    nginx,
     packages,
     patching,
     sshd_config,
     system,
 )
 
-AREAS = (accounts, agents, capacity, firewall, logging, packages, patching, sshd_config, system)
+AREAS = (accounts, agents, capacity, firewall, logging, nginx, packages, patching, sshd_config, system)
 
 
 def default_probes() -> ProbeSet:

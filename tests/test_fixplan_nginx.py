@@ -1,0 +1,190 @@
+"""nginx fixes end to end on this machine, without the lab: a real nginx (master and worker, its
+own folder, loopback ports, a site file included by a relative glob through a symlink) seeded with
+an old portal's gaps → `readyscan scan` (local transport, TLS and HTTP checks) → `readyscan
+fix-plan` → Ansible with its local connection: check mode changes no file → applied, every edit
+passes the real `nginx -t`, the same master reloads, and a re-scan passes every result the plan
+claimed → a second apply changes nothing. Then an edit nginx rejects is put back as it was and
+fails its block, while nginx keeps serving."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scanner.model import Status
+from scanner.scanfile import ScanFile, load
+from tests.paths import ROOT
+from tests.test_fixplan import plays, tool
+from tests.tlsservers import OPENSSL_CNF, TestPki, free_port, wait_for_port
+
+NAME = "portal.test"
+TIMEOUT = 600  # a hang guard, not a benchmark
+
+
+class Portal:
+    """nginx as a unit's old portal: TLS 1.0-1.2 with nginx's default suites, server_tokens on,
+    no security headers. Started by the test, stopped by its master's PID."""
+
+    def __init__(self, folder: Path, pki: TestPki):
+        self.folder = folder
+        self.https, self.http = free_port(), free_port()
+        self.issued = pki.issue("portal", sans=(NAME,))
+        self.conf = folder / "nginx.conf"
+        self.site = folder / "sites" / "portal.conf"
+        self.proc: subprocess.Popen | None = None
+
+    def write(self) -> None:
+        d = self.folder
+        for sub in ("sites", "available", "tmp", "www"):
+            (d / sub).mkdir(parents=True, exist_ok=True)
+        (d / "www" / "index.html").write_text("<!doctype html><title>portal</title><p>ok</p>\n")
+        temps = "".join(f"    {k}_temp_path {d}/tmp/{k};\n" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        self.conf.write_text(
+            f"pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{\n    worker_connections 64;\n}}\n"
+            f"http {{\n    access_log {d}/access.log;\n{temps}    default_type text/html;\n"
+            "    server_tokens on;\n    include sites/*.conf;\n}\n")
+        available = d / "available" / "portal.conf"
+        available.write_text(
+            "server {\n"
+            f"    listen 127.0.0.1:{self.https} ssl;\n"
+            f"    server_name {NAME};\n"
+            f"    ssl_certificate {self.issued.cert};\n"
+            f"    ssl_certificate_key {self.issued.key};\n"
+            "    ssl_protocols TLSv1 TLSv1.1 TLSv1.2;  # as the old installer left it\n"
+            f"    root {d}/www;\n"
+            "}\n"
+            "server {\n"
+            f"    listen 127.0.0.1:{self.http};\n"
+            f"    server_name {NAME};\n"
+            f"    root {d}/www;\n"
+            "}\n")
+        self.site.symlink_to(available)
+        (d / "openssl.cnf").write_text(OPENSSL_CNF)  # lets the master offer TLS 1.0, as old systems do
+
+    def start(self) -> Portal:
+        self.write()
+        env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin"), "OPENSSL_CONF": str(self.folder / "openssl.cnf")}
+        self.proc = subprocess.Popen(["nginx", "-c", str(self.conf), "-e", str(self.folder / "error.log"),
+                                      "-g", "daemon off;"], env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for port in (self.https, self.http):
+            wait_for_port(port, proc=self.proc)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGQUIT)  # the master ends its workers and itself
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+
+    def inventory(self, path: Path, ca: Path) -> Path:
+        path.write_text(yaml.safe_dump({
+            "schema": 1,
+            "organization": {"name": "Thử nghiệm nginx"},
+            "defaults": {"transport": "local"},
+            "hosts": [{"name": "portal", "address": "127.0.0.1", "fqdn": NAME, "zone": "dmz", "services": [
+                {"port": self.https, "proto": "tcp", "kind": "https", "name": "Cổng thông tin", "exposure": ["dmz"]},
+                {"port": self.http, "proto": "tcp", "kind": "http", "name": "Cổng thông tin (http)",
+                 "exposure": ["dmz"]}]}],
+            "scan": {"from_zone": "dmz", "ca_bundle": str(ca)},
+        }, allow_unicode=True), encoding="utf-8")
+        return path
+
+
+def readyscan(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scanner", *args], cwd=ROOT, capture_output=True, text=True,
+                          env=dict(os.environ, CI="true"), timeout=TIMEOUT)
+
+
+def scan(inventory: Path, out: Path) -> ScanFile:
+    done = readyscan("scan", str(inventory), "--checks", "http.*", "tls.*", "-o", str(out), "--no-report")
+    assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-3000:]
+    return load(out)
+
+
+def statuses(scan_file: ScanFile) -> dict[tuple[str, str], Status]:
+    return {(r.check_id, r.target): r.status for r in scan_file.hosts["portal"].results}
+
+
+def recap(stdout: str) -> dict[str, int]:
+    m = re.search(r"^portal\s+:\s+(ok=.*)$", stdout, re.M)
+    assert m, stdout[-3000:]
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))}
+
+
+@pytest.fixture
+def portal(tmp_path):
+    server = Portal(tmp_path / "nginx", TestPki(tmp_path / "pki")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_plan_fixes_a_real_nginx_and_puts_back_an_edit_nginx_rejects(portal, tmp_path):
+    inventory = portal.inventory(tmp_path / "inventory.yaml", tmp_path / "pki" / "ca.pem")
+    before = scan(inventory, tmp_path / "before.json")
+    facts = before.hosts["portal"].observations["host"].data["parsed"]["nginx"]
+    assert facts["master_pid"] == portal.proc.pid, "another nginx master runs in this mount namespace"
+    assert facts["main_file"] == str(portal.conf) and str(portal.site) in facts["files_read"]
+
+    folder = tmp_path / "plan"
+    made = readyscan("fix-plan", str(tmp_path / "before.json"), "-o", str(folder), "--lang", "en")
+    assert made.returncode == 0, made.stderr
+    text = (folder / "fix-plan.yml").read_text(encoding="utf-8")
+    claimed = {(b["tags"][0], b["name"].rsplit(", ", 1)[-1].rstrip(")")) for p in plays(text) for b in p["tasks"]}
+    then = statuses(before)
+    assert claimed and all(then[c] == Status.FAIL for c in claimed)
+    https, http = f"{portal.https}/tcp", f"{portal.http}/tcp"
+    assert {("tls.protocol.legacy", https), ("tls.protocol.tls13_missing", https), ("http.hsts", https),
+            ("http.frame_options", http), ("http.content_type_options", https),
+            ("http.version_disclosure", http)} <= claimed
+    (folder / "local.ini").write_text(f"portal ansible_connection=local ansible_python_interpreter={sys.executable}\n")
+
+    files = [portal.conf, portal.site.resolve()]
+    untouched = [p.read_bytes() for p in files]
+    dry = tool("ansible-playbook", folder, "-i", "local.ini", "fix-plan.yml")
+    assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-2000:]
+    assert [p.read_bytes() for p in files] == untouched and recap(dry.stdout)["changed"] > 0
+    assert "+    ssl_protocols TLSv1.2 TLSv1.3;" in dry.stdout  # the diff it would apply
+
+    applied = tool("ansible-playbook", folder, "-i", "local.ini", "fix-plan.yml", "-e", "apply=true")
+    assert applied.returncode == 0, applied.stdout[-4000:] + applied.stderr[-2000:]
+    assert recap(applied.stdout)["failed"] == 0
+    assert portal.site.is_symlink()  # the edit went to the file the link names
+    assert portal.proc.poll() is None and "RUNNING HANDLER [Reload nginx" in applied.stdout
+    assert int((portal.folder / "nginx.pid").read_text()) == portal.proc.pid  # reloaded, not restarted
+
+    after = scan(inventory, tmp_path / "after.json")
+    now = statuses(after)
+    assert {c: now.get(c) for c in claimed} == {c: Status.PASS for c in claimed}
+    assert [k for k, s in then.items() if s == Status.PASS and now.get(k) == Status.FAIL] == []
+
+    again = tool("ansible-playbook", folder, "-i", "local.ini", "fix-plan.yml", "-e", "apply=true")
+    assert again.returncode == 0 and recap(again.stdout)["changed"] == 0, again.stdout[-3000:]
+
+    # An edit nginx rejects (a directive that does not exist): the file gets its content back and
+    # the block fails; nginx goes on serving what it served
+    broken = text.replace('add_header X-Frame-Options "SAMEORIGIN" always;', "readyscan_no_such_directive on;")
+    assert broken != text
+    (folder / "broken.yml").write_text(broken, encoding="utf-8")
+    fixed = [p.read_bytes() for p in files]
+    for path in files:  # the frame-options lines as they were before the first apply
+        path.write_text(re.sub(r"\n *# BEGIN readyscan: X-Frame-Options.*?# END readyscan: X-Frame-Options \([^)]*\)",
+                               "", path.read_text(), flags=re.S))
+    without = [p.read_bytes() for p in files]
+    assert without != fixed
+    failed = tool("ansible-playbook", folder, "-i", "local.ini", "broken.yml", "-e", "apply=true")
+    assert failed.returncode != 0 and recap(failed.stdout)["rescued"] >= 1, failed.stdout[-3000:]
+    assert "readyscan_no_such_directive" not in "".join(p.read_text() for p in files)
+    assert [p.read_bytes() for p in files] == without and portal.proc.poll() is None
