@@ -293,3 +293,71 @@ def test_a_path_from_the_scan_file_that_a_shell_or_a_split_would_read_gets_no_ta
         assert {m.why for m in plan.manual if m.host == "legacy-01" and m.check_id == "ssh.config.max_auth_tries"} == {
             "the result lacks the values needed to write a safe setting"}, field
         assert value not in playbook_text(plan)
+
+
+def with_nginx(change) -> ScanFile:
+    """The recorded lab scan with legacy-01's nginx facts changed by `change(facts)`."""
+    scan = recorded_lab_scan().model_copy(deep=True)
+    record = scan.hosts["legacy-01"]
+    data = copy.deepcopy(record.observations["host"].data)
+    change(data["parsed"]["nginx"])
+    record.observations["host"] = record.observations["host"].model_copy(update={"data": data})
+    return scan
+
+
+def server_on(facts: dict, port: int) -> dict:
+    return next(s for s in facts["servers"] if any(lst["port"] == port for lst in s["listens"]))
+
+
+def why_manual(scan: ScanFile, check_id: str, target: str) -> str | None:
+    plan = build_plan(scan, lang="en", checks=["http.*", "tls.*"])
+    return next((m.why for m in plan.manual if (m.host, m.check_id, m.target) == ("legacy-01", check_id, target)), None)
+
+
+def test_nginx_cases_a_fix_cannot_handle_safely_are_left_by_hand_with_their_reason():
+    def location_headers(facts):
+        server_on(facts, 443)["header_blocks"] = ["/etc/nginx/nginx.conf:60"]
+
+    def inherited(facts):
+        facts["http_directives"].append({"name": "add_header", "args": ["X-A", "b"], "location": "/etc/nginx/nginx.conf:22",
+                                         "text": "add_header X-A b;", "alone": True, "indent": "    "})
+
+    def masked(facts):
+        tokens = next(d for d in facts["http_directives"] if d["name"] == "server_tokens")
+        tokens["text"] = 'server_tokens "***";'
+
+    def shared_line(facts):
+        own = next(d for d in server_on(facts, 8443)["directives"] if d["name"] == "ssl_protocols")
+        own["alone"] = False
+
+    def spaced_path(facts):
+        for d in server_on(facts, 8443)["directives"]:
+            d["location"] = "/etc/nginx/my sites/portal.conf:" + d["location"].rsplit(":", 1)[1]
+
+    def not_running(facts):
+        facts["master_pid"] = None
+
+    cases = [
+        (location_headers, "http.hsts", "443/tcp", "location blocks (/etc/nginx/nginx.conf:60) set add_header"),
+        (inherited, "http.frame_options", "443/tcp", "inherits add_header lines from http"),
+        (masked, "http.version_disclosure", "80/tcp", "was masked by the scan"),
+        (shared_line, "tls.protocol.legacy", "8443/tcp", "shares its line"),
+        (spaced_path, "tls.protocol.legacy", "8443/tcp", "lacks the values needed"),
+        (not_running, "tls.cipher.weak", "443/tcp", "nginx does not serve it"),
+    ]
+    assert why_manual(recorded_lab_scan(), "tls.protocol.legacy", "8443/tcp") is None  # fixed as recorded
+    for change, check_id, target, reason in cases:
+        why = why_manual(with_nginx(change), check_id, target)
+        assert why is not None and reason in why, (change.__name__, why)
+
+
+def test_an_nginx_line_from_the_scan_stays_data_in_the_plan():
+    def hostile(facts):
+        own = next(d for d in server_on(facts, 8443)["directives"] if d["name"] == "ssl_protocols")
+        own["text"] = "ssl_protocols {{ lookup('pipe', 'touch PWNED') }};"
+
+    text = playbook_text(build_plan(with_nginx(hostile), lang="en", checks=["tls.protocol.legacy"]))
+    block = nginx_blocks(text, "legacy-01")[("tls.protocol.legacy", "8443/tcp")]
+    edit = step(block, "ansible.builtin.replace")
+    assert isinstance(edit["ansible.builtin.replace"]["regexp"], Unsafe)
+    assert "lookup" in edit["ansible.builtin.replace"]["regexp"] and "{{" not in edit["name"]

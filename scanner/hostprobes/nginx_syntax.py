@@ -22,7 +22,7 @@ class Node:
     path: str
     line: int
     text: str  # as written, `name … ;` or `name … {`
-    alone: bool  # the directive is the only thing on its line (besides blanks and a comment)
+    alone: bool  # the only thing on its line (besides blanks and a comment), and kept whole in `text`
     indent: str
     children: list[Node] | None = None  # a block's directives; None for a simple directive
 
@@ -103,8 +103,11 @@ def _line_bounds(text: str, start: int, end: int) -> tuple[str, bool]:
     line_end = text.find("\n", end)
     line_end = len(text) if line_end < 0 else line_end
     before, after = text[line_start:start], text[end:line_end].strip()
-    alone = not before.strip() and (not after or after.startswith("#")) and "\n" not in text[start:end]
-    return before if not before.strip() else "", alone
+    indent = set(before) <= {" ", "\t"}
+    # too long to keep whole: a fix could not match the line by its text
+    alone = (indent and (not after or after.startswith("#")) and "\n" not in text[start:end]
+             and end - start <= MAX_TEXT)
+    return before if indent else "", alone
 
 
 def parse(path: str, text: str) -> Parsed:
