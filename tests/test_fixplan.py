@@ -319,8 +319,9 @@ def test_nginx_cases_a_fix_cannot_handle_safely_are_left_by_hand_with_their_reas
         server_on(facts, 443)["header_blocks"] = ["/etc/nginx/nginx.conf:60"]
 
     def inherited(facts):
-        facts["http_directives"].append({"name": "add_header", "args": ["X-A", "b"], "location": "/etc/nginx/nginx.conf:22",
-                                         "text": "add_header X-A b;", "alone": True, "indent": "    "})
+        facts["http_directives"].append({"name": "add_header", "args": ["X-Frame-Options", "DENY"], "alone": True,
+                                         "location": "/etc/nginx/nginx.conf:22", "text": "add_header X-Frame-Options DENY;",
+                                         "indent": "    "})
 
     def masked(facts):
         tokens = next(d for d in facts["http_directives"] if d["name"] == "server_tokens")
@@ -339,7 +340,7 @@ def test_nginx_cases_a_fix_cannot_handle_safely_are_left_by_hand_with_their_reas
 
     cases = [
         (location_headers, "http.hsts", "443/tcp", "location blocks (/etc/nginx/nginx.conf:60) set add_header"),
-        (inherited, "http.frame_options", "443/tcp", "inherits add_header lines from http"),
+        (inherited, "http.content_type_options", "443/tcp", "inherits from http an add_header the plan also writes"),
         (masked, "http.version_disclosure", "80/tcp", "was masked by the scan"),
         (shared_line, "tls.protocol.legacy", "8443/tcp", "shares its line"),
         (spaced_path, "tls.protocol.legacy", "8443/tcp", "lacks the values needed"),
@@ -361,3 +362,22 @@ def test_an_nginx_line_from_the_scan_stays_data_in_the_plan():
     edit = step(block, "ansible.builtin.replace")
     assert isinstance(edit["ansible.builtin.replace"]["regexp"], Unsafe)
     assert "lookup" in edit["ansible.builtin.replace"]["regexp"] and "{{" not in edit["name"]
+
+
+def test_headers_a_server_inherits_from_http_are_copied_into_it_before_one_of_its_own():
+    """nginx hands a server http's add_header lines only while it sets none: the fix copies them in
+    first, in one marked block every header fix writes alike (so it is written once)."""
+    def referrer(facts):
+        facts["http_directives"].append({"name": "add_header", "args": ["Referrer-Policy", "no-referrer"], "alone": True,
+                                         "location": "/etc/nginx/nginx.conf:22", "indent": "    ",
+                                         "text": "add_header Referrer-Policy no-referrer;"})
+
+    text = playbook_text(build_plan(with_nginx(referrer), lang="en", checks=["http.*"]))
+    fixes = nginx_blocks(text, "legacy-01")
+    copies = []
+    for check_id in ("http.hsts", "http.frame_options", "http.content_type_options"):
+        edits = [t["ansible.builtin.blockinfile"] for t in fixes[(check_id, "443/tcp")]["block"]
+                 if "ansible.builtin.blockinfile" in t]
+        assert len(edits) == 2 and edits[1]["block"].lstrip().startswith("add_header ")
+        copies.append((edits[0]["marker"], edits[0]["block"]))
+    assert len(set(copies)) == 1 and copies[0][1] == "        add_header Referrer-Policy no-referrer;\n"

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
 from scanner.model import Status
@@ -30,7 +31,7 @@ TIMEOUT = 600  # a hang guard, not a benchmark
 
 class Portal:
     """nginx as a unit's old portal: TLS 1.0-1.2 with nginx's default suites, server_tokens on,
-    no security headers. Started by the test, stopped by its master's PID."""
+    no security headers but a Referrer-Policy set for every server in http. Started by the test, stopped by its master's PID."""
 
     def __init__(self, folder: Path, pki: TestPki):
         self.folder = folder
@@ -49,7 +50,7 @@ class Portal:
         self.conf.write_text(
             f"pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{\n    worker_connections 64;\n}}\n"
             f"http {{\n    access_log {d}/access.log;\n{temps}    default_type text/html;\n"
-            "    server_tokens on;\n    include sites/*.conf;\n}\n")
+            "    server_tokens on;\n    add_header Referrer-Policy \"no-referrer\" always;\n    include sites/*.conf;\n}\n")
         available = d / "available" / "portal.conf"
         available.write_text(
             "server {\n"
@@ -164,6 +165,10 @@ def test_the_plan_fixes_a_real_nginx_and_puts_back_an_edit_nginx_rejects(portal,
     assert portal.site.is_symlink()  # the edit went to the file the link names
     assert portal.proc.poll() is None and "RUNNING HANDLER [Reload nginx" in applied.stdout
     assert int((portal.folder / "nginx.pid").read_text()) == portal.proc.pid  # reloaded, not restarted
+
+    # the header http gave the servers before they had add_header lines of their own still comes
+    served = requests.get(f"http://127.0.0.1:{portal.http}/", timeout=10).headers
+    assert served.get("Referrer-Policy") == "no-referrer" and served.get("X-Frame-Options") == "SAMEORIGIN"
 
     after = scan(inventory, tmp_path / "after.json")
     now = statuses(after)

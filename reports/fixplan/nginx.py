@@ -132,9 +132,24 @@ class Nginx:
                      "path": Unsafe(path),
                      "insertafter": Unsafe(r"^\s*" + re.escape(str(listen.get("text"))) + r"\s*(#.*)?$"),
                      "marker": Unsafe(f"{indent}# {{mark}} readyscan: {what} ({where})"),
-                     "block": _same_kind(line.text, f"{indent}{line.text}\n"),
+                     "block": _same_kind(line.text, "".join(f"{indent}{t}\n" for t in line.text.split("\n"))),
                      "unsafe_writes": True},
                  "register": "readyscan_edit", "notify": RELOAD}]
+
+    def keep_inherited_headers(self, server: dict[str, Any], port: int) -> list[dict[str, Any]]:
+        """A server with no add_header of its own gets http's; one of its own would end that, so
+        http's lines are copied into it first, in one marked block every header fix writes alike
+        (the same block twice is one change). Where http sets a header a fix writes, the copy
+        would depend on which fixes run: left by hand."""
+        inherited = [d for d in self.http if d.get("name") == "add_header"]
+        if not inherited:
+            return []
+        names = {str((d.get("args") or [""])[0]).lower() for d in inherited}
+        if names & {"strict-transport-security", *(n.lower() for n, _ in HEADER_VALUES.values())} or any(
+                not d.get("alone") or MASKED in str(d.get("text")) for d in inherited):
+            raise NotAutomatic("nginx_inherited_headers", where=server.get("location"))
+        return self.insert(server, Line.plain("\n".join(str(d.get("text")) for d in inherited)), port,
+                           "add_header kept from http")
 
     def guarded(self, edit: list[dict[str, Any]], path: str) -> Guarded:
         """The edit between a read of the file and `nginx -t`; the rescue puts the content back."""
@@ -217,15 +232,14 @@ def header(r: Result, facts: HostFacts) -> Made:
     if server.get("header_blocks"):
         raise NotAutomatic("nginx_location_headers", where=", ".join(server["header_blocks"][:3]))
     own = [d for d in server.get("directives") or [] if d.get("name") == "add_header"]
-    if not own and any(d.get("name") == "add_header" for d in nginx.http):
-        raise NotAutomatic("nginx_inherited_headers", where=server.get("location"))
     line = Line.plain(f'add_header {name} "{value}" always;')
     same = [d for d in own if (d.get("args") or [""])[0].lower() == name.lower()]
     if same:
-        edit, path = nginx.replace(same[-1], line), _path(same[-1])
-    else:
-        edit, path = nginx.insert(server, line, port, name), _path(_listen(server, port))
-    return _fix(nginx, edit, path)
+        return _fix(nginx, nginx.replace(same[-1], line), _path(same[-1]))
+    edit = nginx.insert(server, line, port, name)
+    if not own:
+        edit = nginx.keep_inherited_headers(server, port) + edit
+    return _fix(nginx, edit, _path(_listen(server, port)))
 
 
 def server_tokens(r: Result, facts: HostFacts) -> Made:
