@@ -92,4 +92,10 @@ def start_sshd(workdir: Path, port: int, authorized_keys: list[Path], *, address
         proc.kill()
         proc.wait()
         raise RuntimeError((workdir / "sshd.log").read_text()) from None
+    # sshd listens before it writes its PID file: a test that signals it by that file waits for it
+    pidfile, deadline = workdir / "sshd.pid", time.monotonic() + 10
+    while not (pidfile.exists() and pidfile.read_text().strip()):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"sshd wrote no PID file: {(workdir / 'sshd.log').read_text()}")
+        time.sleep(0.05)
     return Sshd(address, port, workdir, host_key, proc)

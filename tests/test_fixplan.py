@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -198,6 +199,15 @@ def test_the_plan_passes_syntax_check_and_ansible_lint(tmp_path, lang):
 PAYLOAD = "{{ lookup('pipe', 'touch PWNED') }}\n- hosts: all\n  tasks: [{ansible.builtin.command: id}]"
 
 
+def pid_in(pidfile: Path, timeout: float = 10) -> int:
+    """The PID a daemon wrote, once it has (sshd rewrites the file when SIGHUP re-executes it)."""
+    deadline = time.monotonic() + timeout
+    while not (text := pidfile.read_text().strip() if pidfile.exists() else ""):
+        assert time.monotonic() < deadline, f"no PID in {pidfile}"
+        time.sleep(0.05)
+    return int(text)
+
+
 def hostile_scan(folder: Path, pidfile: Path, hostkey: Path) -> ScanFile:
     """The recorded lab scan, one host trimmed to one sshd gap whose facts point into `folder`,
     and a target and an account name that try to become Ansible code."""
@@ -260,7 +270,7 @@ def test_scan_values_stay_data_and_check_mode_changes_nothing_then_apply_fixes_o
         assert not (tmp_path / "sshd_config.d").exists() and re.search(r"changed=[1-9]", dry.stdout)
         assert "+MaxAuthTries 4" in dry.stdout  # the diff it would apply
 
-        pid = int(pidfile.read_text())
+        pid = pid_in(pidfile)
         applied = tool("ansible-playbook", folder, "-i", "local.ini", PLAYBOOK, "-e", "apply=true")
         assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr
         dropin = tmp_path / "sshd_config.d" / "00-readyscan.conf"
@@ -270,7 +280,7 @@ def test_scan_values_stay_data_and_check_mode_changes_nothing_then_apply_fixes_o
         effective = subprocess.run([SSHD, "-T", "-f", str(config)], capture_output=True, text=True, check=True).stdout
         assert "maxauthtries 4" in effective.splitlines()
         assert "RUNNING HANDLER [Reload sshd" in applied.stdout and server.proc.poll() is None
-        assert int(pidfile.read_text()) == pid  # reloaded in place (SIGHUP re-executes sshd), not restarted
+        assert pid_in(pidfile) == pid  # reloaded in place (SIGHUP re-executes sshd), not restarted
 
         again = tool("ansible-playbook", folder, "-i", "local.ini", PLAYBOOK, "-e", "apply=true")
         assert again.returncode == 0 and re.search(r"legacy-01\s+: ok=\d+\s+changed=0 ", again.stdout), again.stdout
