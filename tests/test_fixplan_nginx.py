@@ -29,6 +29,18 @@ NAME = "portal.test"
 TIMEOUT = 600  # a hang guard, not a benchmark
 
 
+# A second name-based site on the HTTPS port, in the same file, with the same listen line: what
+# the plan changes for portal.test must not land in it.
+OTHER = """server {{
+    listen 127.0.0.1:{port} ssl;
+    server_name other.test;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    root {www};
+}}
+"""
+
+
 class Portal:
     """nginx as a unit's old portal: TLS 1.0-1.2 with nginx's default suites, server_tokens on,
     no security headers but a Referrer-Policy set for every server in http. Started by the test, stopped by its master's PID."""
@@ -37,6 +49,7 @@ class Portal:
         self.folder = folder
         self.https, self.http = free_port(), free_port()
         self.issued = pki.issue("portal", sans=(NAME,))
+        self.other = pki.issue("other", sans=("other.test",))
         self.conf = folder / "nginx.conf"
         self.site = folder / "sites" / "portal.conf"
         self.proc: subprocess.Popen | None = None
@@ -61,6 +74,7 @@ class Portal:
             "    ssl_protocols TLSv1 TLSv1.1 TLSv1.2;  # as the old installer left it\n"
             f"    root {d}/www;\n"
             "}\n"
+            + self.other_site() +
             "server {\n"
             f"    listen 127.0.0.1:{self.http};\n"
             f"    server_name {NAME};\n"
@@ -68,6 +82,9 @@ class Portal:
             "}\n")
         self.site.symlink_to(available)
         (d / "openssl.cnf").write_text(OPENSSL_CNF)  # lets the master offer TLS 1.0, as old systems do
+
+    def other_site(self) -> str:
+        return OTHER.format(port=self.https, cert=self.other.cert, key=self.other.key, www=self.folder / "www")
 
     def start(self) -> Portal:
         self.write()
@@ -159,10 +176,16 @@ def test_the_plan_fixes_a_real_nginx_and_puts_back_an_edit_nginx_rejects(portal,
     assert [p.read_bytes() for p in files] == untouched and recap(dry.stdout)["changed"] > 0
     assert "+    ssl_protocols TLSv1.2 TLSv1.3;" in dry.stdout  # the diff it would apply
 
+    other_before = portal.other_site()
     applied = tool("ansible-playbook", folder, "-i", "local.ini", "fix-plan.yml", "-e", "apply=true")
     assert applied.returncode == 0, applied.stdout[-4000:] + applied.stderr[-2000:]
     assert recap(applied.stdout)["failed"] == 0
     assert portal.site.is_symlink()  # the edit went to the file the link names
+    site = portal.site.read_text()
+    assert other_before in site  # the other site on the port, untouched
+    # portal's additions went in after its own certificate line: its listen line is other.test's
+    # too, its server_name line the plain http server's
+    assert re.search(rf"ssl_certificate {re.escape(str(portal.issued.cert))};\n\s*# BEGIN readyscan", site), site
     assert portal.proc.poll() is None and "RUNNING HANDLER [Reload nginx" in applied.stdout
     assert int((portal.folder / "nginx.pid").read_text()) == portal.proc.pid  # reloaded, not restarted
 

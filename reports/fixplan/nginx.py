@@ -3,14 +3,15 @@ that serves a failing endpoint, edited where nginx reads them.
 
 Where a value is set now, that line is changed in place (the line as the scan recorded it, in the
 file it was read from); where it is not set, the directive goes into the server block right after
-its `listen` line, between markers. Each edit is followed by `nginx -t` on the whole
-configuration; if that fails the file gets its earlier content back and the block fails, so a
-broken configuration never waits for the next restart. nginx reloads once, at the end (SIGHUP to
-the master in its pid file, what `nginx -s reload` sends).
+its `listen` line (or its `server_name` line, where servers share a listen line), between
+markers. Each edit is followed by `nginx -t` on the whole configuration; if that fails the file
+gets its earlier content back and the block fails, so a broken configuration never waits for the
+next restart. nginx reloads once, at the end (SIGHUP to the master in its pid file, what
+`nginx -s reload` sends).
 
 Headers: nginx hands a block the add_header lines of its parent only when the block sets none of
-its own, so adding one to a server that inherited some from http, or whose locations set their
-own, would drop or miss headers: those are left by hand."""
+its own: a server's inherited lines are copied into it first, and a server whose locations set
+their own is left by hand (they would not get the new header)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from .reload import hup_reload
 
 RELOAD = "reload nginx"
 NAMES_VAR = "readyscan_names"
+CHANGED = ("add_header", "server_tokens", "ssl_protocols", "ssl_ciphers")  # what the fixes write
 MASKED = '"***"'  # a value the probe masked on the host (a secret): the line as recorded is not the file's
 HEADER_VALUES = {
     "http.frame_options": ("X-Frame-Options", "SAMEORIGIN"),
@@ -98,7 +100,7 @@ class Nginx:
         current = own[-1] if own else (from_http[-1] if from_http else None)
         if current is not None:
             return self.replace(current, line), _path(current)
-        return self.insert(server, line, port, name), _path(_listen(server, port))
+        return self.insert(server, line, port, name), _path(self.anchor(server, port))
 
     def replace(self, directive: dict[str, Any], line: Line) -> list[dict[str, Any]]:
         if not directive.get("alone"):
@@ -115,22 +117,43 @@ class Nginx:
                      "unsafe_writes": True},
                  "register": "readyscan_edit", "notify": RELOAD}]
 
-    def insert(self, server: dict[str, Any], line: Line, port: int, what: str) -> list[dict[str, Any]]:
+    def anchor(self, server: dict[str, Any], port: int) -> dict[str, Any]:
+        """The line a directive added to `server` goes after: its `listen` line for the port, else
+        its `server_name` line, else another of its own lines that no fix changes (name-based
+        servers in one file often share their listen line): the first alone on its line and
+        written once in its file (an included snippet several servers share is no place for one
+        server's change)."""
         listen = _listen(server, port)
-        path = _path(listen)
-        same = [d for s in self.servers for d in s.get("directives") or []
-                if d.get("name") == "listen" and d.get("text") == listen.get("text") and _path(d) == path]
-        if not listen.get("alone") or len(same) != 1:
-            raise NotAutomatic("nginx_line_shared", where=listen.get("location"))
-        indent = str(listen.get("indent") or "")
+        own = server.get("directives") or []
+        others = [d for d in own if d.get("name") not in ("listen", "server_name", *CHANGED)]
+        for candidate in (listen, *(d for d in own if d.get("name") == "server_name"), *others):
+            path = _path(candidate)
+            same = [d for s in self.servers for d in s.get("directives") or []
+                    if d.get("text") == candidate.get("text") and _path(d) == path]
+            if candidate.get("alone") and len(same) == 1:
+                return candidate
+        raise NotAutomatic("nginx_line_shared", where=listen.get("location"))
+
+    def insert(self, server: dict[str, Any], line: Line, port: int, what: str) -> list[dict[str, Any]]:
+        after = self.anchor(server, port)
+        path = _path(after)
+        indent = str(after.get("indent") or "")
         # blocks of several servers on one port, in one file, keep their own markers
         names = [str(n) for n in (server.get("names") or [])[:1] if _SAFE_WORD.fullmatch(str(n))]
         where = ", ".join([f"{port}/tcp", *names])
-        return [{"name": Step("nginx_insert", lines=line.label, where=server.get("location")),
+        found = r"^\s*" + re.escape(str(after.get("text"))) + r"\s*(#.*)?$"
+        # blockinfile puts a block whose line is gone at the end of the file (in http, for an
+        # included site): the line the scan saw must still be there
+        guard = {"name": Step("nginx_anchor", line=after.get("text"), where=after.get("location")),
+                 "vars": {"readyscan_anchor": Unsafe(found)},
+                 "ansible.builtin.assert": {"that": [
+                     "(readyscan_before.content | b64decode | regex_search(readyscan_anchor, multiline=True)) is not none"],
+                     "quiet": True}}
+        return [guard, {"name": Step("nginx_insert", lines=line.label, where=server.get("location")),
                  **line.task_vars(),
                  "ansible.builtin.blockinfile": {
                      "path": Unsafe(path),
-                     "insertafter": Unsafe(r"^\s*" + re.escape(str(listen.get("text"))) + r"\s*(#.*)?$"),
+                     "insertafter": Unsafe(found),
                      "marker": Unsafe(f"{indent}# {{mark}} readyscan: {what} ({where})"),
                      "block": _same_kind(line.text, "".join(f"{indent}{t}\n" for t in line.text.split("\n"))),
                      "unsafe_writes": True},
@@ -239,7 +262,7 @@ def header(r: Result, facts: HostFacts) -> Made:
     edit = nginx.insert(server, line, port, name)
     if not own:
         edit = nginx.keep_inherited_headers(server, port) + edit
-    return _fix(nginx, edit, _path(_listen(server, port)))
+    return _fix(nginx, edit, _path(nginx.anchor(server, port)))
 
 
 def server_tokens(r: Result, facts: HostFacts) -> Made:
