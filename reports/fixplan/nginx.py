@@ -34,6 +34,8 @@ HEADER_VALUES = {
     "http.content_type_options": ("X-Content-Type-Options", "nosniff"),
 }
 TLS13_OPENSSL = (1, 1, 1)  # the first OpenSSL with TLS 1.3
+Edit = tuple[list[dict[str, Any]], str]  # the edit's tasks and the file they change
+Made = tuple[Guarded, tuple[Handler, ...]]
 # a value nginx takes as one word between double quotes
 _SAFE_WORD = re.compile(r"[A-Za-z0-9@.:+=_!*-]+")
 
@@ -91,18 +93,20 @@ class Nginx:
         return exact[0] if exact else self.default_server(port)
 
     # -- edits ------------------------------------------------------------------------------
-    def set_directive(self, server: dict[str, Any], name: str, line: Line, port: int) -> tuple[list[dict[str, Any]], str]:
+    def set_directive(self, server: dict[str, Any], name: str, line: Line, port: int) -> Edit:
         """The edit that makes `name` in `server` read `line`: its own line replaced, else the
         http block's line (which it inherits) replaced, else the line added to the server block.
         Returns the edit task and the file it changes."""
+        current = self.current(server, name)
+        return self.replace(current, line) if current is not None else self.insert(server, line, port, name)
+
+    def current(self, server: dict[str, Any], name: str) -> dict[str, Any] | None:
+        """The line `name` takes its value from in `server`: its own last one, else http's."""
         own = [d for d in server.get("directives") or [] if d.get("name") == name]
         from_http = [d for d in self.http if d.get("name") == name]
-        current = own[-1] if own else (from_http[-1] if from_http else None)
-        if current is not None:
-            return self.replace(current, line), _path(current)
-        return self.insert(server, line, port, name), _path(self.anchor(server, port))
+        return (own or from_http or [None])[-1]
 
-    def replace(self, directive: dict[str, Any], line: Line) -> list[dict[str, Any]]:
+    def replace(self, directive: dict[str, Any], line: Line) -> Edit:
         if not directive.get("alone"):
             raise NotAutomatic("nginx_line_shared", where=directive.get("location"))
         if MASKED in str(directive.get("text")):
@@ -115,7 +119,7 @@ class Nginx:
                      "regexp": Unsafe(r"^(\s*)" + re.escape(str(directive.get("text"))) + r"(?=\s*(#.*)?$)"),
                      "replace": _same_kind(line.text, r"\g<1>" + line.text.replace("\\", "\\\\")),
                      "unsafe_writes": True},
-                 "register": "readyscan_edit", "notify": RELOAD}]
+                 "register": "readyscan_edit", "notify": RELOAD}], path
 
     def anchor(self, server: dict[str, Any], port: int) -> dict[str, Any]:
         """The line a directive added to `server` goes after: its `listen` line for the port, else
@@ -134,7 +138,7 @@ class Nginx:
                 return candidate
         raise NotAutomatic("nginx_line_shared", where=listen.get("location"))
 
-    def insert(self, server: dict[str, Any], line: Line, port: int, what: str) -> list[dict[str, Any]]:
+    def insert(self, server: dict[str, Any], line: Line, port: int, what: str) -> Edit:
         after = self.anchor(server, port)
         path = _path(after)
         indent = str(after.get("indent") or "")
@@ -157,7 +161,7 @@ class Nginx:
                      "marker": Unsafe(f"{indent}# {{mark}} readyscan: {what} ({where})"),
                      "block": _same_kind(line.text, "".join(f"{indent}{t}\n" for t in line.text.split("\n"))),
                      "unsafe_writes": True},
-                 "register": "readyscan_edit", "notify": RELOAD}]
+                 "register": "readyscan_edit", "notify": RELOAD}], path
 
     def keep_inherited_headers(self, server: dict[str, Any], port: int) -> list[dict[str, Any]]:
         """A server with no add_header of its own gets http's; one of its own would end that, so
@@ -171,8 +175,9 @@ class Nginx:
         if names & {"strict-transport-security", *(n.lower() for n, _ in HEADER_VALUES.values())} or any(
                 not d.get("alone") or MASKED in str(d.get("text")) for d in inherited):
             raise NotAutomatic("nginx_inherited_headers", where=server.get("location"))
-        return self.insert(server, Line.plain("\n".join(str(d.get("text")) for d in inherited)), port,
-                           "add_header kept from http")
+        tasks, _ = self.insert(server, Line.plain("\n".join(str(d.get("text")) for d in inherited)), port,
+                               "add_header kept from http")
+        return tasks
 
     def guarded(self, edit: list[dict[str, Any]], path: str) -> Guarded:
         """The edit between a read of the file and `nginx -t`; the rescue puts the content back."""
@@ -232,11 +237,9 @@ def _port(r: Result) -> int:
     return port
 
 
-Made = tuple[Guarded, tuple[Handler, ...]]
-
-
-def _fix(nginx: Nginx, edit: list[dict[str, Any]], path: str) -> Made:
-    return nginx.guarded(edit, path), nginx.handlers()
+def _fix(nginx: Nginx, edit: Edit) -> Made:
+    tasks, path = edit
+    return nginx.guarded(tasks, path), nginx.handlers()
 
 
 # -- the fixers -------------------------------------------------------------------------------
@@ -258,11 +261,10 @@ def header(r: Result, facts: HostFacts) -> Made:
     line = Line.plain(f'add_header {name} "{value}" always;')
     same = [d for d in own if (d.get("args") or [""])[0].lower() == name.lower()]
     if same:
-        return _fix(nginx, nginx.replace(same[-1], line), _path(same[-1]))
-    edit = nginx.insert(server, line, port, name)
-    if not own:
-        edit = nginx.keep_inherited_headers(server, port) + edit
-    return _fix(nginx, edit, _path(nginx.anchor(server, port)))
+        return _fix(nginx, nginx.replace(same[-1], line))
+    tasks, path = nginx.insert(server, line, port, name)
+    kept = [] if own else nginx.keep_inherited_headers(server, port)
+    return _fix(nginx, (kept + tasks, path))
 
 
 def server_tokens(r: Result, facts: HostFacts) -> Made:
@@ -273,8 +275,7 @@ def server_tokens(r: Result, facts: HostFacts) -> Made:
         raise NotAutomatic("disclosed_by_application")
     nginx, port = Nginx(facts), _port(r)
     server = nginx.named_server(port, r.evidence.get("host_header"))
-    edit, path = nginx.set_directive(server, "server_tokens", Line.plain("server_tokens off;"), port)
-    return _fix(nginx, edit, path)
+    return _fix(nginx, nginx.set_directive(server, "server_tokens", Line.plain("server_tokens off;"), port))
 
 
 def protocols(r: Result, facts: HostFacts) -> Made:
@@ -284,8 +285,7 @@ def protocols(r: Result, facts: HostFacts) -> Made:
         raise NotAutomatic("nginx_openssl_old", version=".".join(map(str, nginx.openssl or ())) or "?")
     versions = "TLSv1.2 TLSv1.3" if nginx.supports_tls13() else "TLSv1.2"
     server = nginx.default_server(port)
-    edit, path = nginx.set_directive(server, "ssl_protocols", Line.plain(f"ssl_protocols {versions};"), port)
-    return _fix(nginx, edit, path)
+    return _fix(nginx, nginx.set_directive(server, "ssl_protocols", Line.plain(f"ssl_protocols {versions};"), port))
 
 
 def ciphers(r: Result, facts: HostFacts, suites: tuple[str, ...]) -> Made:
@@ -294,13 +294,10 @@ def ciphers(r: Result, facts: HostFacts, suites: tuple[str, ...]) -> Made:
     finding of its own (tls.cert.weak_key), fixed by a new certificate."""
     nginx, port = Nginx(facts), _port(r)
     server = nginx.default_server(port)
-    own = [d for d in server.get("directives") or [] if d.get("name") == "ssl_ciphers"]
-    current = own[-1] if own else next((d for d in reversed(nginx.http) if d.get("name") == "ssl_ciphers"), None)
-    words = (current or {}).get("args") or []
+    words = (nginx.current(server, "ssl_ciphers") or {}).get("args") or []
     level = [t for w in words for t in str(w).split(":") if t.upper().startswith("@SECLEVEL=")]
     names = (*suites, *level[-1:])
     if not names or not all(_SAFE_WORD.fullmatch(n) for n in names):
         raise NotAutomatic("values_unknown")
     line = Line(f'ssl_ciphers "{{{{ {NAMES_VAR} | join(\':\') }}}}";', f"ssl_ciphers ({len(names)}: {names[0]}…)", names)
-    edit, path = nginx.set_directive(server, "ssl_ciphers", line, port)
-    return _fix(nginx, edit, path)
+    return _fix(nginx, nginx.set_directive(server, "ssl_ciphers", line, port))
