@@ -391,3 +391,16 @@ def test_headers_a_server_inherits_from_http_are_copied_into_it_before_one_of_it
         assert len(edits) == 2 and edits[1]["block"].lstrip().startswith("add_header ")
         copies.append((edits[0]["marker"], edits[0]["block"]))
     assert len(set(copies)) == 1 and copies[0][1] == "        add_header Referrer-Policy no-referrer;\n"
+
+
+def test_a_forged_rsyslogd_path_gets_no_validate_command():
+    """rsyslogd's path goes into `validate`, which Ansible splits on spaces and runs as root."""
+    scan = recorded_lab_scan().model_copy(deep=True)
+    record = scan.hosts["legacy-01"]
+    data = copy.deepcopy(record.observations["host"].data)
+    data["parsed"]["rsyslog"]["binary"] = "/bin/sh -c id"
+    record.observations["host"] = record.observations["host"].model_copy(update={"data": data})
+    plan = build_plan(scan, lang="en", checks=["logging.remote_forwarding"])
+    assert [m.why for m in plan.manual if m.host == "legacy-01"] == [
+        "the result lacks the values needed to write a safe setting"]
+    assert "/bin/sh" not in playbook_text(plan)

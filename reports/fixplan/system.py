@@ -112,7 +112,6 @@ def reboot_needed(r: Result) -> bool:
 
 
 RESTART_RSYSLOG = "restart rsyslog"
-_DAEMON = re.compile(r"rsyslogd")
 
 
 def remote_forwarding(r: Result, facts: HostFacts) -> tuple[list[dict[str, Any]], tuple[Handler, ...]]:
@@ -128,14 +127,15 @@ def remote_forwarding(r: Result, facts: HostFacts) -> tuple[list[dict[str, Any]]
     rsyslog = facts.part("rsyslog")
     files = [str(f) for f in rsyslog.get("files") or []]
     procs = facts.part("processes").get("items") or []
-    if not rsyslog.get("present") or not files or not any(_DAEMON.fullmatch(str(p.get("name"))) for p in procs):
+    if not rsyslog.get("present") or not files or not any(p.get("name") == "rsyslogd" for p in procs):
         raise NotAutomatic("rsyslog_not_running")
-    if not SAFE_PATH.fullmatch(files[0]):
+    binary = str(rsyslog.get("binary") or "rsyslogd")  # found on root's PATH when the facts name none
+    # both go into the validate command, which Ansible splits on spaces
+    if not (SAFE_PATH.fullmatch(files[0]) and (binary == "rsyslogd" or SAFE_PATH.fullmatch(binary))):
         raise NotAutomatic("values_unknown")
     action = (f'*.* action(type="omfwd" target="{server["address"]}" port="{server["port"]}" '
               f'protocol="{server["protocol"]}"\n'
               '           queue.type="LinkedList" queue.size="10000" action.resumeRetryCount="-1")')
-    binary = str(rsyslog.get("binary") or "rsyslogd")
     return ([{"name": Step("rsyslog_forward", server=f'{server["address"]}:{server["port"]}/{server["protocol"]}',
                            path=files[0]),
               "ansible.builtin.blockinfile": {
