@@ -26,6 +26,11 @@ NET_ACCOUNTS = {
                                         min_password_length=8, password_history=5, lockout_threshold=10,
                                         lockout_duration_minutes=60, lockout_window_minutes=30,
                                         computer_role="WORKSTATION"),
+    # Server 2012 R2 only by the article's "Applies to"; one space after each colon, trailing Markdown spaces
+    "mskb556003_applies_2012r2": dict(force_logoff_minutes=NO_LIMIT, min_password_age_days=1,
+                                      max_password_age_days=90, min_password_length=8, password_history=5,
+                                      lockout_threshold=4, lockout_duration_minutes=4, lockout_window_minutes=4,
+                                      computer_role="WORKSTATION"),
 }
 
 WIN2019 = "wazuh_win2019_backup"
@@ -46,10 +51,14 @@ AUDITPOL = {  # GUID -> setting, read from the fixtures
 # The 6-column `/get /r` layout (no Setting Value): settings read from the English text. Per fixture, the
 # audited subcategories by GUID prefix (all end -69AE-11D9-BED3-505054503030), and how many rows there are
 # (every other row is No Auditing).
+# Mondoo's captures of Server 2016, 2019 and 2022 carry the same stock policy (only the machine name differs).
+CNQUERY_STOCK = {"0CCE9212": 3, "0CCE9214": 3, "0CCE9210": 1, "0CCE9215": 3, "0CCE9216": 1, "0CCE9217": 1,
+                 "0CCE921B": 1, "0CCE9243": 3, "0CCE922F": 1, "0CCE9230": 1, "0CCE9236": 1, "0CCE9237": 1,
+                 "0CCE9235": 1, "0CCE923B": 1, "0CCE9240": 1, "0CCE9242": 1, "0CCE923F": 1}
 AUDITPOL_TEXT = {
-    "cnquery_ws2022": ({"0CCE9212": 3, "0CCE9214": 3, "0CCE9210": 1, "0CCE9215": 3, "0CCE9216": 1, "0CCE9217": 1,
-                        "0CCE921B": 1, "0CCE9243": 3, "0CCE922F": 1, "0CCE9230": 1, "0CCE9236": 1, "0CCE9237": 1,
-                        "0CCE9235": 1, "0CCE923B": 1, "0CCE9240": 1, "0CCE9242": 1, "0CCE923F": 1}, 60),
+    "cnquery_ws2016": (CNQUERY_STOCK, 60),
+    "cnquery_ws2019": (CNQUERY_STOCK, 60),
+    "cnquery_ws2022": (CNQUERY_STOCK, 60),
 }
 
 

@@ -2,8 +2,8 @@
 
 Recorded outputs (tests/fixtures/winprobes/<probe>_<section>/, each header naming its source and whether it is
 verbatim or rebuilt): the Terminal Services policy key of a CIS test machine (wazuh-qa issue 3044), the RDP
-port of a Windows Server docs pull request, Get-SmbServerConfiguration from Microsoft's 2012 R2 and 2022 reference
-pages and from a public issue (a host with SMB1 off), and a listener from the Get-WSManInstance reference page. Inputs written in this file are CONSTRUCTED to
+port of a Windows Server docs pull request, Get-SmbServerConfiguration from Microsoft's 2012 R2, 2016, 2019 and 2022
+reference pages (the 2016 and 2019 ones kept as the pages' Format-List text) and from a public issue (a host with SMB1 off), and a listener from the Get-WSManInstance reference page. Inputs written in this file are CONSTRUCTED to
 exercise one rule each.
 """
 
@@ -14,7 +14,16 @@ import json
 import pytest
 
 from scanner.winprobes import ProbeOutput
-from scanner.winprobes.remote import PROBES, parse_rdp, parse_smb, parse_smb_text, parse_winrm_listeners
+from scanner.winprobes.remote import (
+    PROBES,
+    parse_rdp,
+    parse_smb,
+    parse_smb_text,
+    parse_winrm_listeners,
+)
+from scanner.winprobes.remote import (
+    SMB_FIELDS as SMB_PROPERTIES,
+)
 from tests.winprobe_outputs import (
     FIFTY_MB,
     assert_read_only,
@@ -45,7 +54,7 @@ def rdp(**sections) -> ProbeOutput:
 def test_every_fixture_has_its_expectations():
     assert cases("win_rdp", "policy") == ["wazuh_cis_win10"]
     assert cases("win_rdp", "rdp_tcp") == ["windowsserverdocs_pr4799_port"]
-    assert cases("win_smb", "server") == sorted(SMB)
+    assert cases("win_smb", "server") == sorted(set(SMB) | set(SMB_FORMAT_LIST))
     assert cases("win_winrm_listeners", "listeners") == ["psdocs_get_wsmaninstance_example5"]
 
 
@@ -144,6 +153,20 @@ SMB = {"netexec_issue182": (False, True, False, False, False, True),
        "ws2012r2_mspsdocs": (True, True, False, False, False, True),
        "ws2022_mspsdocs": (True, True, False, False, False, True)}
 SMB_FIELDS = ("smb1_enabled", "smb2_enabled", "require_signing", "enable_signing", "encrypt_data", "reject_unencrypted")
+# Kept verbatim as the reference pages print them (Format-List); the test builds the probe's JSON from them.
+SMB_FORMAT_LIST = {"ws2016_mspsdocs_format_list": (True, True, False, False, False, True),
+                   "ws2019_mspsdocs_format_list": (True, True, False, False, False, True)}
+
+
+def smb_json_from_format_list(text: str) -> str:
+    """BUILT from a recorded Format-List: the probe's six properties, True/False as JSON booleans, in the order
+    Select-Object would write them. A property missing from the list stays missing."""
+    values = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip() in SMB_PROPERTIES:
+            values[name.strip()] = {"True": True, "False": False}.get(value.strip(), value.strip())
+    return json.dumps({k: values[k] for k in SMB_PROPERTIES if k in values}, indent=4)
 
 
 @pytest.mark.parametrize("case", sorted(SMB))
@@ -151,6 +174,15 @@ def test_recorded_smb_configuration(case):
     fact = parse_smb(output(server=recorded("win_smb", "server", case)))
     assert fact.status == "ok"
     assert tuple(getattr(fact, f) for f in SMB_FIELDS) == SMB[case]
+
+
+@pytest.mark.parametrize("case", sorted(SMB_FORMAT_LIST))
+def test_recorded_smb_format_list_per_release(case):
+    text = recorded("win_smb", "server", case)
+    assert parse_smb_text(text).status == "unparsed"  # Format-List text is not what the probe reads
+    fact = parse_smb(output(server=smb_json_from_format_list(text)))
+    assert fact.status == "ok"
+    assert tuple(getattr(fact, f) for f in SMB_FIELDS) == SMB_FORMAT_LIST[case]
 
 
 @pytest.mark.parametrize("case", sorted(SMB))

@@ -4,7 +4,8 @@ Recorded outputs (tests/fixtures/winprobes/<probe>/<case>.txt, each header namin
 Win32_OperatingSystem and CurrentVersion registry JSON of Windows Server 2016, 2019, 2022 and 2025 and of
 a Windows 11 client, from Mondoo cnquery's test data (the 2019 and 2022 Win32_OperatingSystem ones REBUILT in
 the probe's shape from recorded wmic CSV rows, their headers say how), and Get-HotFix JSON of Windows Server
-2019 from the same test data. No recorded pending-reboot registry JSON, nor any 2012 R2 output of these
+2016, 2019 and 2022 from the same test data (the 2016 and 2022 files verbatim, their one "HotFixId" key renamed by
+the test). No recorded pending-reboot registry JSON, nor any 2012 R2 output of these
 commands was found in a public source: the inputs built in this file are CONSTRUCTED, not recorded. They follow the shape Windows
 PowerShell 5.1's ConvertTo-Json gives (two spaces after the colon, dates as "\\/Date(ms)\\/",
 strings for BuildNumber and CurrentBuild, a single object when one item).
@@ -225,6 +226,36 @@ def test_recorded_hotfixes_with_date_objects():
         ("KB4486553", "Update"), ("KB4462930", "Update"), ("KB4470788", "Security Update"),
         ("KB4480056", "Update"), ("KB4487038", "Security Update"), ("KB4482887", "Update")]
     assert {(h.installed_on, h.installed_by) for h in fact.hotfixes} == {(epoch(2020, 9, 9), "NT AUTHORITY\\SYSTEM")}
+
+
+def probe_spelling(text: str) -> str:
+    """cnquery's Select-Object spells the key "HotFixId"; the probe's spells it "HotFixID", and Select-Object writes
+    the name as the command spells it. Only that key is renamed; everything else is the recording."""
+    return text.replace('"HotFixId":', '"HotFixID":')
+
+
+@pytest.mark.parametrize("case,count,first,security,last", [
+    ("cnquery_ws2016", 9, "KB5120702", ["KB4465659"], epoch(2026, 8, 12)),
+    ("cnquery_ws2022", 5, "KB5120705", ["KB5012170", "KB5120242", "KB5120241", "KB5120222"], epoch(2026, 8, 12)),
+])
+def test_recorded_hotfixes_per_release(case, count, first, security, last):
+    """Windows Server 2016 and 2022 (cnquery, 2026 captures): every InstalledOn a {value, DateTime} object."""
+    text = recorded("win_hotfixes", case)
+    assert parse_hotfixes(text).status == "unparsed"  # verbatim: no "HotFixID" key, so nothing is read
+    fact = parse_hotfixes(probe_spelling(text))
+    assert (fact.status, fact.undated, fact.skipped, fact.last_install) == ("ok", 0, 0, last)
+    assert len(fact.hotfixes) == count and fact.hotfixes[0].id == first
+    assert [h.id for h in fact.hotfixes if h.description == "Security Update"] == security
+    assert min(h.installed_on for h in fact.hotfixes) == (epoch(2016, 9, 12) if case.endswith("2016")
+                                                           else epoch(2022, 8, 10))
+
+
+def test_recorded_2016_hotfix_installers():
+    """An empty InstalledBy is no installer; the renamed host's administrator is kept as written."""
+    fact = parse_hotfixes(probe_spelling(recorded("win_hotfixes", "cnquery_ws2016")))
+    by = {h.id: h.installed_by for h in fact.hotfixes}
+    assert by["KB3176936"] is None and by["KB4013418"] == "WIN-FIXTURE01\\Administrator"
+    assert by["KB5120702"] == "NT AUTHORITY\\SYSTEM"
 
 
 def test_hotfixes_last_install_and_undated():
