@@ -6,14 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INVENTORY ?= inventories/localhost.yaml
 HOSTS ?= 6
-# nmap, sshd/ssh, nginx, vsftpd, redis-server, rsyslog, logrotate: real daemons for the scanner, lab and tests;
+# nmap, sshd/ssh, nginx, apache2, vsftpd, redis-server, rsyslog, logrotate: real daemons for the scanner, lab and tests;
 # redis-server and postgresql are also the broker and the store of scans from several zones (tests start their own);
 # chromium + poppler-utils: the report is opened and printed in a real browser by the tests.
 # krb5-kdc, krb5-admin-server, krb5-user: the tests' own Kerberos realm on loopback (WinRM with Kerberos);
 # libkrb5-dev and gcc: pip builds gssapi and krb5 (the kerberos extra) against them; strace: a test
 # watches the Kerberos client resolve no name; minisign: a test checks an evidence pack with the
 # standalone tool an inspector uses.
-DEB_PACKAGES := nmap openssh-client openssh-server nginx vsftpd redis-server postgresql rsyslog logrotate iproute2 nftables sudo openssl procps \
+DEB_PACKAGES := nmap openssh-client openssh-server nginx apache2 vsftpd redis-server postgresql rsyslog logrotate iproute2 nftables sudo openssl procps \
 	chromium fonts-dejavu-core poppler-utils ca-certificates \
 	krb5-kdc krb5-admin-server krb5-user libkrb5-dev gcc strace minisign
 

@@ -87,10 +87,10 @@ def test_a_check_selection_plans_only_its_collectors_and_probes(registry):
     # sshd.version.outdated reads the host's packages when they were gathered
     assert [c.name for c in engine.plan(sshd)] == ["host", "sshserver"]
     assert engine.gather_parts(sshd) == {"host": frozenset({"packages", "patching", "os_release"})}
-    # the TLS and HTTP checks name the nginx server blocks behind a port when they can log in
+    # the TLS and HTTP checks name the nginx server blocks or Apache virtual hosts behind a port when they can log in
     tls = registry.select(["tls.*"])
     assert [c.name for c in engine.plan(tls)] == ["host", "tls"]
-    assert engine.gather_parts(tls) == {"host": frozenset({"nginx"})}
+    assert engine.gather_parts(tls) == {"host": frozenset({"nginx", "apache"})}
 
 
 def test_scan_with_checks_runs_only_the_sshd_config_probe(tmp_path):

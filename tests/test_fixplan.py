@@ -354,7 +354,7 @@ def test_nginx_cases_a_fix_cannot_handle_safely_are_left_by_hand_with_their_reas
         (masked, "http.version_disclosure", "80/tcp", "was masked by the scan"),
         (shared_line, "tls.protocol.legacy", "8443/tcp", "shares its line"),
         (spaced_path, "tls.protocol.legacy", "8443/tcp", "lacks the values needed"),
-        (not_running, "tls.cipher.weak", "443/tcp", "nginx does not serve it"),
+        (not_running, "tls.cipher.weak", "443/tcp", "neither nginx nor Apache serves it"),
     ]
     assert why_manual(recorded_lab_scan(), "tls.protocol.legacy", "8443/tcp") is None  # fixed as recorded
     for change, check_id, target, reason in cases:

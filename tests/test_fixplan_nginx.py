@@ -17,17 +17,20 @@ from pathlib import Path
 
 import pytest
 import requests
-import yaml
 
 from scanner.model import Status
-from scanner.scanfile import ScanFile, load
-from tests.paths import ROOT
 from tests.test_fixplan import plays, tool
-from tests.tlsservers import OPENSSL_CNF, TestPki, free_port, wait_for_port
-
-NAME = "portal.test"
-TIMEOUT = 600  # a hang guard, not a benchmark
-
+from tests.tlsservers import OPENSSL_CNF, TestPki, wait_for_port
+from tests.webportal import (
+    NAME,
+    LocalPortal,
+    readyscan,
+    recap,
+    rejected_edit_is_put_back,
+    rescan_passes_and_again_changes_nothing,
+    scan,
+    statuses,
+)
 
 # A second name-based site on the HTTPS port, in the same file, with the same listen line: what
 # the plan changes for portal.test must not land in it.
@@ -41,18 +44,17 @@ OTHER = """server {{
 """
 
 
-class Portal:
+class Portal(LocalPortal):
     """nginx as a unit's old portal: TLS 1.0-1.2 with nginx's default suites, server_tokens on,
     no security headers but a Referrer-Policy set for every server in http. Started by the test, stopped by its master's PID."""
 
+    ORGANIZATION = "Thử nghiệm nginx"
+    STOP = signal.SIGQUIT
+
     def __init__(self, folder: Path, pki: TestPki):
-        self.folder = folder
-        self.https, self.http = free_port(), free_port()
-        self.issued = pki.issue("portal", sans=(NAME,))
-        self.other = pki.issue("other", sans=("other.test",))
+        super().__init__(folder, pki)
         self.conf = folder / "nginx.conf"
         self.site = folder / "sites" / "portal.conf"
-        self.proc: subprocess.Popen | None = None
 
     def write(self) -> None:
         d = self.folder
@@ -95,49 +97,6 @@ class Portal:
         for port in (self.https, self.http):
             wait_for_port(port, proc=self.proc)
         return self
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGQUIT)  # the master ends its workers and itself
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-
-    def inventory(self, path: Path, ca: Path) -> Path:
-        path.write_text(yaml.safe_dump({
-            "schema": 1,
-            "organization": {"name": "Thử nghiệm nginx"},
-            "defaults": {"transport": "local"},
-            "hosts": [{"name": "portal", "address": "127.0.0.1", "fqdn": NAME, "zone": "dmz", "services": [
-                {"port": self.https, "proto": "tcp", "kind": "https", "name": "Cổng thông tin", "exposure": ["dmz"]},
-                {"port": self.http, "proto": "tcp", "kind": "http", "name": "Cổng thông tin (http)",
-                 "exposure": ["dmz"]}]}],
-            "scan": {"from_zone": "dmz", "ca_bundle": str(ca)},
-        }, allow_unicode=True), encoding="utf-8")
-        return path
-
-
-def readyscan(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scanner", *args], cwd=ROOT, capture_output=True, text=True,
-                          env=dict(os.environ, CI="true"), timeout=TIMEOUT)
-
-
-def scan(inventory: Path, out: Path) -> ScanFile:
-    done = readyscan("scan", str(inventory), "--checks", "http.*", "tls.*", "-o", str(out), "--no-report")
-    assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-3000:]
-    return load(out)
-
-
-def statuses(scan_file: ScanFile) -> dict[tuple[str, str], Status]:
-    return {(r.check_id, r.target): r.status for r in scan_file.hosts["portal"].results}
-
-
-def recap(stdout: str) -> dict[str, int]:
-    m = re.search(r"^portal\s+:\s+(ok=.*)$", stdout, re.M)
-    assert m, stdout[-3000:]
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))}
 
 
 @pytest.fixture
@@ -193,26 +152,7 @@ def test_the_plan_fixes_a_real_nginx_and_puts_back_an_edit_nginx_rejects(portal,
     served = requests.get(f"http://127.0.0.1:{portal.http}/", timeout=10).headers
     assert served.get("Referrer-Policy") == "no-referrer" and served.get("X-Frame-Options") == "SAMEORIGIN"
 
-    after = scan(inventory, tmp_path / "after.json")
-    now = statuses(after)
-    assert {c: now.get(c) for c in claimed} == {c: Status.PASS for c in claimed}
-    assert [k for k, s in then.items() if s == Status.PASS and now.get(k) == Status.FAIL] == []
-
-    again = tool("ansible-playbook", folder, "-i", "local.ini", "fix-plan.yml", "-e", "apply=true")
-    assert again.returncode == 0 and recap(again.stdout)["changed"] == 0, again.stdout[-3000:]
-
-    # An edit nginx rejects (a directive that does not exist): the file gets its content back and
-    # the block fails; nginx goes on serving what it served
-    broken = text.replace('add_header X-Frame-Options "SAMEORIGIN" always;', "readyscan_no_such_directive on;")
-    assert broken != text
-    (folder / "broken.yml").write_text(broken, encoding="utf-8")
-    fixed = [p.read_bytes() for p in files]
-    for path in files:  # the frame-options lines as they were before the first apply
-        path.write_text(re.sub(r"\n *# BEGIN readyscan: X-Frame-Options.*?# END readyscan: X-Frame-Options \([^)]*\)",
-                               "", path.read_text(), flags=re.S))
-    without = [p.read_bytes() for p in files]
-    assert without != fixed
-    failed = tool("ansible-playbook", folder, "-i", "local.ini", "broken.yml", "-e", "apply=true")
-    assert failed.returncode != 0 and recap(failed.stdout)["rescued"] >= 1, failed.stdout[-3000:]
-    assert "readyscan_no_such_directive" not in "".join(p.read_text() for p in files)
-    assert [p.read_bytes() for p in files] == without and portal.proc.poll() is None
+    rescan_passes_and_again_changes_nothing(inventory, tmp_path, folder, claimed, then)
+    # An edit the server rejects (a directive that does not exist): the file gets its content
+    # back and the block fails; the server goes on serving what it served
+    rejected_edit_is_put_back(portal, folder, text, files, 'add_header X-Frame-Options "SAMEORIGIN" always;', "readyscan_no_such_directive on;")

@@ -68,11 +68,11 @@ def test_a_check_selection_sends_only_the_probes_it_reads():
 
 def test_network_checks_log_in_only_for_the_web_server_configuration():
     """TLS and HTTP checks probe from every zone; the one login per host (from its own zone) reads
-    nginx's configuration alone, to name the server block behind each finding."""
+    the web servers' configuration alone (nginx and Apache), to name the block behind each finding."""
     plan = plan_for(["tls.*", "http.*"])
     tasks = [t for zone in plan.values() for t in zone]
     assert {(t.collector, t.host_name, t.vantage) for t in tasks if t.collector != "host"} == {
         (c, h, z) for c in ("tls", "http") for h in ("web-01", "app-01", "fw-mgmt") for z in ("mgmt", "dmz")}
     assert all(t.parts is None for t in tasks if t.collector != "host")
     assert {(t.host_name, t.vantage, t.parts) for t in tasks if t.collector == "host"} == {
-        ("web-01", "dmz", ("nginx",)), ("app-01", "mgmt", ("nginx",))}
+        ("web-01", "dmz", ("apache", "nginx")), ("app-01", "mgmt", ("apache", "nginx"))}

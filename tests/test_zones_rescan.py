@@ -101,9 +101,10 @@ def test_a_result_judged_once_is_gathered_again_from_every_zone():
     scene = Scene(["tls.*"])
     [check] = [c for c in scene.checks if c.id == "tls.protocol.legacy"]
     assert not check.per_vantage
-    # the nginx facts the check may read (the server blocks behind the port) are read again too,
+    # the web server facts the check may read (the server blocks behind the port) are read again too,
     # through the one login from the zone that administers the host; fw-mgmt has no login
-    logins = {"app-01": {("app-01", "host", "mgmt", ("nginx",))}, "web-01": {("web-01", "host", "dmz", ("nginx",))},
+    logins = {"app-01": {("app-01", "host", "mgmt", ("apache", "nginx"))},
+              "web-01": {("web-01", "host", "dmz", ("apache", "nginx"))},
               "fw-mgmt": set()}
     for host in ("app-01", "web-01", "fw-mgmt"):
         rescan = scene.rescan(scene.first_scan(status=failing(check.id, host)))

@@ -15,7 +15,7 @@ from scanner.scanfile import ScanFile
 from scanner.thresholds import load_thresholds
 
 from .. import Texts
-from . import nginx, sshd, system
+from . import sshd, system, web
 from .facts import HostFacts, NotAutomatic
 from .model import Covered, Disruption, Fix, Guarded, Handler, HostPlan, Manual, Plan, Step, inert
 
@@ -42,12 +42,13 @@ FIXERS: dict[str, Fixer] = {
     "logging.retention": Fixer("none", _plain(system.retention)),
     "logging.remote_forwarding": Fixer("restart", system.remote_forwarding),
     "patch.security_updates": Fixer("restart", _plain(system.security_updates)),
-    **{check_id: Fixer("reload", nginx.header)
+    **{check_id: Fixer("reload", web.header)
        for check_id in ("http.hsts", "http.frame_options", "http.content_type_options")},
-    "http.version_disclosure": Fixer("reload", nginx.server_tokens),
-    **{check_id: Fixer("reload", nginx.protocols) for check_id in
+    "http.version_disclosure": Fixer("reload", web.server_tokens),
+    "http.trace": Fixer("reload", web.trace),
+    **{check_id: Fixer("reload", web.protocols) for check_id in
        ("tls.protocol.ssl2_ssl3", "tls.protocol.legacy", "tls.protocol.tls12_missing", "tls.protocol.tls13_missing")},
-    **{check_id: Fixer("reload", lambda r, facts: nginx.ciphers(r, facts, load_thresholds().tls.recommended_ciphers))
+    **{check_id: Fixer("reload", lambda r, facts: web.ciphers(load_thresholds().tls.recommended_ciphers)(r, facts))
        for check_id in ("tls.cipher.weak", "tls.cipher.no_forward_secrecy")},
 }
 # Failing results no fixer takes, and why, where there is more to say than "not yet".

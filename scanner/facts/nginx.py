@@ -5,25 +5,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from scanner.facts.directive import Directive
 from scanner.facts.host import HostFact
 from scanner.model import Frozen
-
-
-class NginxDirective(Frozen):
-    """One simple directive (`name args;`) where it is written."""
-
-    name: str
-    args: tuple[str, ...] = ()
-    location: str  # "path:line"
-    text: str  # as written, from its name to its `;` (capped)
-    # The directive is alone on its line (nothing but blanks and a comment around it), so a fix
-    # can find and replace that line; `indent` is the line's leading whitespace.
-    alone: bool = False
-    indent: str = ""
-
-    @property
-    def path(self) -> str:
-        return self.location.rsplit(":", 1)[0]
 
 
 class NginxListen(Frozen):
@@ -31,7 +15,7 @@ class NginxListen(Frozen):
     port: int
     ssl: bool = False
     default_server: bool = False
-    directive: NginxDirective
+    directive: Directive
 
 
 class NginxServer(Frozen):
@@ -40,13 +24,13 @@ class NginxServer(Frozen):
     location: str  # "path:line" of its `server`
     listens: tuple[NginxListen, ...] = ()
     names: tuple[str, ...] = ()
-    directives: tuple[NginxDirective, ...] = ()  # its own simple directives, in order
+    directives: tuple[Directive, ...] = ()  # its own simple directives, in order
     # "path:line" of every location (or if) block inside it that sets add_header: there, the
     # server's add_header lines are not inherited (nginx inherits them only into a block that
     # sets none of its own).
     header_blocks: tuple[str, ...] = ()
 
-    def own(self, name: str) -> tuple[NginxDirective, ...]:
+    def own(self, name: str) -> tuple[Directive, ...]:
         return tuple(d for d in self.directives if d.name == name)
 
 
@@ -61,12 +45,12 @@ class NginxConfig(HostFact):
     masters_elsewhere: int = 0  # nginx masters of other mount namespaces (containers): not this host's files
     main_file: str | None = None  # the -c file of the running master, else the compiled default
     pid_file: str | None = None  # the `pid` directive, else the compiled default
-    http_directives: tuple[NginxDirective, ...] = ()  # the http block's own simple directives
+    http_directives: tuple[Directive, ...] = ()  # the http block's own simple directives
     servers: tuple[NginxServer, ...] = ()
     files_read: tuple[str, ...] = ()
     files_denied: tuple[str, ...] = ()
     files_missing: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()  # what the reader could not follow: syntax, include depth, caps
 
-    def http(self, name: str) -> tuple[NginxDirective, ...]:
+    def http(self, name: str) -> tuple[Directive, ...]:
         return tuple(d for d in self.http_directives if d.name == name)

@@ -6,6 +6,7 @@ from scanner.hostprobes import (
     ProbeSet,
     accounts,
     agents,
+    apache,
     capacity,
     firewall,
     logging,
@@ -16,7 +17,7 @@ from scanner.hostprobes import (
     system,
 )
 
-AREAS = (accounts, agents, capacity, firewall, logging, nginx, packages, patching, sshd_config, system)
+AREAS = (accounts, agents, apache, capacity, firewall, logging, nginx, packages, patching, sshd_config, system)
 
 
 def default_probes() -> ProbeSet:

@@ -43,6 +43,11 @@ def _ci(word: str) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
 
 
+def any_case(words: tuple[str, ...]) -> str:
+    """An ERE group matching any of `words` in any case."""
+    return "(" + "|".join(_ci(w) for w in words) + ")"
+
+
 _SECRET_WORDS = ("pass", "pwd", "secret", "token", "credential", "apikey", "api_key", "api-key",
                  "access_key", "accesskey")
 _KEY = "[A-Za-z0-9_.$-]*(" + "|".join(_ci(w) for w in _SECRET_WORDS + ("auth",)) + ")[A-Za-z0-9_.$-]*"
@@ -51,9 +56,10 @@ _KEY_FIRST = "[A-Za-z0-9_.$-]*(" + "|".join(_ci(w) for w in _SECRET_WORDS) + ")[
 # evidence in the scan file, which must never hold a password (architecture: secrets).
 # 1) key=value, key: value, key="value" anywhere on a line; 2) `Key value` as the first token
 # (fluent-bit, nxlog). "auth" only in form 1, so rsyslog selectors like `auth.info` survive.
+KEY_VALUE_SED = f"s/({_KEY})([\"']?[[:space:]]*[=:][[:space:]]*)(\"[^\"]*\"|'[^']*'|[^[:space:],;)}}]+)/\\1\\3\"***\"/g"
 REDACT_SED = " ".join([
     "sed -E -e",
-    shlex.quote(f"s/({_KEY})([\"']?[[:space:]]*[=:][[:space:]]*)(\"[^\"]*\"|'[^']*'|[^[:space:],;)}}]+)/\\1\\3\"***\"/g"),
+    shlex.quote(KEY_VALUE_SED),
     "-e",
     shlex.quote(f"s/^([[:space:]]*{_KEY_FIRST})([[:space:]]+)[^[:space:]].*$/\\1\\3***/"),
     "-e",
@@ -109,6 +115,22 @@ qdumpc() {{ for _f in "$@"; do qfile "$_f" && sed -e '/^[[:space:]]*#/d' -e '/^[
 qrun() {{ _n=$1; shift; echo "@@section $_n"; _o=$("$@" 2>&1); _r=$?; [ -n "$_o" ] && printf '%s\n' "$_o" | sed 's/^/|/'; echo "@@rc $_r"; }}
 qmtimes() {{ for _f in "$@"; do [ -e "$_f" ] && printf '|%s %s\n' "$(stat -c %Y "$_f" 2>/dev/null || date -r "$_f" +%s)" "$_f"; done; return 0; }}
 if [ -n "${{RS_TAG:-}}" ]; then printf '@@tag %s\n' "$RS_TAG"; fi
+"""
+
+
+def masked_dump(name: str, redact: str) -> str:
+    """A shell function `name FILE`: the file as a raw frame, cut at 128 KiB and put through the
+    daemon's own `redact` command (a configuration language needs its own masking), or
+    @@denied."""
+    return f"""{name}() {{
+  if [ -r "$1" ]; then
+    printf '\\n@@file %s %s\\n' "$(mtime "$1")" "$1"
+    head -c 131072 "$1" | {redact}
+    printf '\\n@@end%s\\n' "${{RS_TAG:+ $RS_TAG}}"
+  else
+    printf '\\n@@denied %s\\n' "$1"
+  fi
+}}
 """
 
 

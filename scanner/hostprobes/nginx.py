@@ -25,9 +25,10 @@ import posixpath
 import re
 import shlex
 
-from scanner.facts.nginx import NginxConfig, NginxDirective, NginxListen, NginxServer
+from scanner.facts.directive import Directive
+from scanner.facts.nginx import NginxConfig, NginxListen, NginxServer
 from scanner.hostprobes import Probe
-from scanner.hostprobes.frames import PRELUDE, as_int, cap_lines, split_frames
+from scanner.hostprobes.frames import PRELUDE, any_case, as_int, cap_lines, masked_dump, split_frames
 from scanner.hostprobes.nginx_syntax import Node, Resolver
 
 MAX_SERVERS = 1000
@@ -37,12 +38,7 @@ _SECRET_WORDS = ("secret", "password", "passwd", "credential", "apikey", "api_ke
 _SECRET_HEADER_WORDS = (*_SECRET_WORDS, "token", "authorization", "cookie")
 
 
-def _any_case(words: tuple[str, ...]) -> str:
-    """An ERE alternation, case-insensitive without sed's non-POSIX `I` flag."""
-    return "(" + "|".join("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in w) for w in words) + ")"
-
-
-_SECRET, _SECRET_HEADER = _any_case(_SECRET_WORDS), _any_case(_SECRET_HEADER_WORDS)
+_SECRET, _SECRET_HEADER = any_case(_SECRET_WORDS), any_case(_SECRET_HEADER_WORDS)
 # the value of `proxy_set_header Authorization …`, `fastcgi_param DB_PASSWORD …`, and of a
 # directive named like a secret, masked; the `;` stays so the file still parses
 NGINX_REDACT = " ".join([
@@ -53,16 +49,7 @@ NGINX_REDACT = " ".join([
 ])
 
 NGINX_SH = PRELUDE + rf"""
-ngdump() {{
-  if [ -r "$1" ]; then
-    printf '\n@@file %s %s\n' "$(mtime "$1")" "$1"
-    head -c 131072 "$1" | {NGINX_REDACT}
-    printf '\n@@end%s\n' "${{RS_TAG:+ $RS_TAG}}"
-  else
-    printf '\n@@denied %s\n' "$1"
-  fi
-}}
-walk() {{
+{masked_dump("ngdump", NGINX_REDACT)}walk() {{
   if [ "$2" -gt 16 ]; then echo "@@toodeep $1"; return 0; fi
   if [ ! -e "$1" ]; then echo "@@nofile $1"; return 0; fi
   [ -f "$1" ] || return 0
@@ -122,8 +109,8 @@ PREFIX_RE = re.compile(r"--prefix=(\S+)")
 HTTP_DEFAULT_PORT = 80
 
 
-def directive(node: Node) -> NginxDirective:
-    return NginxDirective(name=node.name, args=tuple(node.args), location=node.location, text=node.text,
+def directive(node: Node) -> Directive:
+    return Directive(name=node.name, args=tuple(node.args), location=node.location, text=node.text,
                           alone=node.alone, indent=node.indent)
 
 
@@ -188,7 +175,7 @@ def parse_nginx(text: str) -> NginxConfig:
     files = {path: frame.text for path, frame in frames.files.items()}
     errors = [f"{path}: cut off by the output cap" for path, frame in frames.files.items() if not frame.complete]
     errors += [f"{path}: includes nested deeper than 16" for path in frames.args("toodeep")]
-    http_directives: list[NginxDirective] = []
+    http_directives: list[Directive] = []
     servers: list[NginxServer] = []
     pid_file = None
     if main:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 MAX_INCLUDE_DEPTH = 16
@@ -158,17 +159,23 @@ def _glob_match(pattern: str, path: str) -> bool:
     return len(pp) == len(ps) and all(fnmatch.fnmatchcase(s, p) for p, s in zip(pp, ps, strict=True))
 
 
+def parse_all(files: dict[str, str], parse_one: Callable[[str, str], Parsed]) -> tuple[dict[str, list[Node]], list[str]]:
+    """Every file of a configuration parsed once: its nodes by path, and the errors of all."""
+    parsed: dict[str, list[Node]] = {}
+    errors: list[str] = []
+    for path, text in files.items():
+        result = parse_one(path, text)
+        parsed[path] = result.nodes
+        errors += result.errors
+    return parsed, errors
+
+
 class Resolver:
     """Every file of a configuration, parsed once, and `include` expanded in place."""
 
     def __init__(self, files: dict[str, str], conf_dir: str):
         self.conf_dir = conf_dir
-        self.errors: list[str] = []
-        self.parsed: dict[str, list[Node]] = {}
-        for path, text in files.items():
-            result = parse(path, text)
-            self.parsed[path] = result.nodes
-            self.errors += result.errors
+        self.parsed, self.errors = parse_all(files, parse)
 
     def matches(self, pattern: str) -> list[str]:
         full = pattern if pattern.startswith("/") else posixpath.join(self.conf_dir, pattern)
