@@ -12,21 +12,19 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from scanner.model import Status
-from tests.test_fixplan import plays, tool
 from tests.tlsservers import OPENSSL_CNF, TestPki, wait_for_port
 from tests.webportal import (
     NAME,
     LocalPortal,
-    readyscan,
-    recap,
+    apply,
+    dry_run,
+    make_plan,
     rejected_edit_is_put_back,
     rescan_passes_and_again_changes_nothing,
     scan,
@@ -118,32 +116,21 @@ def test_the_plan_fixes_a_real_apache_and_puts_back_an_edit_httpd_rejects(portal
     # the report's fix names the virtual hosts on the port
     assert evidence[("http.hsts", f"{portal.https}/tcp")]["apache_vhosts"] == [f"{portal.site}:1", f"{portal.site}:9"]
 
-    folder = tmp_path / "plan"
-    made = readyscan("fix-plan", str(tmp_path / "before.json"), "-o", str(folder), "--lang", "en")
-    assert made.returncode == 0, made.stderr
-    text = (folder / "fix-plan.yml").read_text(encoding="utf-8")
-    claimed = {(b["tags"][0], b["name"].rsplit(", ", 1)[-1].rstrip(")")) for p in plays(text) for b in p["tasks"]}
+    folder, text, claimed = make_plan(tmp_path, before)
     then = statuses(before)
-    assert claimed and all(then[c] == Status.FAIL for c in claimed)
     https, http = f"{portal.https}/tcp", f"{portal.http}/tcp"
     assert {("tls.protocol.legacy", https), ("tls.cipher.no_forward_secrecy", https), ("http.hsts", https),
             ("http.trace", http), ("http.trace", https),
             ("http.frame_options", http), ("http.content_type_options", https),
             ("http.version_disclosure", http)} <= claimed
-    (folder / "local.ini").write_text(f"portal ansible_connection=local ansible_python_interpreter={sys.executable}\n")
 
     files = [portal.conf, portal.site.resolve()]
-    untouched = [p.read_bytes() for p in files]
-    dry = tool("ansible-playbook", folder, "-i", "local.ini", "fix-plan.yml")
-    assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-2000:]
-    assert [p.read_bytes() for p in files] == untouched and recap(dry.stdout)["changed"] > 0
-    assert "+    SSLProtocol -all +TLSv1.2 +TLSv1.3" in dry.stdout  # the diff it would apply
+    dry = dry_run(folder, files)
+    assert "+    SSLProtocol -all +TLSv1.2 +TLSv1.3" in dry  # the diff it would apply
 
     other_before = portal.other_site()
     children = _generation(portal)
-    applied = tool("ansible-playbook", folder, "-i", "local.ini", "fix-plan.yml", "-e", "apply=true")
-    assert applied.returncode == 0, applied.stdout[-4000:] + applied.stderr[-2000:]
-    assert recap(applied.stdout)["failed"] == 0
+    applied = apply(folder)
     assert portal.site.is_symlink()  # the edit went to the file the link names
     site = portal.site.read_text()
     assert other_before in site  # the other site on the port, untouched
@@ -151,7 +138,7 @@ def test_the_plan_fixes_a_real_apache_and_puts_back_an_edit_httpd_rejects(portal
     # other.test's too, its ServerName line the plain http host's
     assert re.search(rf"SSLCertificateFile {re.escape(str(portal.issued.cert))}\n\s*# BEGIN readyscan", site), site
     assert "ServerTokens Prod" in portal.conf.read_text()
-    assert portal.proc.poll() is None and "RUNNING HANDLER [Reload Apache" in applied.stdout
+    assert portal.proc.poll() is None and "RUNNING HANDLER [Reload Apache" in applied
     deadline = time.monotonic() + 30  # a graceful reload: new children, the same master
     while _generation(portal) & children and time.monotonic() < deadline:
         time.sleep(0.5)

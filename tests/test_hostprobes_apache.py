@@ -7,12 +7,16 @@ tests/test_fixplan_apache.py."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
 
+from reports.fixplan.apache import server_tokens
+from reports.fixplan.facts import HostFacts, NotAutomatic
 from scanner.hostprobes.apache import APACHE_REDACT, address_of, listen_of, master_args, parse_apache
 from scanner.hostprobes.apache_syntax import Context, Resolver, module_names, parse, words
+from scanner.model import Message, Result, Severity, Status
 from tests.fixtures.hostprobes import load
 
 
@@ -139,3 +143,25 @@ def test_the_debian_ssl_site_reads_mod_ssl_settings_only_once_it_is_loaded():
     assert ssl[0].opening.text == "<VirtualHost *:443>" and ssl[0].names == ()
     assert [d.text for d in fact.server("sslprotocol")] == ["SSLProtocol all -SSLv3"]
     assert fact.server("sslprotocol")[0].location == "/etc/apache2/mods-enabled/ssl.conf:71"
+
+
+def test_server_tokens_is_fixed_for_a_port_only_the_main_server_serves():
+    """Red Hat's httpd serves port 80 from the main server, with no <VirtualHost>: ServerTokens is
+    a main-server setting, so that port's disclosure is fixed all the same; a port Apache does not
+    listen on is another program's."""
+    fact = parse_apache(load("apache", "debian12_package_default"))
+    facts = fact.model_dump(mode="json") | {"master_pid": 4242, "vhosts": []}
+
+    def disclosed(port: int) -> Result:
+        return Result(check_id="http.version_disclosure", host="web", target=f"{port}/tcp", status=Status.FAIL,
+                      severity=Severity.LOW, survey_items=("XI.3.4",), evidence={"port": port},
+                      message=Message(key="disclosed", params={"headers": ["Server: Apache/2.4.71 (Debian)"]}))
+
+    guarded, handlers = server_tokens(disclosed(80), HostFacts({"apache": facts}))
+    [edit] = [t for t in guarded.tasks if "ansible.builtin.replace" in t]
+    assert edit["ansible.builtin.replace"]["path"] == "/etc/apache2/conf-enabled/security.conf"
+    assert re.search(edit["ansible.builtin.replace"]["regexp"], "ServerTokens OS", re.M)
+    assert edit["ansible.builtin.replace"]["replace"].endswith("ServerTokens Prod")
+    with pytest.raises(NotAutomatic) as refused:
+        server_tokens(disclosed(8080), HostFacts({"apache": facts}))
+    assert refused.value.why == "apache_no_server"

@@ -16,7 +16,7 @@ import yaml
 from scanner.model import Status
 from scanner.scanfile import ScanFile, load
 from tests.paths import ROOT
-from tests.test_fixplan import tool
+from tests.test_fixplan import plays, tool
 from tests.tlsservers import TestPki, free_port
 
 NAME = "portal.test"
@@ -109,3 +109,33 @@ def rejected_edit_is_put_back(portal: LocalPortal, folder: Path, text: str, file
     assert failed.returncode != 0 and recap(failed.stdout)["rescued"] >= 1, failed.stdout[-3000:]
     assert bad.split()[0] not in "".join(p.read_text() for p in files)
     assert [p.read_bytes() for p in files] == without and portal.proc is not None and portal.proc.poll() is None
+
+
+def make_plan(tmp_path: Path, before: ScanFile) -> tuple[Path, str, set[tuple[str, str]]]:
+    """`readyscan fix-plan` on the scan in tmp_path/before.json, an inventory for Ansible's local
+    connection beside it, and the (check id, target) pairs its blocks claim, each failing now."""
+    folder = tmp_path / "plan"
+    made = readyscan("fix-plan", str(tmp_path / "before.json"), "-o", str(folder), "--lang", "en")
+    assert made.returncode == 0, made.stderr
+    text = (folder / "fix-plan.yml").read_text(encoding="utf-8")
+    claimed = {(b["tags"][0], b["name"].rsplit(", ", 1)[-1].rstrip(")")) for p in plays(text) for b in p["tasks"]}
+    then = statuses(before)
+    assert claimed and all(then[c] == Status.FAIL for c in claimed)
+    (folder / "local.ini").write_text(f"portal ansible_connection=local ansible_python_interpreter={sys.executable}\n")
+    return folder, text, claimed
+
+
+def dry_run(folder: Path, files: list[Path]) -> str:
+    """The plan in check mode: it would change something, and changes no file."""
+    untouched = [p.read_bytes() for p in files]
+    dry = tool("ansible-playbook", folder, "-i", "local.ini", "fix-plan.yml")
+    assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-2000:]
+    assert [p.read_bytes() for p in files] == untouched and recap(dry.stdout)["changed"] > 0
+    return dry.stdout
+
+
+def apply(folder: Path) -> str:
+    applied = tool("ansible-playbook", folder, "-i", "local.ini", "fix-plan.yml", "-e", "apply=true")
+    assert applied.returncode == 0, applied.stdout[-4000:] + applied.stderr[-2000:]
+    assert recap(applied.stdout)["failed"] == 0
+    return applied.stdout

@@ -61,6 +61,7 @@ class Apache(ConfigEdits):
         self.args = args
         self.server: list[dict[str, Any]] = list(cfg.get("server_directives") or [])
         self.vhosts: list[dict[str, Any]] = list(cfg.get("vhosts") or [])
+        self.ports = {lst.get("port") for lst in cfg.get("listens") or []}
         self.modules = set(cfg.get("modules") or [])
         self.version = version(str(cfg.get("version") or ""))
         self.openssl = version(str(cfg.get("openssl") or ""))
@@ -166,8 +167,9 @@ def header(r: Result, facts: HostFacts) -> Made:
 def server_tokens(r: Result, facts: HostFacts) -> Made:
     """httpd's version and OS in its Server header: `ServerTokens Prod`, a main-server setting
     (the last line read wins); with none, it goes at the end of the main file."""
-    apache = Apache(facts)
-    apache.vhost(port_of(r), r.evidence.get("host_header"))
+    apache, port = Apache(facts), port_of(r)
+    if port not in apache.ports and not apache.on_port(port):  # a main-server port is Apache's too
+        raise NotAutomatic("apache_no_server", port=port)
     if not disclosed_by(r, "apache"):
         raise NotAutomatic("disclosed_by_application")
     line = Line.plain("ServerTokens Prod")
