@@ -3,7 +3,9 @@
 Recorded outputs (tests/fixtures/winprobes/<probe>_<section>/, each header naming its source and whether it is
 verbatim or rebuilt): the Terminal Services policy key of a CIS test machine (wazuh-qa issue 3044), the RDP
 port of a Windows Server docs pull request, Get-SmbServerConfiguration from Microsoft's 2012 R2, 2016, 2019 and 2022
-reference pages (the 2016 and 2019 ones kept as the pages' Format-List text) and from a public issue (a host with SMB1 off), and a listener from the Get-WSManInstance reference page. Inputs written in this file are CONSTRUCTED to
+reference pages (the 2016 and 2019 ones kept as the pages' Format-List text) and from a public issue (a host with SMB1 off), a listener from the Get-WSManInstance reference page,
+and two listeners printed by `winrm enumerate winrm/config/Listener` in Ansible's Windows setup guide (kept as
+winrm.cmd's text; the test BUILDS the probe's JSON from it; Server 2016 only by the machine name SERVER2016). Inputs written in this file are CONSTRUCTED to
 exercise one rule each.
 """
 
@@ -55,7 +57,8 @@ def test_every_fixture_has_its_expectations():
     assert cases("win_rdp", "policy") == ["wazuh_cis_win10"]
     assert cases("win_rdp", "rdp_tcp") == ["windowsserverdocs_pr4799_port"]
     assert cases("win_smb", "server") == sorted(set(SMB) | set(SMB_FORMAT_LIST))
-    assert cases("win_winrm_listeners", "listeners") == ["psdocs_get_wsmaninstance_example5"]
+    assert cases("win_winrm_listeners", "listeners") == ["ansible_docs_server2016_winrm_enumerate",
+                                                          "psdocs_get_wsmaninstance_example5"]
 
 
 def test_probes_are_read_only_and_named():
@@ -220,6 +223,42 @@ def test_recorded_listener():
     assert (listener.transport, listener.port, listener.address, listener.enabled, listener.certificate) == (
         "http", 80, "*", True, False)
     assert listener.hostname is None and listener.listening_on[:3] == ("100.0.0.1", "123.123.123.123", "::1")
+
+
+def listeners_json_from_winrm_text(text: str) -> str:
+    """BUILT from a recorded `winrm enumerate winrm/config/listener` text: one object per "Listener" block in the
+    probe's {"Listeners": [...]} wrapper. "Key = value" gives the string value, a bare "Key" gives "", a line that
+    starts with no space continues the line before it (the console wrapped it), ListeningOn is split on ", "."""
+    listeners: list[dict] = []
+    last = None
+    for line in text.splitlines():
+        if line == "Listener":
+            listeners.append({})
+        elif line.startswith("    ") and listeners:
+            key, sep, value = line.strip().partition(" = ")
+            listeners[-1][key] = value if sep else ""
+            last = key
+        elif line.strip() and listeners and last:
+            listeners[-1][last] += line.strip()
+    for item in listeners:
+        if "ListeningOn" in item:
+            item["ListeningOn"] = item["ListeningOn"].split(", ")
+    return json.dumps({"Listeners": listeners}, indent=4)
+
+
+def test_recorded_winrm_enumerate_text_of_server2016():
+    text = recorded("win_winrm_listeners", "listeners", "ansible_docs_server2016_winrm_enumerate")
+    assert parse_winrm_listeners(output(listeners=text)).status == "unparsed"  # winrm.cmd text is not JSON
+    fact = parse_winrm_listeners(output(listeners=listeners_json_from_winrm_text(text)))
+    assert (fact.status, fact.skipped, len(fact.listeners)) == ("ok", 0, 2)
+    http, https = fact.listeners
+    assert (http.transport, http.port, http.address, http.hostname, http.enabled, http.certificate) == (
+        "http", 5985, "*", None, True, False)
+    assert (https.transport, https.port, https.address, https.hostname, https.enabled, https.certificate) == (
+        "https", 5986, "*", "SERVER2016", True, True)
+    assert http.listening_on == https.listening_on == (
+        "10.0.2.15", "127.0.0.1", "192.168.56.155", "::1", "fe80::5efe:10.0.2.15%6", "fe80::5efe:192.168.56.155%8",
+        "fe80::ffff:ffff:fffe%2", "fe80::203d:7d97:c2ed:ec78%3", "fe80::e8ea:d765:2c69:7756%7")
 
 
 def test_https_listener_and_no_listener():

@@ -5,8 +5,10 @@ Win32_OperatingSystem and CurrentVersion registry JSON of Windows Server 2016, 2
 a Windows 11 client, from Mondoo cnquery's test data (the 2019 and 2022 Win32_OperatingSystem ones REBUILT in
 the probe's shape from recorded wmic CSV rows, their headers say how), and Get-HotFix JSON of Windows Server
 2016, 2019 and 2022 from the same test data (the 2016 and 2022 files verbatim, their one "HotFixId" key renamed by
-the test). No recorded pending-reboot registry JSON, nor any 2012 R2 output of these
-commands was found in a public source: the inputs built in this file are CONSTRUCTED, not recorded. They follow the shape Windows
+the test). Windows Server 2012 R2: a recorded `systeminfo` text (VanillaWindowsReference), kept verbatim in
+win_os_cim and win_hotfixes; the tests BUILD the probe's JSON from its lines (cim_json_from_systeminfo,
+hotfix_json_from_systeminfo). No recorded pending-reboot registry JSON, nor any 2012 R2 output of the probes' own
+commands was found in a public source: the other inputs built in this file are CONSTRUCTED, not recorded. They follow the shape Windows
 PowerShell 5.1's ConvertTo-Json gives (two spaces after the colon, dates as "\\/Date(ms)\\/",
 strings for BuildNumber and CurrentBuild, a single object when one item).
 """
@@ -14,6 +16,7 @@ strings for BuildNumber and CurrentBuild, a single object when one item).
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -172,6 +175,62 @@ def test_one_source_is_enough():
     assert (only_registry.release, only_registry.server, only_registry.domain_controller) == ("2016", True, None)
     only_cim = parse_windows_os(cim("Microsoft Windows Server 2016 Datacenter", "14393"), "")
     assert (only_cim.release, only_cim.server_core) == ("2016", None)
+
+
+# systeminfo's "OS Configuration" words, read as Win32_OperatingSystem.ProductType (this project's reading)
+_SYSTEMINFO_ROLES = {"Standalone Workstation": 1, "Member Workstation": 1, "Standalone Server": 3,
+                     "Member Server": 3, "Primary Domain Controller": 2, "Backup Domain Controller": 2}
+
+
+def systeminfo_fields(text: str) -> dict[str, str]:
+    """The "Name:   value" lines of a recorded systeminfo text (continuation lines left out)."""
+    fields = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and line[:1] not in " \t" and name not in fields:
+            fields[name] = value.strip()
+    return fields
+
+
+def cim_json_from_systeminfo(text: str) -> str:
+    """BUILT from a recorded systeminfo: Caption, Version, BuildNumber and ProductType in the probe's JSON shape.
+    Dates are left out (systeminfo prints local, culture-formatted times)."""
+    fields = systeminfo_fields(text)
+    version, _, build = fields["OS Version"].partition(" N/A Build ")
+    values = {"Caption": fields["OS Name"], "Version": version, "BuildNumber": build,
+              "ProductType": _SYSTEMINFO_ROLES[fields["OS Configuration"]]}
+    return json.dumps(values, indent=4).replace('": ', '":  ')
+
+
+def hotfix_json_from_systeminfo(text: str) -> str:
+    """BUILT from a recorded systeminfo: one {"HotFixID": ...} per "[nn]: KB..." line of its Hotfix(s) block."""
+    block = text.split("Hotfix(s):", 1)[1].split("\nNetwork Card(s):", 1)[0]
+    ids = re.findall(r"^\s+\[\d+\]: (\S+)$", block, flags=re.MULTILINE)
+    return json.dumps([{"HotFixID": i} for i in ids], indent=4)
+
+
+def test_recorded_2012_r2_systeminfo_identity():
+    """Windows Server 2012 R2 (VanillaWindowsReference systeminfo): Caption, version and build, no dates."""
+    text = recorded("win_os_cim", "systeminfo_vanilla_ws2012r2")
+    assert parse_windows_os(text, "").status == "unparsed"  # systeminfo text is not what the probe reads
+    fact = parse_windows_os(cim_json_from_systeminfo(text), "")
+    assert (fact.status, fact.caption, fact.version, fact.build) == (
+        "ok", "Microsoft Windows Server 2012 R2 Standard", "6.3.9600", 9600)
+    assert (fact.server, fact.release, fact.product_type, fact.domain_controller) == (True, "2012 R2", 3, False)
+    assert (fact.install_date, fact.last_boot, fact.ubr, fact.server_core) == (None, None, None, None)
+    assert fact.notes == ()
+
+
+def test_recorded_2012_r2_systeminfo_hotfixes():
+    """Windows Server 2012 R2 (the same systeminfo): 32 KB numbers, no description nor date."""
+    text = recorded("win_hotfixes", "systeminfo_vanilla_ws2012r2")
+    assert parse_hotfixes(text).status == "unparsed"
+    fact = parse_hotfixes(hotfix_json_from_systeminfo(text))
+    assert (fact.status, len(fact.hotfixes), fact.undated, fact.skipped, fact.last_install) == ("ok", 32, 32, 0, None)
+    ids = [h.id for h in fact.hotfixes]
+    assert ids[:3] == ["KB2959936", "KB2896496", "KB2919355"] and ids[-1] == "KB3014442"
+    assert "KB2919355" in ids  # the 2012 R2 Update (April 2014)
+    assert all(h.description is None and h.installed_by is None for h in fact.hotfixes)
 
 
 @pytest.mark.parametrize("value,expected", [
