@@ -13,7 +13,7 @@ HOSTS ?= 6
 # libkrb5-dev and gcc: pip builds gssapi and krb5 (the kerberos extra) against them; strace: a test
 # watches the Kerberos client resolve no name; minisign: a test checks an evidence pack with the
 # standalone tool an inspector uses.
-DEB_PACKAGES := nmap openssh-client openssh-server nginx apache2 vsftpd redis-server postgresql rsyslog logrotate iproute2 nftables sudo openssl procps \
+DEB_PACKAGES := nmap openssh-client openssh-server nginx apache2 vsftpd redis-server postgresql rsyslog logrotate systemd iproute2 nftables sudo openssl procps \
 	chromium fonts-dejavu-core poppler-utils ca-certificates \
 	krb5-kdc krb5-admin-server krb5-user libkrb5-dev gcc strace minisign
 

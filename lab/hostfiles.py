@@ -238,6 +238,8 @@ def write_logging(host: LabHost, etc: Path, prof: dict) -> None:
     write(etc / "systemd" / "journald.conf", render.journald_conf(host, logging["journald"]))
     if logging["rsyslog"]:
         write(etc / "init.d" / "rsyslog", render.rsyslog_init_script(host), 0o755)
+    if logging.get("journald_daemon"):
+        write(etc / "init.d" / "systemd-journald", render.journald_init_script(host), 0o755)
 
 
 def remove_host_files(host_name: str) -> None:

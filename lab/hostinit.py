@@ -101,6 +101,9 @@ def start_daemon(spec: dict) -> subprocess.Popen:
                                stderr=subprocess.STDOUT, env=DAEMON_ENV, cwd="/",
                                start_new_session=True, pass_fds=spec.get("pass_fds", ()))
     output.close()
+    if spec.get("pidfile"):  # for a daemon that writes none, so that its init script can stop it
+        with open(spec["pidfile"], "w", encoding="ascii") as pidfile:
+            pidfile.write(f"{process.pid}\n")
     log(f"started {spec['name']} pid {process.pid}: {' '.join(spec['argv'])}")
     return process
 
@@ -191,6 +194,12 @@ def boot(spec: dict, ready_folder: int, ready_name: str) -> None:
     bind_private_dirs(spec["binds"])
     os.makedirs(LOG_DIR, exist_ok=True)
     private_dev()
+    if spec.get("cgroup"):
+        # `ip netns exec` mounts a sysfs of the namespace, where /sys/fs/cgroup is empty; systemd's
+        # daemons (journald) find their cgroup there, as on any systemd host. Read-only: they only read.
+        mount("-t", "cgroup2", "-o", "ro,nosuid,nodev,noexec", "cgroup2", "/sys/fs/cgroup")
+    if spec.get("dev_log"):  # syslog(3) reaches journald, as systemd-journald-dev-log.socket links it
+        os.symlink(spec["dev_log"], "/dev/log")
     for daemon in spec["daemons"]:
         daemons[daemon["name"]] = start_daemon(daemon)
     problems = wait_ready(spec["daemons"], spec["address"])

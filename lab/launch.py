@@ -21,6 +21,8 @@ from .layout import (
     COLLECTOR_SCRIPT,
     HOSTINIT_SCRIPT,
     HOSTS_STATE_DIR,
+    JOURNALD,
+    JOURNALD_PIDFILE,
     LISTENER_SCRIPT,
     STATE_DIR,
     host_state,
@@ -112,6 +114,11 @@ def init_spec(host: LabHost) -> dict:
         daemons.append({"name": "rsyslogd", "paths": ["/dev/log"],
                         "argv": ["/usr/sbin/rsyslogd", "-n", "-i", "/run/rsyslogd.pid",
                                  "-f", "/etc/rsyslog.conf"]})
+    if prof["logging"].get("journald_daemon"):
+        # not socket-activated: journald makes its sockets itself; its PID file is for the init
+        # script a fix plan's restart goes through (journald writes none)
+        daemons.append({"name": "systemd-journald", "paths": ["/run/systemd/journal/socket"],
+                        "argv": [JOURNALD], "pidfile": JOURNALD_PIDFILE})
     if prof["listeners"]:
         services = [f"{item['kind']}:{item['port']}" for item in prof["listeners"]]
         tls = (["--tls-cert", hostfiles.LISTENER_CERT, "--tls-key", hostfiles.LISTENER_KEY]
@@ -120,7 +127,8 @@ def init_spec(host: LabHost) -> dict:
                         "argv": [PYTHON, "-I", "-S", str(LISTENER_SCRIPT), "--hostname", host.name,
                                  *tls, *services]})
     return {"hostname": host.name, "address": host.address, "binds": hostfiles.bind_pairs(host),
-            "daemons": daemons, "ready_file": str(ready_file(host.name))}
+            "daemons": daemons, "cgroup": bool(prof["logging"].get("journald_daemon")),
+            "dev_log": "/run/systemd/journal/dev-log" if prof["logging"].get("journald_daemon") else None, "ready_file": str(ready_file(host.name))}
 
 
 def ready_file(host_name: str) -> Path:

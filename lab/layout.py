@@ -38,6 +38,10 @@ LAB_INVENTORY = LAB_DIR / "inventory.yaml"
 LAB_EXPECTED = LAB_DIR / "expected.yaml"
 LAB_WAIVERS = LAB_DIR / "inventory.waivers.yaml"
 HOSTINIT_SCRIPT = LAB_DIR / "hostinit.py"
+# Inside a host: systemd-journald, run by the host's init without systemd, and the PID file the
+# init writes for it (journald writes none)
+JOURNALD = "/usr/lib/systemd/systemd-journald"
+JOURNALD_PIDFILE = "/run/systemd-journald.pid"
 LISTENER_SCRIPT = LAB_DIR / "listener.py"
 COLLECTOR_SCRIPT = LAB_DIR / "collector.py"
 

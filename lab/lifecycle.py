@@ -21,6 +21,7 @@ from .layout import (
     CA_CERT,
     HOSTS_FILE,
     HOSTS_STATE_DIR,
+    JOURNALD,
     KNOWN_HOSTS,
     LAB_DIR,
     NETNS_ETC_DIR,
@@ -41,7 +42,7 @@ from .status import format_status, status  # noqa: F401  (the CLI and tests use 
 REQUIRED_TOOLS = {"ip": "iproute2", "unshare": "util-linux", "mount": "mount",
                   "openssl": "openssl", "ssh-keygen": "openssh-client",
                   "/usr/sbin/sshd": "openssh-server", "/usr/sbin/nginx": "nginx",
-                  "/usr/sbin/rsyslogd": "rsyslog"}
+                  "/usr/sbin/rsyslogd": "rsyslog", JOURNALD: "systemd"}
 BUILD_WORKERS = 8
 CREATED_NETNS_ETC_MARK = STATE_DIR / "created-etc-netns"
 # The lab's own code that decides what a host is: an edit to any of these rebuilds the hosts.

@@ -314,13 +314,14 @@ PROFILES = {
         },
     },
     "weakssh": {
-        "summary": "bastion with only sshd, weakly configured, and no logging",
+        "summary": "bastion with only sshd, weakly configured, and a journal kept in memory only",
         # The declared jump host sits in the dmz with the scanner (so SSH from there is by design).
         "zone": "dmz", "role": "bastion", "os": "debian13", "system": "tthc",
         "ssh": {"host_keys": ["rsa", "ed25519"], "config": SSHD_WEAK},
         "web": None,
         "listeners": [],
-        "logging": {"rsyslog": False, "forward": None, "rotate": None,
+        # systemd-journald is its only logger, as on a minimal Debian 12 install (no rsyslog)
+        "logging": {"rsyslog": False, "forward": None, "rotate": None, "journald_daemon": True,
                     "journald": {"Storage": "volatile", "RuntimeMaxUse": "16M"}},
         "accounts": {"login_defs": None, "pwquality": None, "lockout": None},
         "firewall": None,
@@ -338,9 +339,9 @@ PROFILES = {
                 "accounts.password_ageing": "PASS_MAX_DAYS/PASS_MIN_DAYS/PASS_WARN_AGE commented out in login.defs",
                 "accounts.password_quality": "no pam_pwquality in the PAM password stack, no pwquality.conf",
                 "accounts.lockout": "no pam_faillock (or pam_tally2) in the PAM auth stack",
-                "logging.daemon": "no rsyslogd running (and journald.conf Storage=volatile)",
+                "logging.daemon": "only systemd-journald runs, with Storage=volatile (lost at reboot)",
                 "logging.remote_forwarding": "nothing forwards logs",
-                "logging.retention": "no logrotate rule for auth.log/syslog; journal volatile",
+                "logging.retention": "no syslog files; the journal is volatile (0 days)",
                 "firewall.default_deny": "no host firewall rules at all",
             },
             "pass": PORTS + PATCH,
@@ -442,6 +443,8 @@ def daemons_of(name: str) -> list[str]:
         names.append("vsftpd")
     if prof["logging"]["rsyslog"]:
         names.append("rsyslogd")
+    if prof["logging"].get("journald_daemon"):
+        names.append("systemd-journald")
     if prof["listeners"]:
         names.append("listener")
     return names

@@ -46,7 +46,9 @@ MUST_FIX = {("legacy-01", c) for c in ("ssh.config.root_login", "ssh.config.pass
                                         "http.version_disclosure", "tls.protocol.legacy", "tls.protocol.tls12_missing",
                                         "tls.protocol.tls13_missing", "tls.cipher.weak", "tls.cipher.no_forward_secrecy")} \
     | {("weakssh-01", c) for c in ("ssh.config.root_login", "ssh.config.password_auth", "ssh.config.max_auth_tries",
-                                   "ssh.config.idle_timeout", "ssh.config.algorithms", "accounts.password_ageing")}
+                                   "ssh.config.idle_timeout", "ssh.config.algorithms", "accounts.password_ageing",
+                                   # systemd-journald, its only logger, keeps the journal in memory
+                                   "logging.daemon", "logging.retention")}
 TIMEOUT = 900  # a hang guard, not a benchmark
 
 
@@ -166,6 +168,7 @@ def test_the_fix_plan_fixes_what_it_claims_on_the_lab_and_changes_nothing_twice(
         then, now = statuses(before), statuses(after)
         covered = {(c.host, c.check_id, c.target) for c in build_plan(before, lang="vi", checks=CHECKS).covered}
         assert {(h, "sshd.auth.password_offered", "22/tcp") for h in HOSTS} <= covered
+        assert ("weakssh-01", "logging.auth_log", "") in covered  # its journal is on disk now
         for host, check_id, target in claimed | covered:
             assert now.get((host, check_id, target)) == Status.PASS, (host, check_id, target, now.get((host, check_id, target)))
         regressed = [k for k, status in then.items() if status == Status.PASS and now.get(k) == Status.FAIL]
@@ -177,8 +180,20 @@ def test_the_fix_plan_fixes_what_it_claims_on_the_lab_and_changes_nothing_twice(
         # "Accepted publickey for rsadmin", sudo) reached the lab's collector from its address
         forwarded = [line for line in collected()[seen_before:] if line.startswith(lab.addresses["legacy-01"] + " ")]
         assert forwarded and any(layout.ADMIN_USER in line for line in forwarded), forwarded[-5:]
+        # and weakssh-01's journald keeps them on disk: its restarted journald wrote /var/log/journal
+        assert f"Accepted publickey for {layout.ADMIN_USER}" in journal_on_disk("weakssh-01")
     finally:
         rebuild(HOSTS, lab.count)
+
+
+def journal_on_disk(host: str) -> str:
+    """The messages in the host's /var/log/journal, read by this machine's journalctl."""
+    folder = layout.host_state(host) / "log" / "journal"
+    assert any(folder.glob("*/system.journal")), sorted(folder.rglob("*"))
+    done = subprocess.run(["journalctl", "--directory", str(next(folder.iterdir())), "--no-pager", "-q", "-o", "cat"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def target_of(block: dict, host: str) -> str:

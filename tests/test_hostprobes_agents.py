@@ -170,3 +170,15 @@ def test_real_run_on_this_host():
     assert any(x.pid == os.getpid() for x in p.items)  # this test's own process
     files = parse_agent_files(out["agent_files"])
     assert files.now and all(x in INSTALL_PATHS for x in files.present)
+
+
+def test_a_name_cut_to_15_characters_is_not_another_program_sharing_them():
+    # comm of both systemd-journald and systemd-journal-upload is "systemd-journal" (the kernel keeps 15
+    # characters); argv[0] tells them apart, and without it the cut name still matches
+    p = parse_processes("@@uid 0\n@@kv source ps\n\n@@cmd names\n  7 0 systemd-journal\n  8 101 systemd-journal\n"
+                        "\n@@rc names 0\n\n@@cmd args\n7 /usr/lib/systemd/systemd-journald -\n"
+                        "8 /lib/systemd/systemd-journal-upload -\n\n@@rc args 0\n")
+    unknown = Process(pid=9, uid=0, name="systemd-journal")
+    p = p.model_copy(update={"items": (*p.items, unknown)})
+    assert [x.pid for x in p.matching(["systemd-journal-upload"])] == [8, 9]
+    assert [x.pid for x in p.matching(["systemd-journald"])] == [7, 9]

@@ -10,6 +10,7 @@ from typing import Any, Literal
 # What applying a fix does to the running service: nothing visible, a reload (connections stay),
 # a restart (connections drop), a reboot.
 Disruption = Literal["none", "reload", "restart", "reboot"]
+DISRUPTIONS: tuple[Disruption, ...] = ("none", "reload", "restart", "reboot")  # from least to most
 
 
 class Unsafe(str):
@@ -43,6 +44,9 @@ class Handler:
 
     listen: str
     tasks: tuple[dict[str, Any], ...]  # each a full task (name, module, arguments)
+    # what it does to a service beyond its fixer's usual disruption (a journald restart behind a
+    # retention fix that is otherwise a logrotate edit)
+    disruption: Disruption = "none"
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from scanner.scanfile import ScanFile
 from scanner.thresholds import load_thresholds
 
 from .. import Texts
-from . import sshd, system, web
+from . import journald, sshd, system, web
 from .facts import HostFacts, NotAutomatic
-from .model import Covered, Disruption, Fix, Guarded, Handler, HostPlan, Manual, Plan, Step, inert
+from .model import DISRUPTIONS, Covered, Disruption, Fix, Guarded, Handler, HostPlan, Manual, Plan, Step, inert
 
 # A host name Ansible takes as it is (no pattern characters, no spaces); readyscan's inventory
 # allows no other, but a scan file is input like any.
@@ -39,7 +39,8 @@ def _plain(fn: Callable[[Result, HostFacts], list[dict[str, Any]]]) -> Make:
 FIXERS: dict[str, Fixer] = {
     **{check_id: Fixer("reload", sshd.sshd_fix) for check_id in sshd.SETTINGS},
     "accounts.password_ageing": Fixer("none", _plain(system.password_ageing)),
-    "logging.retention": Fixer("none", _plain(system.retention)),
+    "logging.daemon": Fixer("restart", journald.storage),
+    "logging.retention": Fixer("none", system.retention),
     "logging.remote_forwarding": Fixer("restart", system.remote_forwarding),
     "patch.security_updates": Fixer("restart", _plain(system.security_updates)),
     **{check_id: Fixer("reload", web.header)
@@ -61,9 +62,14 @@ WHY_MANUAL = {
 }
 
 
-# A result seen from the network -> the configuration check whose fix on the same host ends it:
-# sshd stops offering passwords once PasswordAuthentication and KbdInteractiveAuthentication are no.
-COVERED_BY = {"sshd.auth.password_offered": "ssh.config.password_auth"}
+# A result -> the check whose fix on the same host ends it, and the result's message keys that
+# holds for (None: all). sshd stops offering passwords once PasswordAuthentication and
+# KbdInteractiveAuthentication are no; authentication messages kept only in a journal in memory
+# are kept on disk once the journal is.
+COVERED_BY: dict[str, tuple[str, frozenset[str] | None]] = {
+    "sshd.auth.password_offered": ("ssh.config.password_auth", None),
+    "logging.auth_log": ("logging.daemon", frozenset({"volatile_only"})),
+}
 
 
 def selected(check_id: str, patterns: Sequence[str] | None) -> bool:
@@ -151,19 +157,20 @@ def build_plan(scan: ScanFile, *, lang: str, checks: Sequence[str] | None = None
             except NotAutomatic as exc:
                 by_hand(r, exc.why, **exc.params)
                 continue
-            disruption = fixer.disruption
+            disruption = max((fixer.disruption, *(h.disruption for h in handlers)), key=DISRUPTIONS.index)
             if r.check_id == "patch.security_updates" and system.reboot_needed(r):
                 disruption = "reboot"
             guarded = tasks if isinstance(tasks, Guarded) else Guarded(tasks, [])
             plan.fixes.append(Fix(
                 r.check_id, r.target, tuple(r.survey_items), texts.message(r), disruption,
                 tuple(_named(t, texts) for t in guarded.tasks),
-                tuple(Handler(h.listen, tuple(_named(t, texts) for t in h.tasks)) for h in handlers),
+                tuple(Handler(h.listen, tuple(_named(t, texts) for t in h.tasks), h.disruption) for h in handlers),
                 tuple(_named(t, texts) for t in guarded.rescue)))
         fixed = {f.check_id for f in plan.fixes}
         for r in later:
-            if COVERED_BY.get(r.check_id) in fixed:
-                covered.append(Covered(r.check_id, r.host, r.target, texts.message(r), COVERED_BY[r.check_id]))
+            by, keys = COVERED_BY.get(r.check_id, ("", None))
+            if by in fixed and (keys is None or (r.message is not None and r.message.key in keys)):
+                covered.append(Covered(r.check_id, r.host, r.target, texts.message(r), by))
             else:
                 by_hand(r, WHY_MANUAL.get(r.check_id, "no_automatic_fix"))
         if plan.fixes:

@@ -1,5 +1,5 @@
 """Fixes in the OS's own files and package manager: password ageing (login.defs and each
-account), log retention (the logrotate stanza that keeps too little), pending security updates
+account), log retention (the logrotate stanza that keeps too little, else journald), pending security updates
 and their automatic installation from now on, per distribution family."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 
 from scanner.model import Result
 
+from . import journald
 from .facts import SAFE_PATH, HostFacts, NotAutomatic
 from .model import Handler, Step, Unsafe
 
@@ -35,14 +36,26 @@ def password_ageing(r: Result, facts: HostFacts) -> list[dict[str, Any]]:
     return tasks
 
 
-def retention(r: Result, facts: HostFacts) -> list[dict[str, Any]]:
-    """Each logrotate stanza that keeps a logged file fewer days than required keeps `rotate` ×
-    its period ≥ the requirement. The stanza is found by its first path, the line changed is its
-    own `rotate`."""
+def retention(r: Result, facts: HostFacts) -> tuple[list[dict[str, Any]], tuple[Handler, ...]]:
+    """The result passes once one store keeps the required days: the logrotate stanzas of the files
+    kept too briefly where they can be fixed, else journald (where it runs, the result lists it)."""
     required = r.evidence.get("required_days")
     if not isinstance(required, int) or required <= 0:
         raise NotAutomatic("values_unknown")
-    short = {str(f.get("file")) for s in r.evidence.get("stores") or [] if s.get("store") == "files"
+    stores = [s for s in r.evidence.get("stores") or [] if isinstance(s, dict)]
+    try:
+        return logrotate_retention(stores, required, facts), ()
+    except NotAutomatic:
+        if not any(s.get("store") == "journald" for s in stores):
+            raise
+    return journald.kept_for(facts, required)
+
+
+def logrotate_retention(stores: list[dict[str, Any]], required: int, facts: HostFacts) -> list[dict[str, Any]]:
+    """Each logrotate stanza that keeps a logged file fewer days than required keeps `rotate` ×
+    its period ≥ the requirement. The stanza is found by its first path, the line changed is its
+    own `rotate`."""
+    short = {str(f.get("file")) for s in stores if s.get("store") == "files"
              for f in s.get("files") or [] if isinstance(f.get("days"), (int, float)) and f["days"] < required}
     if not short:
         raise NotAutomatic("not_logrotate")

@@ -48,13 +48,18 @@ class Processes(HostFact):
         return self.as_root or not self.hidepid
 
     def matching(self, names: list[str] | tuple[str, ...], prefixes: list[str] | tuple[str, ...] = ()) -> list[Process]:
-        """Processes known by one of `names` (globs allowed; comm is cut to 15 characters, so
-        a long name also matches on its first 15) or started from under one of `prefixes`."""
-        wanted = set(names) | {n[:15] for n in names if "*" not in n}
+        """Processes known by one of `names` (globs allowed) or started from under one of
+        `prefixes`. The kernel cuts comm to 15 characters, so a longer name also matches on its
+        first 15, unless the program's own name says it is another program that shares them
+        (systemd-journald's comm is "systemd-journal", as systemd-journal-upload's is)."""
+        wanted = set(names)
+        cut = {n[:15] for n in names if "*" not in n and len(n) > 15}
         out = []
         for proc in self.items:
             known = proc.names()
+            program = posixpath.basename(proc.exe or "")
             if (known & wanted or any(fnmatch.fnmatchcase(k, w) for k in known for w in wanted if "*" in w)
+                    or (proc.name in cut and not program.startswith(proc.name))
                     or (proc.exe and any(proc.exe.startswith(p) for p in prefixes))):
                 out.append(proc)
         return out
