@@ -116,12 +116,27 @@ def security_updates(r: Result, facts: HostFacts) -> list[dict[str, Any]]:
             {"name": Step("dnf_automatic_timer"), "ansible.builtin.systemd_service": {
                 "name": "dnf-automatic.timer", "enabled": True, "state": "started"}},
         ]
+    if manager == "zypper" and facts.family == "suse":
+        # zypper installs patches, not packages: the same query as the scan's (list-patches
+        # --category security), so the re-scan finds none left. Automatic patching from now on
+        # is left to a person: YaST's automatic online update, SUSE's own, is obsoleted upstream.
+        return [{"name": Step("zypper_security_patches", count=len(names), patches=", ".join(names)),
+                 "ansible.builtin.command": {"argv": ["zypper", "--non-interactive", "patch", "--category", "security",
+                                                      "--with-interactive"]},
+                 "register": "readyscan_zypper",
+                 # 103: zypper updated itself first and must run again; 102: done, a reboot is needed
+                 "until": "readyscan_zypper.rc != 103", "retries": 3, "delay": 0,
+                 "failed_when": "readyscan_zypper.rc not in [0, 102, 103]",
+                 "changed_when": "'Nothing to do.' not in readyscan_zypper.stdout"}]
     raise NotAutomatic("family_unsupported", manager=str(manager))
 
 
 def reboot_needed(r: Result) -> bool:
-    """A kernel among the updates: it takes effect only after a reboot."""
-    return any(str(u.get("name", "")).startswith(("linux-image", "kernel")) for u in r.evidence.get("updates") or [])
+    """A kernel among the updates, or a SUSE patch that says it needs one: they take effect only
+    after a reboot."""
+    updates = r.evidence.get("updates") or []
+    return any(str(u.get("name", "")).startswith(("linux-image", "kernel")) or u.get("interactive") == "reboot"
+               for u in updates)
 
 
 RESTART_RSYSLOG = "restart rsyslog"

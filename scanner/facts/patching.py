@@ -23,6 +23,7 @@ class PendingUpdate(Frozen):
     security: bool = False
     advisory: str | None = None  # RHSA-2024:1234, SUSE-SLE-...-2024-1234
     severity: str | None = None  # as the advisory says (Important, moderate, ...)
+    interactive: str | None = None  # zypper: what the patch needs beyond installing (reboot, message, licence)
 
 
 class FileTime(Frozen):

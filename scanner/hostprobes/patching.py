@@ -279,9 +279,11 @@ def parse_patching(text: str) -> Patching:
         if security_block is not None and security_status == "ok":
             for row in _zypper_table(security_block, unparsed):
                 if row.get("category", "security") == "security" and row.get("status", "needed") in ("needed", ""):
+                    interactive = row.get("interactive", "---")
                     updates.append(PendingUpdate(name=row.get("name", ""), origin=row.get("repository"),
                                                  security=True, advisory=row.get("name"),
-                                                 severity=row.get("severity")))
+                                                 severity=row.get("severity"),
+                                                 interactive=None if interactive in ("---", "") else interactive))
     else:
         updates_status, updates_error = "not_run", None
     last_change, last_source = _last_change(frames, manager)
