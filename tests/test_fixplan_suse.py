@@ -1,4 +1,5 @@
-"""SUSE's security patches in the fix plan (issue 17): the patch.security_updates result of a recorded
+"""SUSE's security patches in the fix plan (issue 17), and YaST's automatic online update of them on SLE and
+Leap 15: the patch.security_updates result of a recorded
 openSUSE Leap 15.5 (tests/fixtures/hostprobes/patching/leap155_zypper.txt, judged by the check) on a
 host whose os-release is the recorded Leap one, put in place of weakssh-01's in the recorded lab scan.
 zypper cannot run on this machine (Debian): the plan is checked for what it asks zypper, by
@@ -10,8 +11,10 @@ from __future__ import annotations
 import copy
 import re
 import sys
+from pathlib import Path
 
 from reports.fixplan import PLAYBOOK, build_plan, playbook_text, write_plan
+from reports.fixplan.updates import AOU_CONFIG, AOU_CRON, AOU_SCRIPT
 from scanner.hostprobes.patching import parse_patching
 from scanner.hostprobes.system import parse_os_release
 from scanner.model import Status
@@ -56,6 +59,24 @@ def test_pending_security_patches_are_installed_by_the_scans_own_query(registry)
     assert "restart" in block["tags"] and "reboot" not in block["tags"]
 
 
+def test_sle_15_gets_yast_automatic_online_update_for_security_patches_and_later_releases_do_not(registry):
+    fixes = blocks(playbook_text(build_plan(suse_scan(registry), lang="en", checks=["patch.*"])), HOST)
+    steps = fixes["patch.security_updates"]["block"]
+    lines = {t["ansible.builtin.lineinfile"]["line"] for t in steps if "ansible.builtin.lineinfile" in t}
+    assert lines == {'AOU_ENABLE_CRONJOB="true"', 'AOU_SKIP_INTERACTIVE_PATCHES="true"', 'AOU_PATCH_CATEGORIES="security"'}
+    link = next(t["ansible.builtin.file"] for t in steps if "ansible.builtin.file" in t)
+    assert (link["src"], link["dest"], link["state"]) == (AOU_SCRIPT, AOU_CRON, "link")
+
+    def release_16(scan):
+        data = scan.hosts[HOST].observations["host"].data
+        data["parsed"]["os_release"]["version_id"] = "16.0"
+        return scan
+
+    later = blocks(playbook_text(build_plan(release_16(suse_scan(registry)), lang="en", checks=["patch.*"])), HOST)
+    assert [next(k for k in t if k.startswith("ansible.")) for t in later["patch.security_updates"]["block"]] == [
+        "ansible.builtin.command"]
+
+
 def test_a_patch_that_says_it_needs_a_reboot_tags_the_fix_reboot(registry):
     def reboot_first(facts):
         first = next(u for u in facts.updates if u.security)
@@ -73,7 +94,12 @@ def test_the_suse_plan_lints_and_its_check_mode_runs_without_calling_zypper(regi
     assert lint.returncode == 0, lint.stdout[-3000:] + lint.stderr[-3000:]
     assert [b["tags"][0] for b in plays((folder / PLAYBOOK).read_text())[0]["tasks"]] == ["patch.security_updates"]
     (folder / "local.ini").write_text(f"{HOST} ansible_connection=local ansible_python_interpreter={sys.executable}\n")
+    written = [Path(AOU_CONFIG), Path(AOU_CRON)]
+    assert not any(p.exists() or p.is_symlink() for p in written)
     dry = tool("ansible-playbook", folder, "-i", "local.ini", PLAYBOOK)
-    # no zypper here: had Ansible run the command, the task would have failed
+    # no zypper here: had Ansible run the patch command, the task would have failed. The package
+    # install (creates: the script), 3 settings and the cron link say they would change
     assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr
-    assert re.search(rf"{HOST}\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=0\s+skipped=1 ", dry.stdout), dry.stdout
+    assert re.search(rf"{HOST}\s+: ok=\d+\s+changed=5\s+unreachable=0\s+failed=0\s+skipped=1 ", dry.stdout), dry.stdout
+    assert '+AOU_PATCH_CATEGORIES="security"' in dry.stdout  # the diff it would apply
+    assert not any(p.exists() or p.is_symlink() for p in written)

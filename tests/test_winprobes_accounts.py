@@ -34,6 +34,7 @@ NET_ACCOUNTS = {
 }
 
 WIN2019 = "wazuh_win2019_backup"
+GERMAN_2022 = "mql_ws2022_german"
 DC = "mdi_domain_controller"
 AUDITPOL = {  # GUID -> setting, read from the fixtures
     WIN2019: {"{0CCE9213-69AE-11D9-BED3-505054503030}": 0, "{0CCE9212-69AE-11D9-BED3-505054503030}": 3,
@@ -65,7 +66,8 @@ AUDITPOL_TEXT = {
 def test_every_fixture_has_its_expectations():
     # Guards the tables: a fixture added without expected values would be parsed and checked for nothing.
     assert set(winprobes.cases("net_accounts")) == set(NET_ACCOUNTS)
-    assert set(winprobes.cases("auditpol")) == set(AUDITPOL) | set(AUDITPOL_TEXT) | {"hardening_privilege_not_held"}
+    assert set(winprobes.cases("auditpol")) == set(AUDITPOL) | set(AUDITPOL_TEXT) | {"hardening_privilege_not_held",
+                                                                                   GERMAN_2022}
 
 
 # --- net accounts -------------------------------------------------------------------------------
@@ -237,6 +239,18 @@ def test_auditpol_translated_text_without_value_column_is_unknown():
     fact = parse_auditpol(text)
     assert fact.state == "ok" and fact.english is False
     assert [s.setting for s in fact.subcategories.values()] == [None, None]  # even the English-looking word
+
+
+def test_recorded_german_2022_auditpol_is_read_by_guid_and_left_unknown_without_numbers():
+    """A German Server 2022 (Mondoo's recording): every row is found by its GUID and keeps its German name, but
+    /get /r prints the settings only as translated text, which is not guessed at: each is unknown."""
+    text = winprobes.load("auditpol", GERMAN_2022)
+    fact = parse_auditpol(text)
+    assert (fact.state, fact.english, fact.value_column, fact.skipped_rows) == ("ok", False, False, 0)
+    assert len(fact.subcategories) == 60 == len(text.strip().splitlines()) - 1
+    assert fact.subcategories["{0CCE9215-69AE-11D9-BED3-505054503030}"].name == "Anmelden"
+    assert fact.subcategories["{0CCE923F-69AE-11D9-BED3-505054503030}"].name == "Überprüfung der Anmeldeinformationen"
+    assert {s.setting for s in fact.subcategories.values()} == {None}
 
 
 def test_auditpol_translated_with_value_column_uses_the_numbers():

@@ -15,7 +15,7 @@ from scanner.scanfile import ScanFile
 from scanner.thresholds import load_thresholds
 
 from .. import Texts
-from . import journald, sshd, system, web
+from . import journald, sshd, system, updates, web
 from .facts import HostFacts, NotAutomatic
 from .model import DISRUPTIONS, Covered, Disruption, Fix, Guarded, Handler, HostPlan, Manual, Plan, Step, inert
 
@@ -42,7 +42,7 @@ FIXERS: dict[str, Fixer] = {
     "logging.daemon": Fixer("restart", journald.storage),
     "logging.retention": Fixer("none", system.retention),
     "logging.remote_forwarding": Fixer("restart", system.remote_forwarding),
-    "patch.security_updates": Fixer("restart", _plain(system.security_updates)),
+    "patch.security_updates": Fixer("restart", _plain(updates.security_updates)),
     **{check_id: Fixer("reload", web.header)
        for check_id in ("http.hsts", "http.frame_options", "http.content_type_options")},
     "http.version_disclosure": Fixer("reload", web.server_tokens),
@@ -158,7 +158,7 @@ def build_plan(scan: ScanFile, *, lang: str, checks: Sequence[str] | None = None
                 by_hand(r, exc.why, **exc.params)
                 continue
             disruption = max((fixer.disruption, *(h.disruption for h in handlers)), key=DISRUPTIONS.index)
-            if r.check_id == "patch.security_updates" and system.reboot_needed(r):
+            if r.check_id == "patch.security_updates" and updates.reboot_needed(r):
                 disruption = "reboot"
             guarded = tasks if isinstance(tasks, Guarded) else Guarded(tasks, [])
             plan.fixes.append(Fix(

@@ -1,6 +1,5 @@
-"""Fixes in the OS's own files and package manager: password ageing (login.defs and each
-account), log retention (the logrotate stanza that keeps too little, else journald), pending security updates
-and their automatic installation from now on, per distribution family."""
+"""Fixes in the OS's own files: password ageing (login.defs and each account), log retention (the
+logrotate stanza that keeps too little, else journald), forwarding to the central log server."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ from .facts import SAFE_PATH, HostFacts, NotAutomatic
 from .model import Handler, Step, Unsafe
 
 _ACCOUNT = re.compile(r"[a-z_][a-z0-9_.-]{0,31}\$?")
-_PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_:-]*")
 PERIOD_DAYS = {"daily": 1, "weekly": 7, "monthly": 30, "yearly": 365}
 
 
@@ -82,61 +80,6 @@ def logrotate_retention(stores: list[dict[str, Any]], required: int, facts: Host
     if short:
         raise NotAutomatic("rotation_by_size")
     return tasks
-
-
-def security_updates(r: Result, facts: HostFacts) -> list[dict[str, Any]]:
-    """The pending security updates now, and unattended security updates from now on."""
-    names = [str(u.get("name")) for u in r.evidence.get("updates") or []]
-    if not names or not all(_PACKAGE.fullmatch(n) for n in names):
-        raise NotAutomatic("values_unknown")
-    count = r.message.params.get("count") if r.message else None
-    if isinstance(count, int) and count > len(names):
-        raise NotAutomatic("updates_truncated", shown=len(names), count=count)
-    manager = r.evidence.get("manager")
-    listed = [Unsafe(n) for n in names]
-    if manager == "apt" and facts.family == "debian":
-        return [
-            {"name": Step("security_updates", count=len(names)), "ansible.builtin.apt": {
-                "name": listed, "state": "latest", "only_upgrade": True, "update_cache": True}},
-            {"name": Step("install", package="unattended-upgrades"), "ansible.builtin.apt": {
-                "name": "unattended-upgrades", "state": "present"}},
-            {"name": Step("apt_periodic"), "ansible.builtin.copy": {"dest": "/etc/apt/apt.conf.d/20auto-upgrades", "owner": "root", "group": "root",
-                                      "mode": "0644", "content": 'APT::Periodic::Update-Package-Lists "1";\n'
-                                                                 'APT::Periodic::Unattended-Upgrade "1";\n'}},
-        ]
-    if manager in ("dnf", "yum") and facts.family == "rhel":
-        return [
-            {"name": Step("security_updates", count=len(names)), "ansible.builtin.dnf": {
-                "name": listed, "state": "latest", "security": True, "update_only": True}},
-            {"name": Step("install", package="dnf-automatic"), "ansible.builtin.dnf": {"name": "dnf-automatic", "state": "present"}},
-            {"name": Step("dnf_automatic_security"), "ansible.builtin.lineinfile": {
-                "path": "/etc/dnf/automatic.conf", "regexp": r"^\s*upgrade_type\s*=", "line": "upgrade_type = security"}},
-            {"name": Step("dnf_automatic_apply"), "ansible.builtin.lineinfile": {
-                "path": "/etc/dnf/automatic.conf", "regexp": r"^\s*apply_updates\s*=", "line": "apply_updates = yes"}},
-            {"name": Step("dnf_automatic_timer"), "ansible.builtin.systemd_service": {
-                "name": "dnf-automatic.timer", "enabled": True, "state": "started"}},
-        ]
-    if manager == "zypper" and facts.family == "suse":
-        # zypper installs patches, not packages: the same query as the scan's (list-patches
-        # --category security), so the re-scan finds none left. Automatic patching from now on
-        # is left to a person: YaST's automatic online update, SUSE's own, is obsoleted upstream.
-        return [{"name": Step("zypper_security_patches", count=len(names), patches=", ".join(names)),
-                 "ansible.builtin.command": {"argv": ["zypper", "--non-interactive", "patch", "--category", "security",
-                                                      "--with-interactive"]},
-                 "register": "readyscan_zypper",
-                 # 103: zypper updated itself first and must run again; 102: done, a reboot is needed
-                 "until": "readyscan_zypper.rc != 103", "retries": 3, "delay": 0,
-                 "failed_when": "readyscan_zypper.rc not in [0, 102, 103]",
-                 "changed_when": "'Nothing to do.' not in readyscan_zypper.stdout"}]
-    raise NotAutomatic("family_unsupported", manager=str(manager))
-
-
-def reboot_needed(r: Result) -> bool:
-    """A kernel among the updates, or a SUSE patch that says it needs one: they take effect only
-    after a reboot."""
-    updates = r.evidence.get("updates") or []
-    return any(str(u.get("name", "")).startswith(("linux-image", "kernel")) or u.get("interactive") == "reboot"
-               for u in updates)
 
 
 RESTART_RSYSLOG = "restart rsyslog"
