@@ -231,11 +231,20 @@ def journal_store(journal: Journald, procs: Processes) -> Store | None:
         return Store("journald", 0.0, f"Storage={journal.storage} without /var/log/journal: lost at reboot",
                      observed, [settings], {"journal_storage": journal.storage or "auto"})
     if journal.max_retention_sec:
-        days = round(journal.max_retention_sec / DAY, 1)
         source = journal.sources.get("MaxRetentionSec", "")
-        return Store("journald", days, f"MaxRetentionSec={journal.settings.get('MaxRetentionSec')} ({source}); "
-                     "size limits (SystemMaxUse) may remove entries sooner", observed, [settings],
-                     {"journal_max_retention": journal.settings.get("MaxRetentionSec"), "journal_config": source})
+        retention = f"MaxRetentionSec={journal.settings.get('MaxRetentionSec')} ({source})"
+        span = journal.file_span_sec
+        if span is None:
+            return Store("journald", None, f"undetermined: {retention}, but MaxFileSec={journal.max_file_sec}: "
+                         "a journal file, deleted whole, may span any time", observed, [settings],
+                         {"journal_max_retention": journal.settings.get("MaxRetentionSec"),
+                          "journal_unbounded_file": journal.max_file_sec or "-"})
+        days = max(round((journal.max_retention_sec - span) / DAY, 1), 0.0)
+        max_file = journal.max_file_sec or "1month"
+        return Store("journald", days, f"{retention} less one file's span (MaxFileSec={max_file}); "
+                     "size limits (SystemMaxUse, SystemKeepFree) may remove entries sooner", observed, [settings],
+                     {"journal_max_retention": journal.settings.get("MaxRetentionSec"), "journal_config": source,
+                      "journal_max_file": max_file, "journal_file_days": round(span / DAY, 1)})
     return Store("journald", None, "undetermined: no MaxRetentionSec, only size limits "
                  f"(SystemMaxUse={journal.max_use or 'default: 10% of the filesystem, at most 4G'})",
                  observed, [settings], {"journal_size_only": journal.max_use or "-"})

@@ -320,7 +320,7 @@ PROFILES = {
         "ssh": {"host_keys": ["rsa", "ed25519"], "config": SSHD_WEAK},
         "web": None,
         "listeners": [],
-        # systemd-journald is its only logger, as on a minimal Debian 12 install (no rsyslog)
+        # systemd-journald is its only logger, as on a minimal Debian install (no rsyslog)
         "logging": {"rsyslog": False, "forward": None, "rotate": None, "journald_daemon": True,
                     "journald": {"Storage": "volatile", "RuntimeMaxUse": "16M"}},
         "accounts": {"login_defs": None, "pwquality": None, "lockout": None},

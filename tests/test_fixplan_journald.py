@@ -32,8 +32,10 @@ def test_a_volatile_journal_is_kept_on_disk_for_the_required_days_by_one_drop_in
     fixes = blocks(text, HOST)
 
     assert lines_written(fixes["logging.daemon"]) == ["[Journal]", "Storage=persistent"]
+    # a journal file, deleted whole once its first entry is older than MaxRetentionSec, spans up to MaxFileSec
+    # (unset here: 1 month, 30.44 days): the required days plus 31
     assert lines_written(fixes["logging.retention"]) == ["[Journal]", "Storage=persistent",
-                                                          f"MaxRetentionSec={required}d"]
+                                                          f"MaxRetentionSec={required + 31}d"]
     for check_id in ("logging.daemon", "logging.retention"):
         block = fixes[check_id]
         assert "restart" in block["tags"] and set(results[check_id].survey_items) <= set(block["tags"])
@@ -65,6 +67,19 @@ def with_journald(change) -> ScanFile:
 def manual_why(scan: ScanFile, check_id: str) -> str | None:
     plan = build_plan(scan, lang="en", checks=["logging.*"])
     return next((m.why for m in plan.manual if (m.host, m.check_id) == (HOST, check_id)), None)
+
+
+def test_the_retention_adds_the_span_of_one_journal_file_and_bounds_it_where_it_is_not():
+    def max_file(value, seconds):
+        return lambda facts: facts.update(max_file_sec=value, max_file_span_sec=seconds)
+
+    def retention_lines(scan):
+        return lines_written(blocks(playbook_text(build_plan(scan, lang="en")), HOST)["logging.retention"])[2:]
+
+    assert retention_lines(with_journald(max_file("1week", 604800.0))) == ["MaxRetentionSec=97d"]
+    # 0 (size-based rotation only) or a value journald would not read: one month, written, bounds each file
+    for value, seconds in (("0", 0.0), ("soon", None)):
+        assert retention_lines(with_journald(max_file(value, seconds))) == ["MaxFileSec=1month", "MaxRetentionSec=121d"]
 
 
 def test_a_drop_in_journald_reads_after_ours_leaves_the_fix_by_hand():

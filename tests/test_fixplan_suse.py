@@ -78,13 +78,26 @@ def test_sle_15_gets_yast_automatic_online_update_for_security_patches_and_later
 
 
 def test_a_patch_that_says_it_needs_a_reboot_tags_the_fix_reboot(registry):
-    def reboot_first(facts):
-        first = next(u for u in facts.updates if u.security)
-        updates = tuple(u.model_copy(update={"interactive": "reboot"}) if u is first else u for u in facts.updates)
-        return facts.model_copy(update={"updates": updates})
-
-    plan = build_plan(suse_scan(registry, reboot_first), lang="en", checks=["patch.*"])
+    # zypper joins a patch's flags with commas (reboot,message)
+    plan = build_plan(suse_scan(registry, flagged("reboot,message")), lang="en", checks=["patch.*"])
     assert plan.hosts[0].fixes[0].disruption == "reboot"
+
+
+def test_a_patch_whose_licence_must_be_accepted_is_left_to_a_person(registry):
+    plan = build_plan(suse_scan(registry, flagged("message,licence")), lang="en", checks=["patch.*"])
+    assert plan.hosts == []
+    why = next(m.why for m in plan.manual if (m.host, m.check_id) == (HOST, "patch.security_updates"))
+    assert why == ("the patch openSUSE-SLE-15.5-2024-3765 asks for its licence to be accepted: "
+                   "a person must read and accept it (zypper patch --category security)")
+
+
+def flagged(flags: str):
+    """The recorded facts with zypper's Interactive flags set on the first security patch."""
+    def change(facts):
+        first = next(u for u in facts.updates if u.security)
+        updates = tuple(u.model_copy(update={"interactive": flags}) if u is first else u for u in facts.updates)
+        return facts.model_copy(update={"updates": updates})
+    return change
 
 
 def test_the_suse_plan_lints_and_its_check_mode_runs_without_calling_zypper(registry, tmp_path):

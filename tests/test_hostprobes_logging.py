@@ -472,9 +472,18 @@ def test_retention_rhel_files_and_journald_max_retention(catalog):
     assert {f["file"] for f in rr.evidence["stores"][0]["files"]} >= {"/var/log/messages", "/var/log/secure"}
     dropins = parse_journald(load("journald", "dropins"))
     j = retention(procs("systemd-journald"), rhel, ROTATE_D12.model_copy(update={"logs": ()}), dropins)
-    assert j.status == Status.PASS and j.message.params["store"] == "journald" and j.message.params["days"] == 182.6
-    assert j.evidence["survey_bucket"] == "06 tháng"
-    assert_rendered(catalog, [rr, with_journal, j])
+    # MaxRetentionSec=6month less the month one journal file spans by default (MaxFileSec): journald deletes a
+    # file whole once its first entry is older than MaxRetentionSec, so entries of 152 days may go with it
+    assert j.status == Status.PASS and j.message.params["store"] == "journald" and j.message.params["days"] == 152.2
+    assert j.evidence["journal_file_days"] == 30.4 and j.evidence["journal_max_file"] == "1month"
+    weekly = dropins.model_copy(update={"max_file_sec": "1week", "max_file_span_sec": 604800.0})
+    assert retention(procs("systemd-journald"), rhel, ROTATE_D12.model_copy(update={"logs": ()}),
+                     weekly).message.params["days"] == 175.6
+    # MaxFileSec=0: files rotate by size only, a file may span any time: no number of days is sure
+    unbounded = dropins.model_copy(update={"max_file_sec": "0", "max_file_span_sec": 0.0})
+    u = retention(procs("systemd-journald"), rhel, ROTATE_D12.model_copy(update={"logs": ()}), unbounded)
+    assert u.status == Status.UNKNOWN and u.evidence["journal_unbounded_file"] == "0"
+    assert_rendered(catalog, [rr, with_journal, j, u])
 
 
 def test_time_sync_and_auth_log_checks(catalog):

@@ -8,10 +8,12 @@ systemd-journal-flush.service does at boot): a restarted journald does not do th
 
 from __future__ import annotations
 
+import math
 import posixpath
 import re
 from typing import Any
 
+from scanner.facts.logging import JOURNAL_FILE_SPAN_DEFAULT, Journald
 from scanner.model import Result
 
 from .facts import HostFacts, NotAutomatic
@@ -64,12 +66,20 @@ def persistent(facts: HostFacts) -> tuple[list[dict[str, Any]], tuple[Handler, .
 
 
 def kept_for(facts: HostFacts, days: int) -> tuple[list[dict[str, Any]], tuple[Handler, ...]]:
-    """On disk, with entries removed no sooner than `days` days (MaxRetentionSec is the age at which
-    journald deletes them; its size limits still apply, which the step says)."""
-    max_use = str(facts.part("journald").get("max_use") or "")
-    step = (Step("journald_retention", days=days, path=DROPIN, max_use=max_use) if max_use
-            else Step("journald_retention_default", days=days, path=DROPIN))
-    return _settings(facts, {**ON_DISK, "MaxRetentionSec": (f"{days}d", step)})
+    """On disk, with no entry younger than `days` removed for its age. journald deletes a journal
+    file whole once its first entry is older than MaxRetentionSec, and a file spans up to
+    MaxFileSec: MaxRetentionSec is `days` plus that span (MaxFileSec set to its default, 1 month,
+    where it is 0 or unreadable). Its size limits still apply, which the step says."""
+    journal = Journald.model_validate(facts.part("journald"))
+    settings = dict(ON_DISK)
+    span = journal.file_span_sec
+    if span is None:
+        span = JOURNAL_FILE_SPAN_DEFAULT
+        settings["MaxFileSec"] = ("1month", Step("journald_file_span", path=DROPIN))
+    retention = days + math.ceil(span / 86400)
+    step = (Step("journald_retention", days=days, retention=retention, path=DROPIN, max_use=journal.max_use)
+            if journal.max_use else Step("journald_retention_default", days=days, retention=retention, path=DROPIN))
+    return _settings(facts, {**settings, "MaxRetentionSec": (f"{retention}d", step)})
 
 
 def storage(r: Result, facts: HostFacts) -> tuple[list[dict[str, Any]], tuple[Handler, ...]]:

@@ -16,7 +16,7 @@ _PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_:-]*")
 Tasks = list[dict[str, Any]]
 
 
-def _apt(names: list[str], facts: HostFacts) -> Tasks:
+def _apt(names: list[str], facts: HostFacts, updates: list[dict[str, Any]]) -> Tasks:
     return [
         {"name": Step("security_updates", count=len(names)), "ansible.builtin.apt": {
             "name": [Unsafe(n) for n in names], "state": "latest", "only_upgrade": True, "update_cache": True}},
@@ -28,7 +28,7 @@ def _apt(names: list[str], facts: HostFacts) -> Tasks:
     ]
 
 
-def _dnf(names: list[str], facts: HostFacts) -> Tasks:
+def _dnf(names: list[str], facts: HostFacts, updates: list[dict[str, Any]]) -> Tasks:
     return [
         {"name": Step("security_updates", count=len(names)), "ansible.builtin.dnf": {
             "name": [Unsafe(n) for n in names], "state": "latest", "security": True, "update_only": True}},
@@ -53,9 +53,19 @@ AOU_SETTINGS = {"AOU_ENABLE_CRONJOB": "true", "AOU_SKIP_INTERACTIVE_PATCHES": "t
                 "AOU_PATCH_CATEGORIES": "security"}
 
 
-def _zypper(names: list[str], facts: HostFacts) -> Tasks:
+def _flags(update: dict[str, Any]) -> set[str]:
+    """zypper's Interactive column: what a patch needs beyond installing, comma-separated
+    (reboot, message, licence, restart; src/utils/misc.cc patchInteractiveFlags)."""
+    return {f.strip() for f in str(update.get("interactive") or "").split(",") if f.strip()}
+
+
+def _zypper(names: list[str], facts: HostFacts, updates: list[dict[str, Any]]) -> Tasks:
     """zypper installs patches, not packages: by the scan's own query (list-patches --category
-    security), so the re-scan finds none left."""
+    security), so the re-scan finds none left. A patch whose licence must be accepted would make
+    the non-interactive run answer no and install nothing: such a plan is left to a person."""
+    licensed = [str(u.get("name")) for u in updates if "licence" in _flags(u)]
+    if licensed:
+        raise NotAutomatic("patch_licence", patches=", ".join(licensed))
     tasks: Tasks = [{
         "name": Step("zypper_security_patches", count=len(names), patches=", ".join(names)),
         "ansible.builtin.command": {"argv": ["zypper", "--non-interactive", "patch", "--category", "security",
@@ -83,13 +93,14 @@ def _zypper(names: list[str], facts: HostFacts) -> Tasks:
     ]
 
 
-FAMILIES: dict[tuple[str, str], Callable[[list[str], HostFacts], Tasks]] = {
+FAMILIES: dict[tuple[str, str], Callable[[list[str], HostFacts, list[dict[str, Any]]], Tasks]] = {
     ("apt", "debian"): _apt, ("dnf", "rhel"): _dnf, ("yum", "rhel"): _dnf, ("zypper", "suse"): _zypper}
 
 
 def security_updates(r: Result, facts: HostFacts) -> Tasks:
     """The pending security updates now, and unattended security updates from now on."""
-    names = [str(u.get("name")) for u in r.evidence.get("updates") or []]
+    updates = [u for u in r.evidence.get("updates") or [] if isinstance(u, dict)]
+    names = [str(u.get("name")) for u in updates]
     if not names or not all(_PACKAGE.fullmatch(n) for n in names):
         raise NotAutomatic("values_unknown")
     count = r.message.params.get("count") if r.message else None
@@ -99,12 +110,11 @@ def security_updates(r: Result, facts: HostFacts) -> Tasks:
     family = FAMILIES.get((str(manager), str(facts.family)))
     if family is None:
         raise NotAutomatic("family_unsupported", manager=str(manager))
-    return family(names, facts)
+    return family(names, facts, updates)
 
 
 def reboot_needed(r: Result) -> bool:
     """A kernel among the updates, or a SUSE patch that says it needs one: they take effect only
     after a reboot."""
-    updates = r.evidence.get("updates") or []
-    return any(str(u.get("name", "")).startswith(("linux-image", "kernel")) or u.get("interactive") == "reboot"
-               for u in updates)
+    updates = [u for u in r.evidence.get("updates") or [] if isinstance(u, dict)]
+    return any(str(u.get("name", "")).startswith(("linux-image", "kernel")) or "reboot" in _flags(u) for u in updates)

@@ -70,6 +70,9 @@ class SyslogNg(SyslogConfig):
     PART: ClassVar[str] = "syslog_ng"
 
 
+JOURNAL_FILE_SPAN_DEFAULT = 2629800.0  # journald.conf(5): MaxFileSec= defaults to 1month (30.44 days)
+
+
 class Journald(HostFact):
     PART: ClassVar[str] = "journald"
     files: tuple[str, ...] = ()  # journald.conf then drop-ins, in the order applied (later wins)
@@ -81,6 +84,7 @@ class Journald(HostFact):
     max_retention_sec: float | None = None  # MaxRetentionSec (0: no time limit)
     max_use: str | None = None  # SystemMaxUse
     max_file_sec: str | None = None
+    max_file_span_sec: float | None = None  # MaxFileSec in seconds (None: not set, or not a time span)
     forward_to_syslog: bool | None = None
     disk_usage_bytes: int | None = None
     oldest_entry: int | None = None  # epoch of the oldest entry this user can read
@@ -90,6 +94,16 @@ class Journald(HostFact):
     denied: tuple[str, ...] = ()
     now: int | None = None  # the host's clock
 
+
+    @property
+    def file_span_sec(self) -> float | None:
+        """The longest time one journal file spans: MaxFileSec, or its default; None when it is 0
+        (files rotate by size only) or not a time span. journald deletes an archived file whole once
+        its first entry is older than MaxRetentionSec (journal-vacuum.c), so entries that much
+        younger may go with it."""
+        if self.max_file_sec is None:
+            return JOURNAL_FILE_SPAN_DEFAULT
+        return self.max_file_span_sec or None
 
 class LogFileStat(Frozen):
     path: str

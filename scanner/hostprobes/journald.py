@@ -117,6 +117,7 @@ def parse_journald(text: str) -> Journald:
                     persistent=storage == "persistent" or (storage == "auto" and persistent_dir),
                     max_retention_sec=retention, max_use=settings.get("SystemMaxUse"),
                     max_file_sec=settings.get("MaxFileSec"),
+                    max_file_span_sec=parse_timespan(settings["MaxFileSec"]) if "MaxFileSec" in settings else None,
                     forward_to_syslog=yes_no(settings.get("ForwardToSyslog")),
                     disk_usage_bytes=disk_bytes, oldest_entry=oldest_ts, as_root=frames.as_root,
                     journalctl_missing="journalctl" in frames.missing, unparsed=tuple(junk[:MAX_UNPARSED]),
