@@ -245,6 +245,18 @@ def test_drop_in_in_etc_hides_the_same_name_in_usr_lib():
                        "/etc/systemd/journald.conf.d/50-x.conf")
 
 
+def test_usr_local_lib_ranks_between_run_and_usr_lib_and_the_main_file_is_the_first_found():
+    # systemd's CONF_PATHS: /etc, /run, /usr/local/lib, /usr/lib; with no /etc/systemd/journald.conf, the
+    # highest-ranked main file is read
+    j = parse_journald(frames({"/usr/lib/systemd/journald.conf": "[Journal]\nStorage=auto\n",
+                               "/usr/local/lib/systemd/journald.conf": "[Journal]\nStorage=volatile\n",
+                               "/usr/lib/systemd/journald.conf.d/60-z.conf": "[Journal]\nMaxFileSec=1d\n",
+                               "/usr/local/lib/systemd/journald.conf.d/60-z.conf": "[Journal]\nMaxFileSec=1week\n",
+                               "/run/systemd/journald.conf.d/60-z.conf": "[Journal]\nMaxFileSec=2week\n"}))
+    assert j.files == ("/usr/local/lib/systemd/journald.conf", "/run/systemd/journald.conf.d/60-z.conf")
+    assert j.storage == "volatile" and j.max_file_span_sec == 14 * 86400
+
+
 @pytest.mark.parametrize("text,seconds", [("3600", 3600), ("1month", 2629800), ("2w 3d", 17 * 86400),
                                           ("1y", 31557600), ("5min", 300), ("", None), ("forever", None),
                                           ("1d junk", None)])

@@ -11,8 +11,8 @@ from scanner.hostprobes import Probe
 from scanner.hostprobes.frames import MAX_UNPARSED, as_int, cap, shell, split_frames, yes_no
 
 JOURNALD_SCRIPT = shell("""\
-dump /usr/lib/systemd/journald.conf /lib/systemd/journald.conf /etc/systemd/journald.conf
-for d in /usr/lib/systemd/journald.conf.d /lib/systemd/journald.conf.d /run/systemd/journald.conf.d /etc/systemd/journald.conf.d; do
+dump /usr/lib/systemd/journald.conf /lib/systemd/journald.conf /usr/local/lib/systemd/journald.conf /run/systemd/journald.conf /etc/systemd/journald.conf
+for d in /usr/lib/systemd/journald.conf.d /lib/systemd/journald.conf.d /usr/local/lib/systemd/journald.conf.d /run/systemd/journald.conf.d /etc/systemd/journald.conf.d; do
   [ -d "$d" ] && dump "$d"/*.conf
 done
 [ -d /var/log/journal ] && printf '@@kv persistent_dir yes\\n' || printf '@@kv persistent_dir no\\n'
@@ -73,22 +73,28 @@ def parse_ini_section(text: str, section: str) -> tuple[dict[str, str], list[str
     return values, junk
 
 
+# systemd's configuration folders, first wins (CONF_PATHS: /etc, /run, /usr/local/lib, /usr/lib;
+# /lib on a system whose /usr is not merged)
+_RANK = ("/etc/", "/run/", "/usr/local/lib/", "/usr/lib/", "/lib/")
+
+
+def _rank(path: str) -> int:
+    return next((i for i, folder in enumerate(_RANK) if path.startswith(folder)), len(_RANK))
+
+
 def journald_order(paths: list[str]) -> list[str]:
-    """systemd's order: the main file, then drop-ins sorted by file name, where a file in /etc
-    hides one of the same name in /run and /usr/lib (and /run hides /usr/lib)."""
-    mains = [p for p in paths if p.endswith("/journald.conf")]
-    main = next((p for p in mains if p.startswith("/etc/")), mains[0] if mains else None)
-    rank = {"/etc/": 0, "/run/": 1, "/usr/lib/": 2, "/lib/": 3}
+    """systemd's order: the main file (the first found of /etc, /run, /usr/local/lib, /usr/lib),
+    then drop-ins sorted by file name, where a file hides one of the same name in a folder of
+    lower rank (/etc hides /run, which hides /usr/local/lib, which hides /usr/lib)."""
+    mains = sorted((p for p in paths if p.endswith("/journald.conf")), key=_rank)
     dropins: dict[str, str] = {}
     for path in paths:
         if not path.endswith(".conf") or path in mains:
             continue
         name = posixpath.basename(path)
-        prio = next((v for k, v in rank.items() if path.startswith(k)), 9)
-        old = dropins.get(name)
-        if old is None or prio < next((v for k, v in rank.items() if old.startswith(k)), 9):
+        if name not in dropins or _rank(path) < _rank(dropins[name]):
             dropins[name] = path
-    return ([main] if main else []) + [dropins[n] for n in sorted(dropins)]
+    return mains[:1] + [dropins[n] for n in sorted(dropins)]
 
 
 def parse_journald(text: str) -> Journald:
