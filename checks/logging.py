@@ -224,7 +224,10 @@ def journal_store(journal: Journald, procs: Processes) -> Store | None:
     observed = None
     if journal.oldest_entry and journal.now and journal.as_root:
         observed = round((journal.now - journal.oldest_entry) / DAY, 1)
+    span = journal.file_span_sec
+    # read by the fix plan too (reports/fixplan/journald.py): how long one journal file spans
     settings = {"Storage": journal.storage, "MaxRetentionSec": journal.settings.get("MaxRetentionSec"),
+                "MaxFileSec": journal.max_file_sec, "file_span_days": round(span / DAY, 2) if span else None,
                 "SystemMaxUse": journal.max_use, "files": list(journal.files),
                 "disk_usage_bytes": journal.disk_usage_bytes}
     if not journal.persistent:
@@ -233,7 +236,6 @@ def journal_store(journal: Journald, procs: Processes) -> Store | None:
     if journal.max_retention_sec:
         source = journal.sources.get("MaxRetentionSec", "")
         retention = f"MaxRetentionSec={journal.settings.get('MaxRetentionSec')} ({source})"
-        span = journal.file_span_sec
         if span is None:
             return Store("journald", None, f"undetermined: {retention}, but MaxFileSec={journal.max_file_sec}: "
                          "a journal file, deleted whole, may span any time", observed, [settings],

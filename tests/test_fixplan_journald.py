@@ -69,17 +69,29 @@ def manual_why(scan: ScanFile, check_id: str) -> str | None:
     return next((m.why for m in plan.manual if (m.host, m.check_id) == (HOST, check_id)), None)
 
 
-def test_the_retention_adds_the_span_of_one_journal_file_and_bounds_it_where_it_is_not():
-    def max_file(value, seconds):
-        return lambda facts: facts.update(max_file_sec=value, max_file_span_sec=seconds)
+def with_file_span(days) -> ScanFile:
+    """The recorded lab scan with the span of one journal file, as weakssh-01's retention result
+    records it for its journald store, set to `days`."""
+    scan = recorded_lab_scan().model_copy(deep=True)
+    results = scan.hosts[HOST].results
+    index = next(i for i, r in enumerate(results) if r.check_id == "logging.retention")
+    evidence = copy.deepcopy(results[index].evidence)
+    evidence["stores"][0]["files"][0]["file_span_days"] = days
+    results[index] = results[index].model_copy(update={"evidence": evidence})
+    return scan
 
+
+def test_the_retention_adds_the_span_of_one_journal_file_and_bounds_it_where_it_is_not():
     def retention_lines(scan):
         return lines_written(blocks(playbook_text(build_plan(scan, lang="en")), HOST)["logging.retention"])[2:]
 
-    assert retention_lines(with_journald(max_file("1week", 604800.0))) == ["MaxRetentionSec=97d"]
-    # 0 (size-based rotation only) or a value journald would not read: one month, written, bounds each file
-    for value, seconds in (("0", 0.0), ("soon", None)):
-        assert retention_lines(with_journald(max_file(value, seconds))) == ["MaxFileSec=1month", "MaxRetentionSec=121d"]
+    # the check records the span: MaxFileSec, or its default (1 month: 30.44 days)
+    store = next(r for r in recorded_lab_scan().hosts[HOST].results if r.check_id == "logging.retention")
+    assert store.evidence["stores"][0]["files"][0]["file_span_days"] == 30.44
+    assert retention_lines(with_file_span(7.0)) == ["MaxRetentionSec=97d"]
+    # MaxFileSec=0 (size-based rotation only: no span) or a scan file that does not say: one month, written
+    for days in (None, 0, "soon"):
+        assert retention_lines(with_file_span(days)) == ["MaxFileSec=1month", "MaxRetentionSec=121d"]
 
 
 def test_a_drop_in_journald_reads_after_ours_leaves_the_fix_by_hand():

@@ -13,7 +13,6 @@ import posixpath
 import re
 from typing import Any
 
-from scanner.facts.logging import JOURNAL_FILE_SPAN_DEFAULT, Journald
 from scanner.model import Result
 
 from .facts import HostFacts, NotAutomatic
@@ -65,20 +64,25 @@ def persistent(facts: HostFacts) -> tuple[list[dict[str, Any]], tuple[Handler, .
     return _settings(facts, ON_DISK)
 
 
-def kept_for(facts: HostFacts, days: int) -> tuple[list[dict[str, Any]], tuple[Handler, ...]]:
+MONTH_DAYS = 31  # MaxFileSec's default, 1month, is 30.44 days (systemd.time(7)), rounded up
+
+
+def kept_for(facts: HostFacts, days: int, store: dict[str, Any]) -> tuple[list[dict[str, Any]], tuple[Handler, ...]]:
     """On disk, with no entry younger than `days` removed for its age. journald deletes a journal
     file whole once its first entry is older than MaxRetentionSec, and a file spans up to
-    MaxFileSec: MaxRetentionSec is `days` plus that span (MaxFileSec set to its default, 1 month,
-    where it is 0 or unreadable). Its size limits still apply, which the step says."""
-    journal = Journald.model_validate(facts.part("journald"))
+    MaxFileSec (the result's journald `store` says how long): MaxRetentionSec is `days` plus that
+    span, MaxFileSec set to its default, 1 month, where the span is unbounded or unknown. Its
+    size limits still apply, which the step says."""
+    seen = (store.get("files") or [{}])[0]
     settings = dict(ON_DISK)
-    span = journal.file_span_sec
-    if span is None:
-        span = JOURNAL_FILE_SPAN_DEFAULT
+    span = seen.get("file_span_days")
+    if not isinstance(span, (int, float)) or span <= 0:
+        span = MONTH_DAYS
         settings["MaxFileSec"] = ("1month", Step("journald_file_span", path=DROPIN))
-    retention = days + math.ceil(span / 86400)
-    step = (Step("journald_retention", days=days, retention=retention, path=DROPIN, max_use=journal.max_use)
-            if journal.max_use else Step("journald_retention_default", days=days, retention=retention, path=DROPIN))
+    retention = days + math.ceil(span)
+    max_use = str(seen.get("SystemMaxUse") or "")
+    step = (Step("journald_retention", days=days, retention=retention, path=DROPIN, max_use=max_use) if max_use
+            else Step("journald_retention_default", days=days, retention=retention, path=DROPIN))
     return _settings(facts, {**settings, "MaxRetentionSec": (f"{retention}d", step)})
 
 

@@ -44,9 +44,10 @@ def retention(r: Result, facts: HostFacts) -> tuple[list[dict[str, Any]], tuple[
     try:
         return logrotate_retention(stores, required, facts), ()
     except NotAutomatic:
-        if not any(s.get("store") == "journald" for s in stores):
+        journal = next((s for s in stores if s.get("store") == "journald"), None)
+        if journal is None:
             raise
-    return journald.kept_for(facts, required)
+    return journald.kept_for(facts, required, journal)
 
 
 def logrotate_retention(stores: list[dict[str, Any]], required: int, facts: HostFacts) -> list[dict[str, Any]]:
