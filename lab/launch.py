@@ -114,7 +114,8 @@ def init_spec(host: LabHost) -> dict:
         daemons.append({"name": "rsyslogd", "paths": ["/dev/log"],
                         "argv": ["/usr/sbin/rsyslogd", "-n", "-i", "/run/rsyslogd.pid",
                                  "-f", "/etc/rsyslog.conf"]})
-    if prof["logging"].get("journald_daemon"):
+    journald = bool(prof["logging"].get("journald_daemon"))
+    if journald:
         # not socket-activated: journald makes its sockets itself; its PID file is for the init
         # script a fix plan's restart goes through (journald writes none)
         daemons.append({"name": "systemd-journald", "paths": ["/run/systemd/journal/socket"],
@@ -127,8 +128,8 @@ def init_spec(host: LabHost) -> dict:
                         "argv": [PYTHON, "-I", "-S", str(LISTENER_SCRIPT), "--hostname", host.name,
                                  *tls, *services]})
     return {"hostname": host.name, "address": host.address, "binds": hostfiles.bind_pairs(host),
-            "daemons": daemons, "cgroup": bool(prof["logging"].get("journald_daemon")),
-            "dev_log": "/run/systemd/journal/dev-log" if prof["logging"].get("journald_daemon") else None, "ready_file": str(ready_file(host.name))}
+            "daemons": daemons, "cgroup": journald, "dev_log": "/run/systemd/journal/dev-log" if journald else None,
+            "ready_file": str(ready_file(host.name))}
 
 
 def ready_file(host_name: str) -> Path:

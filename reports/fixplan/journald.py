@@ -59,11 +59,6 @@ HANDLERS = (Handler(RESTART, (
 ), disruption="restart"),)
 
 
-def persistent(facts: HostFacts) -> tuple[list[dict[str, Any]], tuple[Handler, ...]]:
-    """Storage=persistent: journald makes /var/log/journal itself when it flushes."""
-    return _settings(facts, ON_DISK)
-
-
 MONTH_DAYS = 31  # MaxFileSec's default, 1month, is 30.44 days (systemd.time(7)), rounded up
 
 
@@ -87,9 +82,9 @@ def kept_for(facts: HostFacts, days: int, store: dict[str, Any]) -> tuple[list[d
 
 
 def storage(r: Result, facts: HostFacts) -> tuple[list[dict[str, Any]], tuple[Handler, ...]]:
-    """logging.daemon: the only logger is journald, keeping its journal in memory: keep it on disk.
-    (The result says so only where journald runs.) With no logger at all, installing one is a
-    person's choice."""
+    """logging.daemon: the only logger is journald, keeping its journal in memory: keep it on disk
+    (Storage=persistent; journald makes /var/log/journal itself when it flushes). The result says
+    so only where journald runs. With no logger at all, installing one is a person's choice."""
     if r.message is None or r.message.key != "journald_volatile":
         raise NotAutomatic("no_logger")
-    return persistent(facts)
+    return _settings(facts, ON_DISK)

@@ -30,6 +30,9 @@ Make = Callable[[Result, HostFacts], tuple[list[dict[str, Any]] | Guarded, tuple
 class Fixer:
     disruption: Disruption
     make: Make
+    # more than `disruption` for some results (updates with a kernel: a reboot); a handler's own
+    # disruption counts too (a retention fix that restarts journald instead of editing logrotate)
+    more: Callable[[Result], Disruption] = lambda r: "none"
 
 
 def _plain(fn: Callable[[Result, HostFacts], list[dict[str, Any]]]) -> Make:
@@ -42,7 +45,8 @@ FIXERS: dict[str, Fixer] = {
     "logging.daemon": Fixer("restart", journald.storage),
     "logging.retention": Fixer("none", system.retention),
     "logging.remote_forwarding": Fixer("restart", system.remote_forwarding),
-    "patch.security_updates": Fixer("restart", _plain(updates.security_updates)),
+    "patch.security_updates": Fixer("restart", _plain(updates.security_updates),
+                                    lambda r: "reboot" if updates.reboot_needed(r) else "none"),
     **{check_id: Fixer("reload", web.header)
        for check_id in ("http.hsts", "http.frame_options", "http.content_type_options")},
     "http.version_disclosure": Fixer("reload", web.server_tokens),
@@ -157,9 +161,8 @@ def build_plan(scan: ScanFile, *, lang: str, checks: Sequence[str] | None = None
             except NotAutomatic as exc:
                 by_hand(r, exc.why, **exc.params)
                 continue
-            disruption = max((fixer.disruption, *(h.disruption for h in handlers)), key=DISRUPTIONS.index)
-            if r.check_id == "patch.security_updates" and updates.reboot_needed(r):
-                disruption = "reboot"
+            disruption = max((fixer.disruption, fixer.more(r), *(h.disruption for h in handlers)),
+                             key=DISRUPTIONS.index)
             guarded = tasks if isinstance(tasks, Guarded) else Guarded(tasks, [])
             plan.fixes.append(Fix(
                 r.check_id, r.target, tuple(r.survey_items), texts.message(r), disruption,
