@@ -347,15 +347,24 @@ def test_every_risky_row_has_its_message_and_every_check_its_texts(registry, cat
 PORT_RANGE = range(22200, 22300)  # this module's loopback ports
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port(address: str = "127.0.0.1") -> int:
     """A port of PORT_RANGE nothing listens on now (random order: a concurrent run of the suite
-    picks other ports)."""
+    picks other ports), and not handed out before: a test asking for three distinct ports in a row
+    must not get one twice (seen in CI: 'service 22238/tcp already declared')."""
+    if len(_HANDED_OUT) > len(PORT_RANGE) // 2:
+        _HANDED_OUT.clear()
     for port in random.sample(PORT_RANGE, len(PORT_RANGE)):
+        if port in _HANDED_OUT:
+            continue
         with socket.socket() as probe:
             try:
                 probe.bind((address, port))
             except OSError:
                 continue
+            _HANDED_OUT.add(port)
             return port
     raise RuntimeError("no free port in the test range")
 
